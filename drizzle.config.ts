@@ -1,0 +1,9 @@
+import { defineConfig } from "drizzle-kit";
+
+// Migrations are generated from src/store/schema.ts with `npm run db:generate`
+// and committed; the server applies them at start (src/store/db.ts).
+export default defineConfig({
+  dialect: "sqlite",
+  schema: "./src/store/schema.ts",
+  out: "./drizzle",
+});

@@ -1,0 +1,38 @@
+import type Database from "better-sqlite3";
+import { Hono } from "hono";
+import type { Registry } from "prom-client";
+import type { Config } from "./config.js";
+import type { Hub } from "./hub/hub.js";
+import type { Logger } from "./logger.js";
+import type { AppEnv } from "./http/env.js";
+import { errorHandler } from "./http/errors.js";
+import { eventsRoutes } from "./http/events-routes.js";
+import { opsRoutes } from "./http/ops-routes.js";
+import { streamRoutes } from "./http/stream-routes.js";
+import type { EventLog } from "./store/event-log.js";
+import type { KeyStore } from "./store/keys.js";
+import type { TenantStore } from "./store/tenants.js";
+
+export interface AppDeps {
+  config: Config;
+  sqlite: Database.Database;
+  log: EventLog;
+  hub: Hub;
+  keys: KeyStore;
+  tenants: TenantStore;
+  metrics: Registry;
+  logger: Logger;
+}
+
+/** Builds the HTTP application from its dependencies; never listens (see server.ts). */
+export function createApp(deps: AppDeps) {
+  const { config } = deps;
+  const limits = { maxBodyBytes: config.MAX_BODY_BYTES, maxEventBytes: config.MAX_EVENT_BYTES, maxBatchEvents: config.MAX_BATCH_EVENTS };
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.route("/", opsRoutes(deps));
+  app.route("/", eventsRoutes({ ...deps, limits }));
+  app.route("/", streamRoutes({ ...deps, retryMs: config.SSE_RETRY_MS }));
+  return app;
+}

@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/**
+ * Every setting Switchboard reads from the environment, with its default.
+ * The README's configuration table mirrors this list.
+ */
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface to listen on; unset means every interface (Node's default). */
+  HOST: z.string().min(1).optional(),
+  /** SQLite file path; a `file:` prefix is accepted and dropped. */
+  DATABASE_URL: z.string().min(1).default("./data/switchboard.db"),
+  /** On a new database, becomes the admin key instead of a random one. */
+  SWITCHBOARD_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
+  /**
+   * `full`: an acked event survives a power cut (fsync on every commit).
+   * `normal`: survives a process crash, may lose the last commits on power loss; faster.
+   */
+  SWITCHBOARD_DURABILITY: z.enum(["full", "normal"]).default("full"),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(1000).default(15_000),
+  SSE_RETRY_MS: z.coerce.number().int().min(0).default(2_000),
+  /** Unsent output a stream may hold before it is closed as a slow consumer. */
+  SSE_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+  /** Open streams allowed per tenant (admin streams count against `*`). */
+  SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
+  MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(50_000),
+  /** Events older than this are pruned; 0 keeps them forever. Accepts `30d`, `12h`, `15m`, `90s` or ms. */
+  RETENTION_MAX_AGE: z
+    .string()
+    .default("30d")
+    .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 30d, 12h, 15m or 90s` }), z.NEVER)),
+  /** Events kept per tenant beyond which the oldest are pruned; 0 means no limit. */
+  RETENTION_MAX_EVENTS: z.coerce.number().int().min(0).default(1_000_000),
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Config = z.output<typeof schema>;
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `30d` → 2592000000; a bare number is milliseconds; null when unreadable. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text.trim());
+  if (!m) return null;
+  return Number(m[1]) * UNIT_MS[(m[2] ?? "ms") as keyof typeof UNIT_MS];
+}
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the configuration; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings are treated as unset, as shells and compose files produce them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const config = parsed.data;
+  config.DATABASE_URL = config.DATABASE_URL.replace(/^file:/, "");
+  return config;
+}

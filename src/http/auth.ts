@@ -1,0 +1,39 @@
+import { createMiddleware } from "hono/factory";
+import type { KeyStore, Scope } from "../store/keys.js";
+import type { TenantStore } from "../store/tenants.js";
+import type { AppEnv } from "./env.js";
+import { ApiError } from "./errors.js";
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export interface AuthDeps {
+  keys: KeyStore;
+  tenants: TenantStore;
+}
+
+/**
+ * Middleware factory: the request must carry a live key with `scope`, and,
+ * on routes with a `:tenant` parameter, the key must reach that tenant.
+ * Wrong or missing key → 401; missing scope or another tenant's key → 403
+ * (never the data); a tenant that does not exist → 404.
+ */
+export function requireKey(deps: AuthDeps, scope: Scope, options: { adminOnly?: boolean } = {}) {
+  return createMiddleware<AppEnv>(async function authorize(c, next) {
+    const header = c.req.header("authorization");
+    const secret = header ? BEARER.exec(header)?.[1] : undefined;
+    if (!secret) {
+      throw new ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>", undefined, { "WWW-Authenticate": "Bearer" });
+    }
+    const key = deps.keys.verify(secret);
+    if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked API key", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    if (!key.scopes.has(scope)) throw new ApiError(403, "forbidden", `this key lacks the "${scope}" scope`);
+    if (options.adminOnly && key.tenant !== null) throw new ApiError(403, "forbidden", "this route needs an admin key (one not bound to a tenant)");
+    const tenant = c.req.param("tenant");
+    if (tenant !== undefined) {
+      if (key.tenant !== null && key.tenant !== tenant) throw new ApiError(403, "forbidden", `this key is bound to another tenant and cannot reach "${tenant}"`);
+      if (!deps.tenants.exists(tenant)) throw new ApiError(404, "tenant_not_found", `no tenant "${tenant}"`);
+    }
+    c.set("key", key);
+    await next();
+  });
+}

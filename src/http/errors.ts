@@ -1,0 +1,42 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "../logger.js";
+
+export interface ErrorDetail {
+  index: number;
+  reason: string;
+}
+
+/**
+ * An error meant for the client: a status, a stable machine-readable code
+ * and a sentence saying what is wrong. Every API error body has this shape:
+ * `{"error": code, "message": text, "details"?: [{index, reason}]}`.
+ */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(status, { message });
+  }
+}
+
+/** `app.onError`: ApiErrors become their JSON body; anything else is logged and becomes a 500. */
+export function errorHandler(logger: Logger) {
+  return function onError(err: Error, c: Context) {
+    if (err instanceof ApiError) {
+      const body: Record<string, unknown> = { error: err.code, message: err.message };
+      if (err.details) body.details = err.details;
+      return c.json(body, err.status as ContentfulStatusCode, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      return c.json({ error: "http_error", message: err.message || "request failed" }, err.status as ContentfulStatusCode);
+    }
+    logger.error("unhandled error", { method: c.req.method, path: c.req.path, error: err.stack ?? String(err) });
+    return c.json({ error: "internal", message: "internal server error" }, 500);
+  };
+}

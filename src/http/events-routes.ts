@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import { eventJson } from "../event.js";
+import { FilterError, parseTypes } from "../hub/type-filter.js";
+import type { EventLog } from "../store/event-log.js";
+import { AppendRejected } from "../store/event-log.js";
+import { ShuttingDown } from "../store/sqlite-event-log.js";
+import { requireKey, type AuthDeps } from "./auth.js";
+import type { AppEnv } from "./env.js";
+import { ApiError } from "./errors.js";
+import { readEvents, type BodyLimits } from "./event-body.js";
+import { parsePosition } from "./position.js";
+
+export interface EventsDeps extends AuthDeps {
+  log: EventLog;
+  limits: BodyLimits;
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+const SUBJECT = /^[^\u0000-\u001f\u007f]{1,200}$/;
+
+/** Publishing (POST) and reading history (GET) of a tenant's events. */
+export function eventsRoutes(deps: EventsDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/api/v1/tenants/:tenant/events", requireKey(deps, "publish"), async function publish(c) {
+    const events = await readEvents(c, deps.limits);
+    try {
+      const { ids, appended } = await deps.log.append(c.req.param("tenant"), events);
+      // A pure repeat (every event's key already known) appended nothing.
+      if (appended.length === 0) c.header("Idempotent-Replayed", "true");
+      return c.json({ ids }, 201);
+    } catch (err) {
+      if (err instanceof AppendRejected) throw new ApiError(err.status, err.status === 409 ? "conflict" : "invalid_event", err.message, err.details);
+      if (err instanceof ShuttingDown) throw new ApiError(503, "unavailable", err.message, undefined, { "Retry-After": "5" });
+      throw err;
+    }
+  });
+
+  app.get("/api/v1/tenants/:tenant/events", requireKey(deps, "read"), async function history(c) {
+    const query = readFilter(c.req.query("types"), c.req.query("subject"));
+    const after = parsePosition(c.req.query("after"), "after") ?? 0;
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_PAGE}`);
+    }
+    const page = await deps.log.read({ tenant: c.req.param("tenant"), after, limit, ...query });
+    // Events are already JSON text in the log; join them rather than parse and re-serialize.
+    const body = `{"events":[${page.events.map(eventJson).join(",")}],"head":${deps.log.head()},"next":${page.through}}`;
+    return c.body(body, 200, { "Content-Type": "application/json" });
+  });
+
+  return app;
+}
+
+/** `types=` and `subject=` as a log filter; 400 when malformed. */
+export function readFilter(types: string | undefined, subject: string | undefined): { types: string[]; subject: string | null } {
+  if (subject !== undefined && !SUBJECT.test(subject)) {
+    throw new ApiError(400, "invalid_filter", "subject must be 1 to 200 characters without control characters");
+  }
+  try {
+    return { types: parseTypes(types), subject: subject ?? null };
+  } catch (err) {
+    if (err instanceof FilterError) throw new ApiError(400, "invalid_filter", err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { Hono, type Context } from "hono";
+import type { StoredEvent } from "../event.js";
+import { catchUp } from "../hub/catch-up.js";
+import type { Hub, Selector } from "../hub/hub.js";
+import { jsonFrame } from "../hub/json-frame.js";
+import { encodeFrame, encodeRetry } from "../hub/sse-frame.js";
+import type { Subscriber } from "../hub/subscriber.js";
+import { typeMatcher } from "../hub/type-filter.js";
+import type { Logger } from "../logger.js";
+import type { EventLog } from "../store/event-log.js";
+import { requireKey, type AuthDeps } from "./auth.js";
+import type { AppEnv } from "./env.js";
+import { ApiError } from "./errors.js";
+import { readFilter } from "./events-routes.js";
+import { parsePosition } from "./position.js";
+import { openSseResponse } from "./sse-response.js";
+
+export interface StreamDeps extends AuthDeps {
+  log: EventLog;
+  hub: Hub;
+  logger: Logger;
+  retryMs: number;
+}
+
+/** Where a new stream starts, and the reset to send first when its position was unusable. */
+export interface StartPoint {
+  cursor: number;
+  reset: { reason: "stale" | "ahead"; oldest: number | null; head: number } | null;
+}
+
+/**
+ * Resolves a client's position against the log. Live-only clients start at
+ * the head. A position beyond the head (a client of another database, or a
+ * restored backup) restarts live from the head; a position retention has
+ * already pruned past replays everything still retained. Either way the
+ * client is told with an in-band `reset` whose `id:` is the new position.
+ */
+export function startPoint(log: EventLog, tenant: string | null, position: number | null): StartPoint {
+  const head = log.head();
+  if (position === null) return { cursor: head, reset: null };
+  if (position > head) return { cursor: head, reset: { reason: "ahead", oldest: log.oldest(tenant), head } };
+  const pruned = log.prunedThrough(tenant);
+  if (position < pruned) return { cursor: pruned, reset: { reason: "stale", oldest: log.oldest(tenant), head } };
+  return { cursor: position, reset: null };
+}
+
+/**
+ * Opens an SSE stream for `selector`: registers it, replays from its
+ * position, then goes live. Shared by every stream route (JSON streams here,
+ * worker commands and console pages elsewhere).
+ */
+export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null): Response {
+  if (!deps.hub.hasCapacity(selector.tenant)) {
+    throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
+  }
+  const start = startPoint(deps.log, selector.tenant, position);
+  let sub: Subscriber | undefined;
+  const sink = openSseResponse(c, () => sub?.close("client"));
+  sub = deps.hub.subscribe(selector, sink, start.cursor);
+  sub.writeNow(encodeRetry(deps.retryMs));
+  if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
+  const read = (after: number, limit: number) =>
+    deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
+      events: page.events.filter(selector.match),
+      through: page.through,
+    }));
+  catchUp(sub, deps.hub, read, selector.encode).catch((err) => {
+    deps.logger.error("stream catch-up failed", { error: String(err) });
+    sub?.close("shutdown");
+  });
+  return RESPONSE_ALREADY_SENT;
+}
+
+/** JSON event streams: one tenant's, and the admin stream of every tenant. */
+export function streamRoutes(deps: StreamDeps) {
+  const app = new Hono<AppEnv>();
+  const jsonStream = (c: Context<AppEnv>, tenant: string | null) => {
+    const { types, subject } = readFilter(c.req.query("types"), c.req.query("subject"));
+    const position =
+      parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ??
+      parsePosition(c.req.query("after"), "after") ??
+      parsePosition(c.req.query("lastEventID"), "lastEventID");
+    const matchType = typeMatcher(types);
+    const selector: Selector = {
+      tenant,
+      key: `json|${types.join(",")}|${subject ?? ""}`,
+      match: (e: StoredEvent) => (matchType === null || matchType(e.type)) && (subject === null || e.subject === subject),
+      encode: jsonFrame,
+      narrow: { types, subject },
+    };
+    return openStream(c, deps, selector, position);
+  };
+  app.get("/api/v1/tenants/:tenant/stream", requireKey(deps, "read"), (c) => jsonStream(c, c.req.param("tenant")));
+  app.get("/api/v1/stream", requireKey(deps, "read", { adminOnly: true }), (c) => jsonStream(c, null));
+  return app;
+}

@@ -1,0 +1,173 @@
+import type { StoredEvent } from "../event.js";
+import { encodeComment } from "./sse-frame.js";
+import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
+import type { Sink } from "./sink.js";
+
+/**
+ * What a stream wants: which tenant, which events, and how an event becomes
+ * a frame. Subscribers with the same `key` share one group, so the filter
+ * runs and the frame is encoded once per event per group, not per subscriber.
+ */
+export interface Selector {
+  /** Null for every tenant (admin streams). */
+  tenant: string | null;
+  /** Identifies `match` + `encode`; equal keys must mean equal behaviour. */
+  key: string;
+  match: (e: StoredEvent) => boolean;
+  /** The frame text for an event, or null to send nothing for it. */
+  encode: (e: StoredEvent) => string | null;
+  /** Optional pre-filter for reading history, a superset of `match` (lets the log filter in SQL). */
+  narrow?: { types: readonly string[]; subject: string | null };
+}
+
+interface Group {
+  selector: Selector;
+  subscribers: Set<Subscriber>;
+}
+
+export interface HubOptions {
+  maxBuffer: number;
+  heartbeatMs: number;
+  maxStreamsPerTenant: number;
+}
+
+export interface HubStats {
+  streams: number;
+  slowDisconnects: number;
+  /** Socket writes of live frames; several frames to one stream in one turn make one write. */
+  writes: number;
+}
+
+export class TooManyStreams extends Error {}
+
+const ALL = "*";
+const HEARTBEAT = encodeComment("keep-alive");
+
+/**
+ * The fan-out: live subscribers grouped by tenant and selector. `publish`
+ * is called synchronously right after each commit, in id order; frames are
+ * queued per subscriber and flushed once per turn of the event loop.
+ * No SQL and no HTML here.
+ */
+export class Hub {
+  readonly #groups = new Map<string, Map<string, Group>>();
+  readonly #counts = new Map<string, number>();
+  #dirty: Subscriber[] = [];
+  #flushScheduled = false;
+  #publishedHead = 0;
+  #slowDisconnects = 0;
+  #writes = 0;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(readonly options: HubOptions) {
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Highest id published so far; a catching-up subscriber goes live once it has read through it. */
+  get publishedHead(): number {
+    return this.#publishedHead;
+  }
+
+  /** Starts the hub at the log's current head (on boot). */
+  setPublishedHead(id: number): void {
+    this.#publishedHead = Math.max(this.#publishedHead, id);
+  }
+
+  /** Whether a tenant (or the admin scope, for null) may open one more stream. */
+  hasCapacity(tenant: string | null): boolean {
+    return (this.#counts.get(tenant ?? ALL) ?? 0) < this.options.maxStreamsPerTenant;
+  }
+
+  /**
+   * Registers a stream, catching up from `cursor`. It receives nothing live
+   * until `goLive` is called; until then it reads from the log itself.
+   * Throws TooManyStreams when the tenant is at its limit.
+   */
+  subscribe(selector: Selector, sink: Sink, cursor: number): Subscriber {
+    const scope = selector.tenant ?? ALL;
+    const count = this.#counts.get(scope) ?? 0;
+    if (count >= this.options.maxStreamsPerTenant) {
+      throw new TooManyStreams(`tenant ${scope} already has ${count} open streams, the limit`);
+    }
+    let groups = this.#groups.get(scope);
+    if (!groups) this.#groups.set(scope, (groups = new Map()));
+    let group = groups.get(selector.key);
+    if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set() }));
+    const g = group;
+    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, (reason) => this.#remove(scope, g, sub, reason));
+    g.subscribers.add(sub);
+    this.#counts.set(scope, count + 1);
+    return sub;
+  }
+
+  /** Delivers committed events (ascending ids) to every matching live subscriber. */
+  publish(events: readonly StoredEvent[]): void {
+    if (events.length === 0) return;
+    this.#publishedHead = events[events.length - 1].id;
+    const all = this.#groups.get(ALL);
+    for (const e of events) {
+      const own = this.#groups.get(e.tenant);
+      if (own) this.#deliver(own, e);
+      if (all) this.#deliver(all, e);
+    }
+    if (this.#dirty.length > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  #deliver(groups: Map<string, Group>, e: StoredEvent): void {
+    for (const { selector, subscribers } of groups.values()) {
+      if (subscribers.size === 0 || !selector.match(e)) continue;
+      const text = selector.encode(e);
+      if (text === null) continue;
+      const frame = new EncodedFrame(Buffer.from(text));
+      for (const sub of subscribers) {
+        if (sub.enqueue(frame, e.id)) this.#dirty.push(sub);
+      }
+    }
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const sub of dirty) sub.flush();
+    this.#writes += dirty.length;
+  };
+
+  #beat(): void {
+    for (const groups of this.#groups.values()) {
+      for (const { subscribers } of groups.values()) {
+        for (const sub of subscribers) {
+          if (sub.state === "live" && !sub.wrote) sub.writeNow(HEARTBEAT);
+          sub.wrote = false;
+        }
+      }
+    }
+  }
+
+  #remove(scope: string, group: Group, sub: Subscriber, reason: CloseReason): void {
+    if (!group.subscribers.delete(sub)) return;
+    this.#counts.set(scope, (this.#counts.get(scope) ?? 1) - 1);
+    if (reason === "slow") this.#slowDisconnects++;
+    if (group.subscribers.size === 0) this.#groups.get(scope)?.delete(group.selector.key);
+  }
+
+  stats(): HubStats {
+    let streams = 0;
+    for (const n of this.#counts.values()) streams += n;
+    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes };
+  }
+
+  /** Ends every stream cleanly (shutdown). */
+  closeAll(): void {
+    clearInterval(this.#heartbeat);
+    for (const groups of [...this.#groups.values()]) {
+      for (const { subscribers } of [...groups.values()]) {
+        for (const sub of [...subscribers]) sub.close("shutdown");
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Where a stream's bytes go: the transport adapter behind a subscriber
+ * (http/sse-response.ts for Node's HTTP server). Kept tiny so the hub has no
+ * HTTP in it and tests can use any byte sink.
+ */
+export interface Sink {
+  /** True when bytes must be wrapped as HTTP/1.1 chunks before `write`. */
+  readonly chunked: boolean;
+  write(bytes: Buffer): void;
+  /** Bytes accepted by `write` but not yet handed to the kernel. */
+  buffered(): number;
+  /** Calls `listener` once, when the buffered bytes have been flushed. */
+  onceDrained(listener: () => void): void;
+  /** Ends the stream cleanly. */
+  end(): void;
+  /** Drops the connection at once (used for slow consumers). */
+  destroy(): void;
+}

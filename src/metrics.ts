@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Hub } from "./hub/hub.js";
+import type { EventLog } from "./store/event-log.js";
+
+/**
+ * Prometheus metrics. Counters on the hot paths are plain numbers read at
+ * scrape time (collect), so publishing and fan-out pay nothing for them.
+ */
+export function createMetrics(hub: Hub, log: EventLog): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const appended = new Counter({ name: "switchboard_events_appended_total", help: "Events appended to the log", registers: [registry] });
+  const groupSize = new Histogram({
+    name: "switchboard_commit_group_events",
+    help: "Events committed per group commit (one fsync each)",
+    buckets: [1, 10, 100, 1000, 10000],
+    registers: [registry],
+  });
+  log.onCommit((events) => {
+    appended.inc(events.length);
+    groupSize.observe(events.length);
+  });
+
+  new Gauge({
+    name: "switchboard_log_head",
+    help: "Highest event id in the log",
+    registers: [registry],
+    collect() {
+      this.set(log.head());
+    },
+  });
+  new Gauge({
+    name: "switchboard_streams_open",
+    help: "Open SSE streams",
+    registers: [registry],
+    collect() {
+      this.set(hub.stats().streams);
+    },
+  });
+  new Counter({
+    name: "switchboard_slow_consumer_disconnects_total",
+    help: "Streams closed because their unsent output passed SSE_MAX_BUFFER_BYTES",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(hub.stats().slowDisconnects);
+    },
+  });
+  new Counter({
+    name: "switchboard_stream_writes_total",
+    help: "Socket writes of live frames (frames to one stream in one turn are coalesced into one write)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(hub.stats().writes);
+    },
+  });
+  return registry;
+}

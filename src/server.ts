@@ -1,0 +1,81 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { createApp } from "./app.js";
+import { bootstrap } from "./bootstrap.js";
+import type { Config } from "./config.js";
+import { Hub } from "./hub/hub.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { openDb } from "./store/db.js";
+import { KeyStore } from "./store/keys.js";
+import { Retention } from "./store/retention.js";
+import { SqliteEventLog } from "./store/sqlite-event-log.js";
+import { TenantStore } from "./store/tenants.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Secret of the admin key created on a new database, or null. */
+  bootstrapKey: { secret: string; generated: boolean } | null;
+  /** Graceful stop: refuse new work, end streams, finish appends, close the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that creates the database, the log,
+ * the hub and the HTTP server, and wires them together. main.ts calls it
+ * with the environment's configuration; tests call it with their own.
+ */
+export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  const db = openDb(config.DATABASE_URL, { durability: config.SWITCHBOARD_DURABILITY });
+  const sqlite = db.$client;
+  const tenants = new TenantStore(db);
+  const keys = new KeyStore(db);
+  const bootstrapKey = bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
+
+  const log = new SqliteEventLog(sqlite);
+  const hub = new Hub({
+    maxBuffer: config.SSE_MAX_BUFFER_BYTES,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+    maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
+  });
+  hub.setPublishedHead(log.head());
+  log.onCommit((events) => hub.publish(events));
+  const metrics = createMetrics(hub, log);
+  const retention = new Retention(
+    sqlite,
+    { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
+    logger,
+  );
+  retention.start();
+
+  const app = createApp({ config, sqlite, log, hub, keys, tenants, metrics, logger });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    s.once("error", (err: NodeJS.ErrnoException) => {
+      sqlite.close();
+      reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${!config.HOST || config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST}:${port}`;
+  logger.info("switchboard listening", { url, database: config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info("switchboard shutting down");
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      log.close();
+      hub.closeAll();
+      await log.drain();
+      await retention.stop();
+      // Requests still in flight have had their appends committed; let them answer, then drop idle sockets.
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if ("closeAllConnections" in server) server.closeAllConnections();
+      sqlite.close();
+      logger.info("switchboard stopped");
+    })());
+  return { url, port, bootstrapKey, close };
+}

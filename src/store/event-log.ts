@@ -1,0 +1,62 @@
+import type { NewEvent, StoredEvent } from "../event.js";
+
+/** What to read from the log: events after `after`, oldest first. */
+export interface ReadQuery {
+  /** One tenant, or null for every tenant (admin streams). */
+  tenant: string | null;
+  after: number;
+  limit: number;
+  /** Type globs (`call.*`); empty means every type. */
+  types: readonly string[];
+  subject?: string | null;
+}
+
+export interface ReadPage {
+  events: StoredEvent[];
+  /**
+   * The position through which this read is complete: the last event's id
+   * when the page is full, else the log's head at the time of the read. A
+   * reader continues from here and never misses an event below it.
+   */
+  through: number;
+}
+
+export interface AppendResult {
+  /** One id per event in the request, in order; a repeated key gives the first event's id. */
+  ids: number[];
+  /** The events this request actually appended (repeats excluded). */
+  appended: StoredEvent[];
+}
+
+/** Thrown inside an append to reject one request without touching the others in its group. */
+export class AppendRejected extends Error {
+  constructor(
+    readonly status: 400 | 409,
+    message: string,
+    readonly details?: { index: number; reason: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The durable, append-only log. Implementations group concurrent appends
+ * into one transaction and call every commit listener, synchronously and in
+ * id order, after the commit and before any append promise resolves.
+ */
+export interface EventLog {
+  append(tenant: string, events: NewEvent[]): Promise<AppendResult>;
+  read(query: ReadQuery): Promise<ReadPage>;
+  /**
+   * Highest id committed in the whole log: the position every state read and
+   * stream reports. Ids are shared by all tenants, so one head serves them all.
+   */
+  head(): number;
+  /** Lowest id still retained for the tenant (or any tenant when null), or null when none is. */
+  oldest(tenant: string | null): number | null;
+  /** Highest id retention removed for the tenant, or for any tenant when null. */
+  prunedThrough(tenant: string | null): number;
+  onCommit(listener: (events: StoredEvent[]) => void): void;
+  /** Resolves when every append accepted so far has committed or failed. */
+  drain(): Promise<void>;
+}

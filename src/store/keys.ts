@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, asc, count, eq, isNull } from "drizzle-orm";
+import type { Db } from "./db.js";
+import { apiKeys } from "./schema.js";
+
+export const SCOPES = ["read", "publish", "control", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** A key as the server knows it after verification: never the secret. */
+export interface ApiKey {
+  id: string;
+  /** Null for admin keys, which reach every tenant. */
+  tenant: string | null;
+  scopes: ReadonlySet<Scope>;
+  label: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export class KeyError extends Error {}
+
+/** Keys are high-entropy random secrets, so a fast hash is safe; only the hash is stored. */
+export const hashKey = (secret: string): string => createHash("sha256").update(secret).digest("hex");
+
+export function parseScopes(text: string): Set<Scope> {
+  const scopes = new Set<Scope>();
+  for (const s of text.split(",").map((x) => x.trim()).filter(Boolean)) {
+    if (!(SCOPES as readonly string[]).includes(s)) throw new KeyError(`unknown scope "${s}"; scopes are ${SCOPES.join(", ")}`);
+    scopes.add(s as Scope);
+  }
+  if (scopes.size === 0) throw new KeyError(`at least one scope is needed (${SCOPES.join(", ")})`);
+  return scopes;
+}
+
+type Row = typeof apiKeys.$inferSelect;
+const toKey = (r: Row): ApiKey => ({
+  id: r.id,
+  tenant: r.tenant,
+  scopes: new Set(r.scopes.split(",") as Scope[]),
+  label: r.label,
+  createdAt: r.createdAt,
+  revokedAt: r.revokedAt,
+});
+
+export class KeyStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Creates a key and returns its secret, which is shown once and never
+   * stored. `secret` lets a deployment choose the admin key up front.
+   */
+  create(options: { tenant: string | null; scopes: Iterable<Scope>; label?: string; secret?: string }): { key: ApiKey; secret: string } {
+    const id = `key_${randomBytes(6).toString("hex")}`;
+    const secret = options.secret ?? `sb_${randomBytes(24).toString("base64url")}`;
+    const row: Row = {
+      id,
+      hash: hashKey(secret),
+      tenant: options.tenant,
+      scopes: [...new Set(options.scopes)].join(","),
+      label: options.label ?? "",
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
+    this.db.insert(apiKeys).values(row).run();
+    return { key: toKey(row), secret };
+  }
+
+  /** The live key for a secret, or null when unknown or revoked. Read on every request, so a revocation takes effect at once. */
+  verify(secret: string): ApiKey | null {
+    const row = this.db.select().from(apiKeys).where(and(eq(apiKeys.hash, hashKey(secret)), isNull(apiKeys.revokedAt))).get();
+    return row ? toKey(row) : null;
+  }
+
+  list(): ApiKey[] {
+    return this.db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(toKey);
+  }
+
+  revoke(id: string): ApiKey {
+    const row = this.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+    if (!row) throw new KeyError(`no key with id "${id}"`);
+    if (row.revokedAt === null) this.db.update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id)).run();
+    return toKey({ ...row, revokedAt: row.revokedAt ?? Date.now() });
+  }
+
+  total(): number {
+    return this.db.select({ n: count() }).from(apiKeys).get()?.n ?? 0;
+  }
+}

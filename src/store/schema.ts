@@ -1,0 +1,52 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Milliseconds since the epoch; every timestamp column uses it. */
+const millis = (name: string) => integer(name).notNull();
+
+export const tenants = sqliteTable("tenants", {
+  slug: text("slug").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: millis("created_at"),
+  /**
+   * Highest event id retention has removed for this tenant: a client whose
+   * position is below it has missed events and is told so with a reset.
+   */
+  prunedThrough: integer("pruned_through").notNull().default(0),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    /** Public identifier shown in listings and used to revoke; never a secret. */
+    id: text("id").primaryKey(),
+    /** SHA-256 of the whole secret key, hex. */
+    hash: text("hash").notNull(),
+    /** Null for admin keys, which reach every tenant. */
+    tenant: text("tenant").references(() => tenants.slug),
+    /** Comma-separated scopes: read, publish, control, admin. */
+    scopes: text("scopes").notNull(),
+    label: text("label").notNull().default(""),
+    createdAt: millis("created_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_idx").on(t.hash)],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenant: text("tenant").notNull(),
+    type: text("type").notNull(),
+    subject: text("subject"),
+    /** The event's data object, as compact JSON text. */
+    data: text("data").notNull(),
+    key: text("key"),
+    ts: millis("ts"),
+  },
+  (t) => [
+    index("events_tenant_id_idx").on(t.tenant, t.id),
+    uniqueIndex("events_tenant_key_idx").on(t.tenant, t.key).where(sql`${t.key} IS NOT NULL`),
+  ],
+);

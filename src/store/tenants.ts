@@ -1,0 +1,43 @@
+import { asc, eq } from "drizzle-orm";
+import { TENANT_PATTERN } from "../event.js";
+import type { Db } from "./db.js";
+import { tenants } from "./schema.js";
+
+export interface Tenant {
+  slug: string;
+  name: string;
+  createdAt: number;
+}
+
+export class TenantError extends Error {}
+
+/** Tenants: created by the CLI (or at first start), looked up on every request. */
+export class TenantStore {
+  // Tenants are never deleted, so a positive lookup can be cached for good;
+  // misses are not cached, as the CLI may create a tenant while we run.
+  readonly #known = new Set<string>();
+
+  constructor(private readonly db: Db) {}
+
+  exists(slug: string): boolean {
+    if (this.#known.has(slug)) return true;
+    const row = this.db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.slug, slug)).get();
+    if (row) this.#known.add(slug);
+    return row !== undefined;
+  }
+
+  create(slug: string, name = slug): Tenant {
+    if (!TENANT_PATTERN.test(slug)) {
+      throw new TenantError(`"${slug}" is not a valid tenant slug: lower-case letters, digits and "-", starting with a letter or digit, at most 40 characters`);
+    }
+    if (this.exists(slug)) throw new TenantError(`tenant "${slug}" already exists`);
+    const tenant = { slug, name, createdAt: Date.now() };
+    this.db.insert(tenants).values(tenant).run();
+    this.#known.add(slug);
+    return tenant;
+  }
+
+  list(): Tenant[] {
+    return this.db.select({ slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt }).from(tenants).orderBy(asc(tenants.slug)).all();
+  }
+}
