@@ -51,25 +51,26 @@ class Subscriber {
   #carry = "";
   lastId = 0;
   open = false;
+  /** Status and body start of a refused stream, for the report. */
+  status = 0;
+  failText = "";
 
   constructor(target: HttpTarget, measureLatency: boolean, onHead: (status: number) => void, onFailBody: (text: string) => void) {
     this.#measure = measureLatency;
-    let status = 0;
-    let failText = "";
     this.#parser = new ResponseParser({
       onHead: (head) => {
-        status = head.status;
-        if (status === 200) {
+        this.status = head.status;
+        if (this.status === 200) {
           this.open = true;
-          onHead(status);
+          onHead(this.status);
         }
       },
       onBody: (bytes) => {
-        if (status === 200) this.#scan(bytes);
-        else if (failText.length < 300) failText += bytes.toString("utf8");
+        if (this.status === 200) this.#scan(bytes);
+        else if (this.failText.length < 300) this.failText += bytes.toString("utf8");
       },
       onEnd: () => {
-        if (status !== 200) onFailBody(`HTTP ${status}: ${failText.slice(0, 300)}`);
+        if (this.status !== 200) onFailBody(`HTTP ${this.status}: ${this.failText.slice(0, 300)}`);
         this.socket.destroy();
       },
     });
@@ -170,7 +171,7 @@ async function subscribe(cmd: Extract<Command, { op: "subscribe" }>): Promise<Su
       }, cmd.timeoutMs);
       sub.socket.on("error", (err) => settle(false, `socket error: ${err.message}`));
       sub.socket.on("close", () => {
-        settle(false, "closed before the response head");
+        settle(false, sub.status ? `HTTP ${sub.status}: ${sub.failText.slice(0, 300)}` : "closed before the response head");
         sub.closed();
       });
     });

@@ -1,0 +1,98 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./config.js";
+import { openDb } from "./store/db.js";
+import { KeyError, KeyStore, parseScopes, type ApiKey } from "./store/keys.js";
+import { TenantError, TenantStore } from "./store/tenants.js";
+
+const USAGE = `Usage: npm run switchboard -- <command>
+
+  tenants create <slug> [--name "Display name"]
+  tenants list
+  keys create --tenant <slug> --scopes read,publish[,control] [--label text]
+  keys create --admin --scopes read,publish,control,admin [--label text]
+  keys list [--tenant <slug>]
+  keys revoke <key id>
+
+Works on the database named by DATABASE_URL (default ./data/switchboard.db),
+also while the server is running. Scopes: read, publish, control, admin.`;
+
+class UsageError extends Error {}
+
+/** Runs one CLI command; returns the text to print. Exported for tests. */
+export function runCli(argv: string[], databaseUrl: string): string {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tenant: { type: "string" },
+      scopes: { type: "string" },
+      label: { type: "string" },
+      name: { type: "string" },
+      admin: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [noun, verb, arg] = positionals;
+  if (values.help || !noun) return USAGE;
+  const db = openDb(databaseUrl);
+  try {
+    const tenants = new TenantStore(db);
+    const keys = new KeyStore(db);
+    switch (`${noun} ${verb}`) {
+      case "tenants create": {
+        if (!arg) throw new UsageError("tenants create needs a slug, e.g. tenants create acme");
+        const t = tenants.create(arg, values.name ?? arg);
+        return `created tenant ${t.slug} (${t.name})`;
+      }
+      case "tenants list":
+        return table(["slug", "name", "created"], tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt)]));
+      case "keys create": {
+        if (values.admin === (values.tenant !== undefined)) throw new UsageError("keys create needs exactly one of --tenant <slug> or --admin");
+        if (!values.scopes) throw new UsageError("keys create needs --scopes, e.g. --scopes read,publish");
+        const tenant = values.tenant ?? null;
+        if (tenant !== null && !tenants.exists(tenant)) throw new UsageError(`no tenant "${tenant}"; create it with: tenants create ${tenant}`);
+        const { key, secret } = keys.create({ tenant, scopes: parseScopes(values.scopes), label: values.label });
+        return [`created ${describe(key)}`, "", "The key is shown only this once:", "", `  ${secret}`, ""].join("\n");
+      }
+      case "keys list": {
+        const rows = keys.list().filter((k) => values.tenant === undefined || k.tenant === values.tenant);
+        return table(
+          ["id", "tenant", "scopes", "label", "created", "revoked"],
+          rows.map((k) => [k.id, k.tenant ?? "(all, admin)", [...k.scopes].join(","), k.label, iso(k.createdAt), k.revokedAt ? iso(k.revokedAt) : ""]),
+        );
+      }
+      case "keys revoke": {
+        if (!arg) throw new UsageError("keys revoke needs a key id (see keys list)");
+        return `revoked ${describe(keys.revoke(arg))}`;
+      }
+      default:
+        throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
+    }
+  } finally {
+    db.$client.close();
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const describe = (k: ApiKey) => `key ${k.id} for ${k.tenant ? `tenant ${k.tenant}` : "all tenants (admin)"} with scopes ${[...k.scopes].join(",")}`;
+
+function table(head: string[], rows: string[][]): string {
+  if (rows.length === 0) return "(none)";
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+function main(): void {
+  try {
+    const { DATABASE_URL } = loadConfig();
+    process.stdout.write(runCli(process.argv.slice(2), DATABASE_URL) + "\n");
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`switchboard: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();
