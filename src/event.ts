@@ -43,18 +43,34 @@ const inputSchema = z.strictObject({
 export type EventCheck = { ok: true; event: NewEvent } | { ok: false; reason: string };
 
 /**
+ * Checks (and may transform) an event's data by its type, e.g. against a
+ * domain's schema; returns the data to store or the reason it is invalid.
+ */
+export type DataCheck = (
+  type: string,
+  subject: string | null,
+  data: Record<string, unknown>,
+) => { ok: true; data: Record<string, unknown> } | { ok: false; reason: string };
+
+/**
  * Validates one event as received (already JSON-parsed). `maxBytes` bounds
  * the serialized data object. `key` is the idempotency key, which may also
  * come from the `Idempotency-Key` header for a single event.
  */
-export function checkEvent(input: unknown, maxBytes: number): EventCheck {
+export function checkEvent(input: unknown, maxBytes: number, checkData?: DataCheck): EventCheck {
   const parsed = inputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const reason = issue.code === "unrecognized_keys" ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
     return { ok: false, reason: input === null || typeof input !== "object" || Array.isArray(input) ? "an event must be a JSON object" : reason };
   }
-  const { type, subject, data, key } = parsed.data;
+  const { type, subject, key } = parsed.data;
+  let data = parsed.data.data;
+  if (checkData) {
+    const checked = checkData(type, subject ?? null, data ?? {});
+    if (!checked.ok) return checked;
+    data = checked.data;
+  }
   const json = data === undefined ? "{}" : JSON.stringify(data);
   // Length in UTF-16 units is a lower bound of the byte length; only measure bytes near the limit.
   if (json.length > maxBytes / 3 && Buffer.byteLength(json) > maxBytes) {

@@ -31,7 +31,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const sqlite = db.$client;
   const tenants = new TenantStore(db);
   const keys = new KeyStore(db);
-  const bootstrapKey = bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
 
   const log = new SqliteEventLog(sqlite);
   const hub = new Hub({
@@ -57,6 +56,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
     });
   });
+  // Only once listening: a generated key is shown once, by the start that succeeds; made before a
+  // failed listen (port in use), it would be stored but never shown. No request is read before this runs.
+  const bootstrapKey = bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${!config.HOST || config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST}:${port}`;
   logger.info("switchboard listening", { url, database: config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
@@ -71,8 +73,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       await log.drain();
       await retention.stop();
       // Requests still in flight have had their appends committed; let them answer, then drop idle sockets.
-      if ("closeIdleConnections" in server) server.closeIdleConnections();
+      // Keep dropping them as they go idle: a keep-alive connection whose answer was still being written
+      // would otherwise stay open until the client's idle timeout, holding up the stop by seconds.
+      const dropIdle = () => ("closeIdleConnections" in server ? server.closeIdleConnections() : undefined);
+      dropIdle();
+      const dropping = setInterval(dropIdle, 50);
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5000).unref())]);
+      clearInterval(dropping);
       if ("closeAllConnections" in server) server.closeAllConnections();
       sqlite.close();
       logger.info("switchboard stopped");

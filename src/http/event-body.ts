@@ -1,11 +1,13 @@
 import type { Context } from "hono";
-import { checkEvent, type NewEvent } from "../event.js";
+import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
 import { ApiError, type ErrorDetail } from "./errors.js";
 
 export interface BodyLimits {
   maxBodyBytes: number;
   maxEventBytes: number;
   maxBatchEvents: number;
+  /** Domain validation of each event's data by type. */
+  checkData?: DataCheck;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -25,6 +27,10 @@ export async function readEvents(c: Context, limits: BodyLimits): Promise<NewEve
   if (!ndjson && !JSON_TYPE.test(contentType)) {
     throw new ApiError(415, "unsupported_media_type", `Content-Type must be application/json or application/x-ndjson, not "${contentType || "(none)"}"`);
   }
+  if (ndjson && c.req.header("idempotency-key") !== undefined) {
+    // NDJSON is a batch: the header cannot say which event it keys, and ignoring it would make retries duplicate.
+    throw new ApiError(400, "invalid_request", "Idempotency-Key applies to a single JSON event; give each NDJSON event its own \"key\"");
+  }
   const declared = Number(c.req.header("content-length") ?? NaN);
   if (declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
 
@@ -33,15 +39,16 @@ export async function readEvents(c: Context, limits: BodyLimits): Promise<NewEve
   if (ndjson) await readNdjson(c, limits, inputs, details);
   else inputs.push(...jsonEvents(await readText(c, limits.maxBodyBytes), c.req.header("idempotency-key")));
 
-  if (inputs.length + details.length === 0) throw new ApiError(400, "no_events", "the body holds no events");
-  if (inputs.length + details.length > limits.maxBatchEvents) {
+  // Lines of NDJSON that were not JSON are in `inputs` too (as BadLine), so it counts every event once.
+  if (inputs.length === 0) throw new ApiError(400, "no_events", "the body holds no events");
+  if (inputs.length > limits.maxBatchEvents) {
     throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events`);
   }
   const events: NewEvent[] = [];
   let oversized = 0;
   inputs.forEach((input, index) => {
     if (input instanceof BadLine) return;
-    const checked = checkEvent(input, limits.maxEventBytes);
+    const checked = checkEvent(input, limits.maxEventBytes, limits.checkData);
     if (checked.ok) events.push(checked.event);
     else {
       if (checked.reason.startsWith("data is ")) oversized++;

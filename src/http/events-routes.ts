@@ -2,8 +2,7 @@ import { Hono } from "hono";
 import { eventJson } from "../event.js";
 import { FilterError, parseTypes } from "../hub/type-filter.js";
 import type { EventLog } from "../store/event-log.js";
-import { AppendRejected } from "../store/event-log.js";
-import { ShuttingDown } from "../store/sqlite-event-log.js";
+import { appendOrThrow } from "./append.js";
 import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
@@ -25,16 +24,10 @@ export function eventsRoutes(deps: EventsDeps) {
 
   app.post("/api/v1/tenants/:tenant/events", requireKey(deps, "publish"), async function publish(c) {
     const events = await readEvents(c, deps.limits);
-    try {
-      const { ids, appended } = await deps.log.append(c.req.param("tenant"), events);
-      // A pure repeat (every event's key already known) appended nothing.
-      if (appended.length === 0) c.header("Idempotent-Replayed", "true");
-      return c.json({ ids }, 201);
-    } catch (err) {
-      if (err instanceof AppendRejected) throw new ApiError(err.status, err.status === 409 ? "conflict" : "invalid_event", err.message, err.details);
-      if (err instanceof ShuttingDown) throw new ApiError(503, "unavailable", err.message, undefined, { "Retry-After": "5" });
-      throw err;
-    }
+    const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events);
+    // A pure repeat (every event's key already known) appended nothing.
+    if (appended.length === 0) c.header("Idempotent-Replayed", "true");
+    return c.json({ ids }, 201);
   });
 
   app.get("/api/v1/tenants/:tenant/events", requireKey(deps, "read"), async function history(c) {

@@ -41,7 +41,10 @@ export function startPoint(log: EventLog, tenant: string | null, position: numbe
   if (position === null) return { cursor: head, reset: null };
   if (position > head) return { cursor: head, reset: { reason: "ahead", oldest: log.oldest(tenant), head } };
   const pruned = log.prunedThrough(tenant);
-  if (position < pruned) return { cursor: pruned, reset: { reason: "stale", oldest: log.oldest(tenant), head } };
+  // One tenant's retained events all lie above its pruned point, so its stream may resume there. An
+  // all-tenant stream may not: `pruned` is the highest of every tenant's, and other tenants can still
+  // hold retained events below it; it replays everything retained after the client's own position.
+  if (position < pruned) return { cursor: tenant === null ? position : pruned, reset: { reason: "stale", oldest: log.oldest(tenant), head } };
   return { cursor: position, reset: null };
 }
 

@@ -16,7 +16,7 @@ export interface Frame {
 /** `id: 7\nevent: call.started\ndata: {...}\n\n` */
 export function encodeFrame(frame: Frame): string {
   let out = "";
-  if (frame.id !== undefined) out += `id: ${frame.id}\n`;
+  if (frame.id !== undefined) out += `id: ${singleLine(String(frame.id))}\n`;
   if (frame.event !== undefined) out += `event: ${singleLine(frame.event)}\n`;
   for (const line of frame.data.split(LINE_BREAK)) out += `data: ${line}\n`;
   return out + "\n";

@@ -33,7 +33,12 @@ export class Retention {
 
   start(): void {
     if (this.#opts.maxAgeMs === 0 && this.#opts.maxEvents === 0) return;
-    this.#timer = setInterval(() => void this.runOnce(), this.#opts.intervalMs);
+    // A failed pass (database busy or gone) is logged and retried on the next tick; thrown from a
+    // timer it would be an unhandled rejection, which ends the whole process.
+    this.#timer = setInterval(
+      () => void this.runOnce().catch((err: Error) => this.logger?.error("retention pass failed", { error: err.message })),
+      this.#opts.intervalMs,
+    );
     this.#timer.unref();
   }
 

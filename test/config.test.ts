@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseDuration } from "../src/config.js";
+
+/** The ConfigError loadConfig throws for `env`; fails the test if it does not throw one. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("loadConfig defaults", () => {
+  it("gives every setting its documented default on an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      PORT: 3000,
+      DATABASE_URL: "./data/switchboard.db",
+      SWITCHBOARD_DURABILITY: "full",
+      SSE_HEARTBEAT_MS: 15_000,
+      SSE_RETRY_MS: 2_000,
+      SSE_MAX_BUFFER_BYTES: 1024 * 1024,
+      SSE_MAX_STREAMS_PER_TENANT: 10_000,
+      MAX_EVENT_BYTES: 64 * 1024,
+      MAX_BODY_BYTES: 16 * 1024 * 1024,
+      MAX_BATCH_EVENTS: 50_000,
+      RETENTION_MAX_AGE: 30 * 86_400_000,
+      RETENTION_MAX_EVENTS: 1_000_000,
+      RETENTION_INTERVAL_MS: 60_000,
+      LOG_LEVEL: "info",
+    });
+    const config = loadConfig({});
+    expect(config.HOST).toBeUndefined();
+    expect(config.SWITCHBOARD_ADMIN_KEY).toBeUndefined();
+  });
+
+  it("reads values from the environment as text, converting numbers", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      HOST: "127.0.0.1",
+      DATABASE_URL: "/var/lib/switchboard/db.sqlite",
+      SWITCHBOARD_ADMIN_KEY: "k".repeat(24),
+      SWITCHBOARD_DURABILITY: "normal",
+      SSE_HEARTBEAT_MS: "1000",
+      SSE_RETRY_MS: "0",
+      SSE_MAX_BUFFER_BYTES: "65536",
+      RETENTION_MAX_EVENTS: "0",
+      RETENTION_INTERVAL_MS: "100",
+      LOG_LEVEL: "silent",
+    });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      HOST: "127.0.0.1",
+      DATABASE_URL: "/var/lib/switchboard/db.sqlite",
+      SWITCHBOARD_ADMIN_KEY: "k".repeat(24),
+      SWITCHBOARD_DURABILITY: "normal",
+      SSE_HEARTBEAT_MS: 1000,
+      SSE_RETRY_MS: 0,
+      SSE_MAX_BUFFER_BYTES: 65536,
+      RETENTION_MAX_EVENTS: 0,
+      RETENTION_INTERVAL_MS: 100,
+      LOG_LEVEL: "silent",
+    });
+  });
+
+  it("drops a file: prefix from DATABASE_URL", () => {
+    expect(loadConfig({ DATABASE_URL: "file:./data/x.db" }).DATABASE_URL).toBe("./data/x.db");
+    expect(loadConfig({ DATABASE_URL: "file:/abs/x.db" }).DATABASE_URL).toBe("/abs/x.db");
+  });
+
+  it("ignores variables it does not know", () => {
+    expect(loadConfig({ PATH: "/usr/bin", SOMETHING_ELSE: "x" })).toEqual(loadConfig({}));
+  });
+
+  it("treats empty strings as unset", () => {
+    const empty = Object.fromEntries(
+      ["PORT", "HOST", "DATABASE_URL", "SWITCHBOARD_ADMIN_KEY", "SWITCHBOARD_DURABILITY", "SSE_HEARTBEAT_MS", "RETENTION_MAX_AGE", "RETENTION_MAX_EVENTS", "LOG_LEVEL"].map((k) => [k, ""]),
+    );
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+    // An empty admin key is "no key", not a key that is too short.
+    expect(loadConfig({ SWITCHBOARD_ADMIN_KEY: "" }).SWITCHBOARD_ADMIN_KEY).toBeUndefined();
+    expect(loadConfig({ PORT: "", RETENTION_MAX_AGE: undefined }).PORT).toBe(3000);
+  });
+});
+
+describe("durations", () => {
+  it("reads 30d, 12h, 15m, 90s, ms and bare milliseconds", () => {
+    expect(parseDuration("30d")).toBe(30 * 24 * 3_600_000);
+    expect(parseDuration("12h")).toBe(12 * 3_600_000);
+    expect(parseDuration("15m")).toBe(15 * 60_000);
+    expect(parseDuration("90s")).toBe(90_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("1500")).toBe(1500);
+    expect(parseDuration("0")).toBe(0);
+    expect(parseDuration(" 7d ")).toBe(7 * 86_400_000);
+  });
+
+  it("returns null for anything else", () => {
+    for (const bad of ["", "d", "30x", "1.5h", "-5s", "5 s", "30D", "1h30m", "forever", "0x10"]) expect(parseDuration(bad), bad).toBeNull();
+  });
+
+  it("applies to RETENTION_MAX_AGE, where 0 means keep forever", () => {
+    expect(loadConfig({ RETENTION_MAX_AGE: "12h" }).RETENTION_MAX_AGE).toBe(43_200_000);
+    expect(loadConfig({ RETENTION_MAX_AGE: "15m" }).RETENTION_MAX_AGE).toBe(900_000);
+    expect(loadConfig({ RETENTION_MAX_AGE: "90s" }).RETENTION_MAX_AGE).toBe(90_000);
+    expect(loadConfig({ RETENTION_MAX_AGE: "1s" }).RETENTION_MAX_AGE).toBe(1_000);
+    expect(loadConfig({ RETENTION_MAX_AGE: "0" }).RETENTION_MAX_AGE).toBe(0);
+    const err = configError({ RETENTION_MAX_AGE: "a month" });
+    expect(err.message).toMatch(/RETENTION_MAX_AGE: "a month" is not a duration like 30d, 12h, 15m or 90s/);
+  });
+});
+
+describe("invalid configuration", () => {
+  it("throws one ConfigError naming every bad variable", () => {
+    const err = configError({
+      PORT: "abc",
+      SWITCHBOARD_DURABILITY: "maybe",
+      SSE_HEARTBEAT_MS: "10",
+      RETENTION_MAX_AGE: "soon",
+      LOG_LEVEL: "loud",
+      SWITCHBOARD_ADMIN_KEY: "short",
+      DATABASE_URL: "./fine.db",
+    });
+    expect(err.message).toMatch(/^invalid configuration:/);
+    const named = err.message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(":")[0])
+      .sort();
+    expect(named).toEqual(["LOG_LEVEL", "PORT", "RETENTION_MAX_AGE", "SSE_HEARTBEAT_MS", "SWITCHBOARD_ADMIN_KEY", "SWITCHBOARD_DURABILITY"]);
+    expect(err.message).toMatch(/SWITCHBOARD_ADMIN_KEY: must be at least 24 characters/);
+    expect(err.message).not.toMatch(/DATABASE_URL/);
+  });
+
+  it("rejects out-of-range and non-integer numbers", () => {
+    for (const [name, value] of [
+      ["PORT", "65536"],
+      ["PORT", "-1"],
+      ["PORT", "80.5"],
+      ["SSE_HEARTBEAT_MS", "999"],
+      ["SSE_RETRY_MS", "-1"],
+      ["SSE_MAX_BUFFER_BYTES", "1024"],
+      ["SSE_MAX_STREAMS_PER_TENANT", "0"],
+      ["MAX_EVENT_BYTES", "100"],
+      ["MAX_BODY_BYTES", "10"],
+      ["MAX_BATCH_EVENTS", "0"],
+      ["RETENTION_MAX_EVENTS", "-1"],
+      ["RETENTION_INTERVAL_MS", "99"],
+      ["RETENTION_INTERVAL_MS", "ten"],
+    ]) {
+      const err = configError({ [name]: value });
+      expect(err.message, `${name}=${value}`).toMatch(new RegExp(`^\\s+${name}: `, "m"));
+    }
+  });
+
+  it("accepts the boundary values", () => {
+    expect(() =>
+      loadConfig({ PORT: "0", SSE_HEARTBEAT_MS: "1000", SSE_MAX_BUFFER_BYTES: String(16 * 1024), MAX_EVENT_BYTES: "256", RETENTION_INTERVAL_MS: "100", SWITCHBOARD_ADMIN_KEY: "x".repeat(24) }),
+    ).not.toThrow();
+    expect(loadConfig({ PORT: "65535" }).PORT).toBe(65535);
+  });
+});

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDb } from "../src/store/db.js";
+import { TenantStore } from "../src/store/tenants.js";
+import { logHead, walkHistory } from "./support/history-pages.js";
+import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
+import { SseClient } from "./support/sse-client.js";
+
+/**
+ * Idempotency keys make publishing safe to retry: a repeated key returns
+ * the first event's id and appends nothing, whether it comes as the
+ * `Idempotency-Key` header, as a per-event `key` (also twice in one batch),
+ * or from two requests racing. Keys are scoped to a tenant.
+ */
+describe("idempotency", () => {
+  let server: TestServer;
+  let stream: SseClient;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const db = openDb(server.dbPath);
+    new TenantStore(db).create("acme");
+    db.$client.close();
+    // A live admin stream: a replayed publish must not reach subscribers either.
+    stream = await SseClient.open(`${server.url}/api/v1/stream`, { authorization: `Bearer ${ADMIN_KEY}` });
+    expect(stream.status).toBe(200);
+  });
+  afterAll(async () => {
+    stream?.close();
+    await server?.dispose();
+  });
+
+  it("appends once for the same Idempotency-Key header twice and returns the same id", async () => {
+    const event = { type: "order.shipped", subject: "order-991", data: { carrier: "ups" } };
+    const first = await publish(server, "demo", event, { headers: { "idempotency-key": "order-991-shipped" } });
+    expect(first.status).toBe(201);
+    expect(first.body.ids).toHaveLength(1);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const headAfterFirst = await logHead(server);
+    expect(headAfterFirst).toBe(first.body.ids[0]);
+
+    const second = await publish(server, "demo", event, { headers: { "idempotency-key": "order-991-shipped" } });
+    expect(second.status).toBe(201);
+    expect(second.body.ids).toEqual(first.body.ids);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(await logHead(server)).toBe(headAfterFirst);
+
+    // A retry with a different body still gets the first event: the key decides, not the content.
+    const changed = await publish(server, "demo", { ...event, data: { carrier: "dhl" } }, { headers: { "idempotency-key": "order-991-shipped" } });
+    expect(changed.body.ids).toEqual(first.body.ids);
+    expect(changed.headers.get("idempotent-replayed")).toBe("true");
+    const stored = (await walkHistory(server, "demo", { types: "order.shipped" })).filter((e) => e.subject === "order-991");
+    expect(stored).toHaveLength(1);
+    expect(stored[0].data).toEqual({ carrier: "ups" });
+
+    // The same key works through the per-event field too: one key space.
+    const viaField = await publish(server, "demo", { ...event, key: "order-991-shipped" });
+    expect(viaField.body.ids).toEqual(first.body.ids);
+    expect(viaField.headers.get("idempotent-replayed")).toBe("true");
+
+    // A different key is a different event.
+    const other = await publish(server, "demo", event, { headers: { "idempotency-key": "order-992-shipped" } });
+    expect(other.body.ids[0]).toBeGreaterThan(first.body.ids[0]);
+    expect(other.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("dedupes per-event keys inside one batch and across batches", async () => {
+    const before = await logHead(server);
+    const batch = await publish(server, "demo", [
+      { type: "chat.message", subject: "s-1", key: "m-1", data: { text: "hello" } },
+      { type: "chat.message", subject: "s-1", key: "m-2", data: { text: "how are you" } },
+      { type: "chat.message", subject: "s-1", key: "m-1", data: { text: "hello (retry)" } },
+      { type: "chat.message", subject: "s-1", data: { text: "no key" } },
+    ]);
+    expect(batch.status).toBe(201);
+    const [m1, m2, m1again, noKey] = batch.body.ids;
+    expect(m1again).toBe(m1);
+    expect(new Set([m1, m2, noKey]).size).toBe(3);
+    expect(m1).toBeGreaterThan(before);
+    // Part of the batch was new, so this is not a replay.
+    expect(batch.headers.get("idempotent-replayed")).toBeNull();
+    expect(await logHead(server)).toBe(before + 3);
+
+    // A second batch repeats m-2, adds m-3, and repeats m-3 within itself.
+    const again = await publish(server, "demo", [
+      { type: "chat.message", subject: "s-1", key: "m-2", data: { text: "how are you" } },
+      { type: "chat.message", subject: "s-1", key: "m-3", data: { text: "bye" } },
+      { type: "chat.message", subject: "s-1", key: "m-3", data: { text: "bye" } },
+    ]);
+    expect(again.status).toBe(201);
+    expect(again.body.ids[0]).toBe(m2);
+    expect(again.body.ids[1]).toBe(again.body.ids[2]);
+    expect(again.body.ids[1]).toBeGreaterThan(noKey);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(await logHead(server)).toBe(before + 4);
+
+    // Repeating only known keys (as NDJSON this time) appends nothing and says so.
+    const ndjson = ["m-3", "m-1", "m-2"].map((key) => JSON.stringify({ type: "chat.message", subject: "s-1", key })).join("\n");
+    const res = await api(server, "/api/v1/tenants/demo/events", { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: ndjson });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    expect((await res.json()).ids).toEqual([again.body.ids[1], m1, m2]);
+    expect(await logHead(server)).toBe(before + 4);
+
+    const texts = (await walkHistory(server, "demo", { subject: "s-1" })).map((e) => e.data.text);
+    expect(texts).toEqual(["hello", "how are you", "no key", "bye"]);
+  });
+
+  it("keeps keys per tenant: the same key in another tenant appends", async () => {
+    const demo = await publish(server, "demo", { type: "call.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
+    const acme = await publish(server, "acme", { type: "call.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
+    expect(demo.status).toBe(201);
+    expect(acme.status).toBe(201);
+    expect(acme.body.ids[0]).toBeGreaterThan(demo.body.ids[0]);
+    expect(acme.headers.get("idempotent-replayed")).toBeNull();
+
+    // Each tenant now dedupes against its own event.
+    const demoAgain = await publish(server, "demo", { type: "call.started", subject: "c-1", key: "shared-key" });
+    const acmeAgain = await publish(server, "acme", { type: "call.started", subject: "c-1", key: "shared-key" });
+    expect(demoAgain.body.ids).toEqual(demo.body.ids);
+    expect(acmeAgain.body.ids).toEqual(acme.body.ids);
+    expect(acmeAgain.headers.get("idempotent-replayed")).toBe("true");
+    expect((await walkHistory(server, "acme")).map((e) => e.id)).toEqual(acme.body.ids);
+  });
+
+  it("appends once when concurrent requests race with the same key", async () => {
+    const before = await logHead(server);
+    const racers = 12;
+    const replies = await Promise.all(
+      Array.from({ length: racers }, (_, i) =>
+        i % 2 === 0
+          ? publish(server, "demo", { type: "workflow.started", subject: "wf-7", data: { racer: i } }, { headers: { "idempotency-key": "wf-7-start" } })
+          : publish(server, "demo", [{ type: "workflow.started", subject: "wf-7", key: "wf-7-start", data: { racer: i } }]),
+      ),
+    );
+    for (const r of replies) expect(r.status).toBe(201);
+    const ids = new Set(replies.map((r) => r.body.ids[0]));
+    expect(ids.size).toBe(1);
+    // Exactly one request appended; every other one was told it was a replay.
+    const fresh = replies.filter((r) => r.headers.get("idempotent-replayed") !== "true");
+    expect(fresh).toHaveLength(1);
+    expect(await logHead(server)).toBe(before + 1);
+    const stored = await walkHistory(server, "demo", { subject: "wf-7" });
+    expect(stored).toHaveLength(1);
+    // The stored event is the one the request not marked as a replay sent.
+    expect(stored[0].data).toEqual({ racer: replies.indexOf(fresh[0]) });
+  });
+
+  it("dedupes a key raced across concurrent batches, each event keeping its own id", async () => {
+    const before = await logHead(server);
+    const keys = ["k-a", "k-b", "k-c", "k-d"];
+    // Four batches, each holding every key in a different order, sent at once.
+    const orders = [keys, [...keys].reverse(), [keys[2], keys[0], keys[3], keys[1]], [keys[1], keys[3], keys[0], keys[2]]];
+    const replies = await Promise.all(orders.map((order) => publish(server, "acme", order.map((key) => ({ type: "batch.race", subject: key, key })))));
+    const idOf = new Map<string, number>();
+    replies.forEach((r, i) => {
+      expect(r.status).toBe(201);
+      r.body.ids.forEach((id: number, j: number) => {
+        const key = orders[i][j];
+        if (!idOf.has(key)) idOf.set(key, id);
+        expect(id, `key ${key}`).toBe(idOf.get(key));
+      });
+    });
+    expect(new Set(idOf.values()).size).toBe(4);
+    expect(await logHead(server)).toBe(before + 4);
+    const stored = (await walkHistory(server, "acme", { types: "batch.race" })).map((e) => [e.subject, e.id]);
+    expect(Object.fromEntries(stored)).toEqual(Object.fromEntries(idOf));
+  });
+
+  it("refuses an Idempotency-Key header on a batch, appending nothing", async () => {
+    const before = await logHead(server);
+    const res = await api(server, "/api/v1/tenants/demo/events", {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "batch-key" },
+      body: JSON.stringify([{ type: "a.b" }, { type: "a.c" }]),
+    });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error).toBe("invalid_request");
+    expect(body.message).toMatch(/Idempotency-Key applies to a single event/);
+    expect(await logHead(server)).toBe(before);
+  });
+
+  it("refuses an Idempotency-Key header on NDJSON rather than ignoring it", async () => {
+    const before = await logHead(server);
+    // Sent twice: ignoring the header would append the "retry" again.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await api(server, "/api/v1/tenants/demo/events", {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson", "idempotency-key": "ndjson-key" },
+        body: '{"type":"a.b"}\n',
+      });
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.error).toBe("invalid_request");
+      expect(body.message).toMatch(/Idempotency-Key applies to a single JSON event.*"key"/);
+    }
+    expect(await logHead(server)).toBe(before);
+  });
+
+  it("delivered each keyed event to the live stream exactly once", async () => {
+    const sentinel = await publish(server, "demo", { type: "zz.sentinel" });
+    await stream.until((c) => c.ids().includes(sentinel.body.ids[0]));
+    const all = [...(await walkHistory(server, "demo")), ...(await walkHistory(server, "acme"))].map((e) => e.id).sort((a, b) => a - b);
+    expect(stream.ids()).toEqual(all);
+  });
+});
