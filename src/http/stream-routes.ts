@@ -68,10 +68,13 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
       events: page.events.filter(selector.match),
       through: page.through,
     }));
-  catchUp(sub, deps.hub, read, selector.encode).catch((err) => {
-    deps.logger.error("stream catch-up failed", { error: String(err) });
-    sub?.close("shutdown");
-  });
+  const s = sub;
+  s.catchUp = () =>
+    void catchUp(s, deps.hub, read, selector.encode, { stallMs: 2 * deps.hub.options.heartbeatMs }).catch((err) => {
+      deps.logger.error("stream catch-up failed", { error: String(err) });
+      s.close("shutdown");
+    });
+  s.catchUp();
   return RESPONSE_ALREADY_SENT;
 }
 

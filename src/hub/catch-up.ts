@@ -7,8 +7,10 @@ export type ReadAfter = (after: number, limit: number) => Promise<{ events: Stor
 
 export interface CatchUpOptions {
   pageSize?: number;
-  /** Wait for the socket to drain past this many buffered bytes before the next page. */
+  /** Bytes written per step at most; the next step waits until the socket has drained below it. */
   highWater?: number;
+  /** A socket that does not drain for this long is a stalled client, closed as slow. */
+  stallMs?: number;
 }
 
 /**
@@ -27,17 +29,31 @@ export async function catchUp(
 ): Promise<void> {
   const pageSize = options.pageSize ?? 1000;
   const highWater = options.highWater ?? sub.maxBuffer / 2;
+  const stallMs = options.stallMs ?? 30_000;
   while (sub.state === "catching-up") {
     const page = await read(sub.cursor, pageSize);
     if (sub.state !== "catching-up") return;
     let text = "";
-    for (const e of page.events) text += encode(e) ?? "";
+    let through = page.through;
+    let cut = false;
+    for (const e of page.events) {
+      text += encode(e) ?? "";
+      // Bound what one step buffers (large events): continue after this one next time.
+      if (text.length > highWater) {
+        through = e.id;
+        cut = true;
+        break;
+      }
+    }
     if (text) sub.writeNow(text);
-    sub.cursor = Math.max(sub.cursor, page.through);
-    if (page.events.length < pageSize && hub.publishedHead <= sub.cursor) {
+    sub.cursor = Math.max(sub.cursor, through);
+    if (!cut && page.events.length < pageSize && hub.publishedHead <= sub.cursor) {
       sub.state = "live";
       return;
     }
-    await sub.drained(highWater);
+    if (!(await sub.drained(highWater, stallMs))) {
+      sub.close("slow");
+      return;
+    }
   }
 }

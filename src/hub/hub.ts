@@ -121,7 +121,8 @@ export class Hub {
     for (const { selector, subscribers } of groups.values()) {
       if (subscribers.size === 0 || !selector.match(e)) continue;
       const text = selector.encode(e);
-      if (text === null) continue;
+      // An empty frame would be an empty HTTP chunk: the end of the response.
+      if (!text) continue;
       const frame = new EncodedFrame(Buffer.from(text));
       for (const sub of subscribers) {
         if (sub.enqueue(frame, e.id)) this.#dirty.push(sub);

@@ -21,6 +21,12 @@ export type CloseReason = "client" | "slow" | "shutdown";
  * publishes (it will read them from the log); once live, frames queue in
  * `#pending` and are written in one call per turn of the event loop, so a
  * burst of events costs one syscall per connection instead of one each.
+ *
+ * Two ways to fall behind, two answers. A socket that stops draining (its
+ * unsent bytes pass `maxBuffer`) is a slow consumer and is disconnected; it
+ * resumes from the log when it comes back. A burst larger than `maxBuffer`
+ * within one turn, to a socket that drains fine, drops its queue and goes
+ * back to catching up from the log, which paces itself to the socket.
  */
 export class Subscriber {
   state: SubscriberState = "catching-up";
@@ -28,8 +34,12 @@ export class Subscriber {
   cursor: number;
   /** Set on every write; the heartbeat only writes to streams that were quiet. */
   wrote = false;
+  /** Set by the stream's owner: reads from the log from `cursor` until live again. */
+  catchUp: () => void = () => {};
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** The cursor before the queued frames: where to resume if the queue is dropped. */
+  #queuedFrom = 0;
   #onClose: ((reason: CloseReason) => void) | null;
 
   constructor(
@@ -47,14 +57,28 @@ export class Subscriber {
   /** Queues a live frame; returns true when this subscriber just became dirty and needs a flush. */
   enqueue(frame: EncodedFrame, id: number): boolean {
     if (this.state !== "live" || id <= this.cursor) return false;
-    this.cursor = id;
     const bytes = this.sink.chunked ? frame.chunked : frame.bytes;
-    if (this.sink.buffered() + this.#pendingBytes + bytes.length > this.maxBuffer) {
+    if (this.sink.buffered() > this.maxBuffer) {
       this.close("slow");
       return false;
     }
+    if (this.#pendingBytes + bytes.length > this.maxBuffer) {
+      this.#fallBack();
+      return false;
+    }
+    if (this.#pending.length === 0) this.#queuedFrom = this.cursor;
+    this.cursor = id;
     this.#pendingBytes += bytes.length;
     return this.#pending.push(bytes) === 1;
+  }
+
+  #fallBack(): void {
+    if (this.#pending.length > 0) this.cursor = this.#queuedFrom;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.state = "catching-up";
+    // Not from inside the publish loop: the log read starts on the next turn.
+    setImmediate(() => this.catchUp());
   }
 
   /** Writes everything queued, in one call. */
@@ -76,10 +100,19 @@ export class Subscriber {
     this.sink.write(this.sink.chunked ? httpChunk(bytes) : bytes);
   }
 
-  /** Resolves once the sink's buffer has drained (or at once when it is small). */
-  drained(threshold: number): Promise<void> {
-    if (this.state === "closed" || this.sink.buffered() <= threshold) return Promise.resolve();
-    return new Promise((resolve) => this.sink.onceDrained(resolve));
+  /**
+   * Resolves true once the sink's buffer is at most `threshold` bytes (at
+   * once when it already is), or false if it has not drained in `timeoutMs`.
+   */
+  drained(threshold: number, timeoutMs: number): Promise<boolean> {
+    if (this.state === "closed" || this.sink.buffered() <= threshold) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.sink.onceDrained(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   close(reason: CloseReason): void {
