@@ -4,6 +4,7 @@ import { defineConfig } from "drizzle-kit";
 // and committed; the server applies them at start (src/store/db.ts).
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./src/store/schema.ts",
+  // The log's tables, and each domain's projection tables.
+  schema: ["./src/store/schema.ts", "./src/domain/*/schema.ts"],
   out: "./drizzle",
 });

@@ -2,6 +2,9 @@ import type Database from "better-sqlite3";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "./config.js";
+import type { Presence } from "./domain/agents/index.js";
+import { domainRoutes } from "./domain/index.js";
+import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
 import type { AppEnv } from "./http/env.js";
@@ -9,12 +12,14 @@ import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
 import { streamRoutes } from "./http/stream-routes.js";
+import type { Db } from "./store/db.js";
 import type { EventLog } from "./store/event-log.js";
 import type { KeyStore } from "./store/keys.js";
 import type { TenantStore } from "./store/tenants.js";
 
 export interface AppDeps {
   config: Config;
+  db: Db;
   sqlite: Database.Database;
   log: EventLog;
   hub: Hub;
@@ -22,17 +27,26 @@ export interface AppDeps {
   tenants: TenantStore;
   metrics: Registry;
   logger: Logger;
+  domains: Domains;
+  presence: Presence;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
 export function createApp(deps: AppDeps) {
   const { config } = deps;
-  const limits = { maxBodyBytes: config.MAX_BODY_BYTES, maxEventBytes: config.MAX_EVENT_BYTES, maxBatchEvents: config.MAX_BATCH_EVENTS };
+  const limits = {
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxEventBytes: config.MAX_EVENT_BYTES,
+    maxBatchEvents: config.MAX_BATCH_EVENTS,
+    checkData: deps.domains.normalize,
+  };
+  const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
   app.route("/", eventsRoutes({ ...deps, limits }));
-  app.route("/", streamRoutes({ ...deps, retryMs: config.SSE_RETRY_MS }));
+  app.route("/", streamRoutes(streamDeps));
+  app.route("/", domainRoutes({ ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES }));
   return app;
 }

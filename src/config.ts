@@ -34,6 +34,10 @@ const schema = z.object({
   /** Events kept per tenant beyond which the oldest are pruned; 0 means no limit. */
   RETENTION_MAX_EVENTS: z.coerce.number().int().min(0).default(1_000_000),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** How long a worker's command stream may be gone before Switchboard appends agent.disconnected. */
+  PRESENCE_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How long a command (pause a workflow, connect a channel…) may wait for its worker's answer before it expires. */
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

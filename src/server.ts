@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { connectedAgents, Presence } from "./domain/agents/index.js";
+import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { Hub } from "./hub/hub.js";
@@ -33,6 +35,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const keys = new KeyStore(db);
 
   const log = new SqliteEventLog(sqlite);
+  // Projections are updated inside the append transaction: state and log never disagree.
+  const domains = createDomains({ db, log, logger, commandTimeoutMs: config.COMMAND_TIMEOUT_MS });
+  log.addAppendHook(domains.project);
+  log.onCommit(domains.onCommit);
   const hub = new Hub({
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
@@ -48,7 +54,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   );
   retention.start();
 
-  const app = createApp({ config, sqlite, log, hub, keys, tenants, metrics, logger });
+  const presence = new Presence(log, config.PRESENCE_GRACE_MS, logger);
+  presence.start(connectedAgents(db));
+  domains.start();
+
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
@@ -68,6 +78,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (closing ??= (async () => {
       logger.info("switchboard shutting down");
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      presence.stop();
+      domains.stop();
       log.close();
       hub.closeAll();
       await log.drain();

@@ -114,7 +114,7 @@ describe("bad input", () => {
 
   describe("bodies", () => {
     it("rejects malformed JSON with 400 invalid_json", async () => {
-      await rejected(() => post("demo", '{"type":"call.started",'), 400, "invalid_json", /not valid JSON/);
+      await rejected(() => post("demo", '{"type":"order.started",'), 400, "invalid_json", /not valid JSON/);
       await rejected(() => post("demo", ""), 400, "invalid_json", /not valid JSON/);
       await rejected(() => post("demo", "[{\"type\":\"a.b\"}]]"), 400, "invalid_json", /not valid JSON/);
     });
@@ -181,26 +181,26 @@ describe("bad input", () => {
       ["missing type", { subject: "x" }, /type is required/],
       ["type not a string", { type: 5 }, /type is required and must be a string/],
       ["upper-case type", { type: "Call.Started" }, /dotted lower-case/],
-      ["empty segment", { type: "call..started" }, /dotted lower-case/],
+      ["empty segment", { type: "order..started" }, /dotted lower-case/],
       ["leading dot", { type: ".call" }, /dotted lower-case/],
-      ["trailing dot", { type: "call." }, /dotted lower-case/],
+      ["trailing dot", { type: "order." }, /dotted lower-case/],
       ["space in type", { type: "call started" }, /dotted lower-case/],
       ["over-long type", { type: "a".repeat(101) }, /longer than 100/],
-      ["LF in type", { type: "call.started\nevent: forged" }, /control characters/],
-      ["CR in type", { type: "call.started\r" }, /control characters/],
-      ["LF in subject", { type: "call.started", subject: "c-1\ndata: forged" }, /subject must not contain control characters/],
-      ["CR in subject", { type: "call.started", subject: "c-1\r" }, /subject must not contain control characters/],
-      ["empty subject", { type: "call.started", subject: "" }, /subject must not be empty/],
-      ["over-long subject", { type: "call.started", subject: "s".repeat(201) }, /subject is longer than 200/],
-      ["LF in key", { type: "call.started", key: "k\n1" }, /key must not contain control characters/],
-      ["unknown field", { type: "call.started", payload: { a: 1 } }, /unknown field "payload"/],
-      ["data an array", { type: "call.started", data: [1, 2] }, /data must be a JSON object/],
-      ["data a string", { type: "call.started", data: "hello" }, /data must be a JSON object/],
-      ["data null", { type: "call.started", data: null }, /data must be a JSON object/],
-      ["data a number", { type: "call.started", data: 7 }, /data must be a JSON object/],
+      ["LF in type", { type: "order.started\nevent: forged" }, /control characters/],
+      ["CR in type", { type: "order.started\r" }, /control characters/],
+      ["LF in subject", { type: "order.started", subject: "c-1\ndata: forged" }, /subject must not contain control characters/],
+      ["CR in subject", { type: "order.started", subject: "c-1\r" }, /subject must not contain control characters/],
+      ["empty subject", { type: "order.started", subject: "" }, /subject must not be empty/],
+      ["over-long subject", { type: "order.started", subject: "s".repeat(201) }, /subject is longer than 200/],
+      ["LF in key", { type: "order.started", key: "k\n1" }, /key must not contain control characters/],
+      ["unknown field", { type: "order.started", payload: { a: 1 } }, /unknown field "payload"/],
+      ["data an array", { type: "order.started", data: [1, 2] }, /data must be a JSON object/],
+      ["data a string", { type: "order.started", data: "hello" }, /data must be a JSON object/],
+      ["data null", { type: "order.started", data: null }, /data must be a JSON object/],
+      ["data a number", { type: "order.started", data: 7 }, /data must be a JSON object/],
       ["event a number", 42, /an event must be a JSON object/],
       ["event null", null, /an event must be a JSON object/],
-      ["event a string", "call.started", /an event must be a JSON object/],
+      ["event a string", "order.started", /an event must be a JSON object/],
     ];
 
     it.each(cases)("rejects %s with 400 invalid_event and the reason", async (_name, event, reason) => {
@@ -358,9 +358,9 @@ describe("bad input", () => {
     it("rejects bad types globs and subjects with 400 invalid_filter, on history and streams", async () => {
       for (const path of ["/api/v1/tenants/demo/events", "/api/v1/tenants/demo/stream", "/api/v1/stream"]) {
         await rejected(() => call(`${path}?types=Call.*`), 400, "invalid_filter", /"Call\.\*" is not a type or glob/);
-        await rejected(() => call(`${path}?types=${encodeURIComponent("call.[ab]")}`), 400, "invalid_filter", /"call\.\[ab\]"/);
-        await rejected(() => call(`${path}?types=${encodeURIComponent("call.started,call?")}`), 400, "invalid_filter", /"call\?"/);
-        await rejected(() => call(`${path}?types=${encodeURIComponent("call..x")}`), 400, "invalid_filter", /not a type or glob/);
+        await rejected(() => call(`${path}?types=${encodeURIComponent("order.[ab]")}`), 400, "invalid_filter", /"order\.\[ab\]"/);
+        await rejected(() => call(`${path}?types=${encodeURIComponent("order.started,call?")}`), 400, "invalid_filter", /"call\?"/);
+        await rejected(() => call(`${path}?types=${encodeURIComponent("order..x")}`), 400, "invalid_filter", /not a type or glob/);
         const many = Array.from({ length: 21 }, (_, i) => `t${i}.*`).join(",");
         await rejected(() => call(`${path}?types=${many}`), 400, "invalid_filter", /at most 20/);
         await rejected(() => call(`${path}?subject=${encodeURIComponent("a\nb")}`), 400, "invalid_filter", /subject must be/);

@@ -28,6 +28,8 @@ describe("loadConfig defaults", () => {
       RETENTION_MAX_AGE: 30 * 86_400_000,
       RETENTION_MAX_EVENTS: 1_000_000,
       RETENTION_INTERVAL_MS: 60_000,
+      PRESENCE_GRACE_MS: 10_000,
+      COMMAND_TIMEOUT_MS: 30_000,
       LOG_LEVEL: "info",
     });
     const config = loadConfig({});

@@ -12,7 +12,7 @@ import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/
  * sees nothing twice, across server restarts on the same database.
  */
 
-const TYPES = ["call.started", "agent.status", "call.ended"] as const;
+const TYPES = ["order.started", "ticket.status", "order.ended"] as const;
 
 interface Received {
   type: string;

@@ -18,7 +18,7 @@ interface Sent {
   data: Record<string, unknown>;
 }
 
-const TYPES = ["call.started", "call.ended", "call.recording.ready", "agent.status", "agent.login", "workflow.progress", "callback.queued"];
+const TYPES = ["order.started", "order.ended", "order.recording.ready", "ticket.status", "ticket.login", "job.progress", "orderback.queued"];
 
 describe("history", () => {
   let server: TestServer;
@@ -45,18 +45,18 @@ describe("history", () => {
       const demo = await publish(server, "demo", batch);
       expect(demo.status).toBe(201);
       batch.forEach((e, i) => sent.push({ id: demo.body.ids[i], tenant: "demo", type: e.type, subject: e.subject, data: e.data }));
-      const acme = await publish(server, "acme", { type: "call.started", subject: "ada", data: { round } });
+      const acme = await publish(server, "acme", { type: "order.started", subject: "ada", data: { round } });
       expect(acme.status).toBe(201);
-      sent.push({ id: acme.body.ids[0], tenant: "acme", type: "call.started", subject: "ada", data: { round } });
+      sent.push({ id: acme.body.ids[0], tenant: "acme", type: "order.started", subject: "ada", data: { round } });
     }
     // Data that must come back byte-for-byte: unicode, quotes, line breaks, markup.
     const tricky = { text: 'line one\nline two\r\n"quoted" </script><b>&amp;', emoji: "📞 ☎", n: -1.5e-7, nothing: null, flag: false, deep: { a: [{ b: [] }] } };
-    const last = await publish(server, "demo", { type: "chat.message", subject: "session 42 / ü", data: tricky });
+    const last = await publish(server, "demo", { type: "note.added", subject: "session 42 / ü", data: tricky });
     expect(last.status).toBe(201);
-    sent.push({ id: last.body.ids[0], tenant: "demo", type: "chat.message", subject: "session 42 / ü", data: tricky });
+    sent.push({ id: last.body.ids[0], tenant: "demo", type: "note.added", subject: "session 42 / ü", data: tricky });
     // An event without subject or data.
-    const bare = await publish(server, "demo", { type: "agent.logout" });
-    sent.push({ id: bare.body.ids[0], tenant: "demo", type: "agent.logout", subject: null, data: {} });
+    const bare = await publish(server, "demo", { type: "ticket.logout" });
+    sent.push({ id: bare.body.ids[0], tenant: "demo", type: "ticket.logout", subject: null, data: {} });
     publishedTo = Date.now();
   });
   afterAll(() => server?.dispose());
@@ -132,8 +132,8 @@ describe("history", () => {
 
   it("head moves with every append, in every tenant's view", async () => {
     const before = await historyPage(server, "acme", { limit: 1 });
-    const { body } = await publish(server, "acme", { type: "call.ended", subject: "zed" });
-    sent.push({ id: body.ids[0], tenant: "acme", type: "call.ended", subject: "zed", data: {} });
+    const { body } = await publish(server, "acme", { type: "order.ended", subject: "zed" });
+    sent.push({ id: body.ids[0], tenant: "acme", type: "order.ended", subject: "zed", data: {} });
     const acme = await historyPage(server, "acme", { limit: 1 });
     const demo = await historyPage(server, "demo", { limit: 1 });
     expect(acme.head).toBe(body.ids[0]);
@@ -141,17 +141,17 @@ describe("history", () => {
     expect(demo.head).toBe(acme.head);
   });
 
-  it("filters by type globs, like call.*,agent.status", async () => {
+  it("filters by type globs, like order.*,ticket.status", async () => {
     const demo = ofTenant("demo");
-    const callsAndStatus = await walkHistory(server, "demo", { types: "call.*,agent.status", limit: 9 });
-    const expected = demo.filter((e) => e.type.startsWith("call.") || e.type === "agent.status");
+    const callsAndStatus = await walkHistory(server, "demo", { types: "order.*,ticket.status", limit: 9 });
+    const expected = demo.filter((e) => e.type.startsWith("order.") || e.type === "ticket.status");
     expect(callsAndStatus.map(strip)).toEqual(expected);
-    // The glob covers deeper names (call.recording.ready) but not other topics sharing a prefix (callback.queued).
+    // The glob covers deeper names (order.recording.ready) but not other topics sharing a prefix (orderback.queued).
     const types = new Set(callsAndStatus.map((e) => e.type));
-    expect([...types].sort()).toEqual(["agent.status", "call.ended", "call.recording.ready", "call.started"]);
+    expect([...types].sort()).toEqual(["order.ended", "order.recording.ready", "order.started", "ticket.status"]);
 
-    const exact = await walkHistory(server, "demo", { types: "agent.login" });
-    expect(exact.map((e) => e.id)).toEqual(demo.filter((e) => e.type === "agent.login").map((e) => e.id));
+    const exact = await walkHistory(server, "demo", { types: "ticket.login" });
+    expect(exact.map((e) => e.id)).toEqual(demo.filter((e) => e.type === "ticket.login").map((e) => e.id));
     const suffix = await walkHistory(server, "demo", { types: "*.status,*.ready" });
     expect(suffix.map((e) => e.id)).toEqual(demo.filter((e) => /\.(status|ready)$/.test(e.type)).map((e) => e.id));
     const everything = await walkHistory(server, "demo", { types: "*" });
@@ -163,22 +163,22 @@ describe("history", () => {
     const demo = ofTenant("demo");
     const ada = await walkHistory(server, "demo", { subject: "ada", limit: 8 });
     expect(ada.map(strip)).toEqual(demo.filter((e) => e.subject === "ada"));
-    const adaCalls = await walkHistory(server, "demo", { subject: "ada", types: "call.*" });
-    expect(adaCalls.map((e) => e.id)).toEqual(demo.filter((e) => e.subject === "ada" && e.type.startsWith("call.")).map((e) => e.id));
+    const adaCalls = await walkHistory(server, "demo", { subject: "ada", types: "order.*" });
+    expect(adaCalls.map((e) => e.id)).toEqual(demo.filter((e) => e.subject === "ada" && e.type.startsWith("order.")).map((e) => e.id));
     const odd = await walkHistory(server, "demo", { subject: "session 42 / ü" });
-    expect(odd.map(strip)).toEqual([demo.find((e) => e.type === "chat.message")]);
+    expect(odd.map(strip)).toEqual([demo.find((e) => e.type === "note.added")]);
     // acme's events with the same subject stay in acme.
     const acmeAda = await walkHistory(server, "acme", { subject: "ada" });
     expect(acmeAda.map(strip)).toEqual(ofTenant("acme").filter((e) => e.subject === "ada"));
   });
 
   it("pages a filtered read with next: a full page ends at its last match, the last page at head", async () => {
-    const matches = ofTenant("demo").filter((e) => e.type === "agent.status");
+    const matches = ofTenant("demo").filter((e) => e.type === "ticket.status");
     const head = sent.at(-1)!.id;
-    const first = await historyPage(server, "demo", { after: 0, limit: 4, types: "agent.status" });
+    const first = await historyPage(server, "demo", { after: 0, limit: 4, types: "ticket.status" });
     expect(first.events.map((e) => e.id)).toEqual(matches.slice(0, 4).map((e) => e.id));
     expect(first.next).toBe(matches[3].id);
-    const last = await historyPage(server, "demo", { after: matches.at(-2)!.id, limit: 4, types: "agent.status" });
+    const last = await historyPage(server, "demo", { after: matches.at(-2)!.id, limit: 4, types: "ticket.status" });
     expect(last.events.map((e) => e.id)).toEqual([matches.at(-1)!.id]);
     expect(last.next).toBe(head);
   });

@@ -66,10 +66,10 @@ describe("idempotency", () => {
   it("dedupes per-event keys inside one batch and across batches", async () => {
     const before = await logHead(server);
     const batch = await publish(server, "demo", [
-      { type: "chat.message", subject: "s-1", key: "m-1", data: { text: "hello" } },
-      { type: "chat.message", subject: "s-1", key: "m-2", data: { text: "how are you" } },
-      { type: "chat.message", subject: "s-1", key: "m-1", data: { text: "hello (retry)" } },
-      { type: "chat.message", subject: "s-1", data: { text: "no key" } },
+      { type: "note.added", subject: "s-1", key: "m-1", data: { text: "hello" } },
+      { type: "note.added", subject: "s-1", key: "m-2", data: { text: "how are you" } },
+      { type: "note.added", subject: "s-1", key: "m-1", data: { text: "hello (retry)" } },
+      { type: "note.added", subject: "s-1", data: { text: "no key" } },
     ]);
     expect(batch.status).toBe(201);
     const [m1, m2, m1again, noKey] = batch.body.ids;
@@ -82,9 +82,9 @@ describe("idempotency", () => {
 
     // A second batch repeats m-2, adds m-3, and repeats m-3 within itself.
     const again = await publish(server, "demo", [
-      { type: "chat.message", subject: "s-1", key: "m-2", data: { text: "how are you" } },
-      { type: "chat.message", subject: "s-1", key: "m-3", data: { text: "bye" } },
-      { type: "chat.message", subject: "s-1", key: "m-3", data: { text: "bye" } },
+      { type: "note.added", subject: "s-1", key: "m-2", data: { text: "how are you" } },
+      { type: "note.added", subject: "s-1", key: "m-3", data: { text: "bye" } },
+      { type: "note.added", subject: "s-1", key: "m-3", data: { text: "bye" } },
     ]);
     expect(again.status).toBe(201);
     expect(again.body.ids[0]).toBe(m2);
@@ -94,7 +94,7 @@ describe("idempotency", () => {
     expect(await logHead(server)).toBe(before + 4);
 
     // Repeating only known keys (as NDJSON this time) appends nothing and says so.
-    const ndjson = ["m-3", "m-1", "m-2"].map((key) => JSON.stringify({ type: "chat.message", subject: "s-1", key })).join("\n");
+    const ndjson = ["m-3", "m-1", "m-2"].map((key) => JSON.stringify({ type: "note.added", subject: "s-1", key })).join("\n");
     const res = await api(server, "/api/v1/tenants/demo/events", { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: ndjson });
     expect(res.status).toBe(201);
     expect(res.headers.get("idempotent-replayed")).toBe("true");
@@ -106,16 +106,16 @@ describe("idempotency", () => {
   });
 
   it("keeps keys per tenant: the same key in another tenant appends", async () => {
-    const demo = await publish(server, "demo", { type: "call.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
-    const acme = await publish(server, "acme", { type: "call.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
+    const demo = await publish(server, "demo", { type: "order.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
+    const acme = await publish(server, "acme", { type: "order.started", subject: "c-1" }, { headers: { "idempotency-key": "shared-key" } });
     expect(demo.status).toBe(201);
     expect(acme.status).toBe(201);
     expect(acme.body.ids[0]).toBeGreaterThan(demo.body.ids[0]);
     expect(acme.headers.get("idempotent-replayed")).toBeNull();
 
     // Each tenant now dedupes against its own event.
-    const demoAgain = await publish(server, "demo", { type: "call.started", subject: "c-1", key: "shared-key" });
-    const acmeAgain = await publish(server, "acme", { type: "call.started", subject: "c-1", key: "shared-key" });
+    const demoAgain = await publish(server, "demo", { type: "order.started", subject: "c-1", key: "shared-key" });
+    const acmeAgain = await publish(server, "acme", { type: "order.started", subject: "c-1", key: "shared-key" });
     expect(demoAgain.body.ids).toEqual(demo.body.ids);
     expect(acmeAgain.body.ids).toEqual(acme.body.ids);
     expect(acmeAgain.headers.get("idempotent-replayed")).toBe("true");

@@ -20,7 +20,7 @@ interface Sent {
   subject: string | null;
 }
 
-const DEMO_TYPES = ["call.started", "agent.status", "call.ended", "agent.login", "chat.message", "workflow.progress", "callback.queued"];
+const DEMO_TYPES = ["order.started", "ticket.status", "order.ended", "ticket.login", "note.added", "job.progress", "orderback.queued"];
 const SUBJECTS = ["ada", "bob", null, "ada-2"];
 
 interface StreamCase {
@@ -51,7 +51,7 @@ describe("stream filters and positions", () => {
       sent.push({ id: res.body.ids[0], tenant: "demo", type: demo.type, subject: demo.subject });
       if (n % 3 === 0) {
         // acme uses the same types and subjects: only the tenant tells them apart.
-        const acme = { type: n % 2 ? "agent.status" : "call.started", subject: n % 2 ? "ada" : "zed", data: { n } };
+        const acme = { type: n % 2 ? "ticket.status" : "order.started", subject: n % 2 ? "ada" : "zed", data: { n } };
         const r = await publish(server, "acme", acme);
         expect(r.status).toBe(201);
         sent.push({ id: r.body.ids[0], tenant: "acme", type: acme.type, subject: acme.subject });
@@ -81,9 +81,9 @@ describe("stream filters and positions", () => {
     const cases: StreamCase[] = [
       {
         name: "types globs from after=0",
-        path: "/api/v1/tenants/demo/stream?after=0&types=call.*,agent.status",
+        path: "/api/v1/tenants/demo/stream?after=0&types=order.*,ticket.status",
         tenant: "demo",
-        wants: (e) => isDemo(e) && (e.type.startsWith("call.") || e.type === "agent.status"),
+        wants: (e) => isDemo(e) && (e.type.startsWith("order.") || e.type === "ticket.status"),
       },
       {
         name: "subject from Last-Event-ID",
@@ -94,9 +94,9 @@ describe("stream filters and positions", () => {
       },
       {
         name: "types and subject from lastEventID=",
-        path: `/api/v1/tenants/demo/stream?types=agent.*&subject=ada&lastEventID=${mid2}`,
+        path: `/api/v1/tenants/demo/stream?types=ticket.*&subject=ada&lastEventID=${mid2}`,
         tenant: "demo",
-        wants: (e) => isDemo(e) && e.type.startsWith("agent.") && e.subject === "ada" && e.id > mid2,
+        wants: (e) => isDemo(e) && e.type.startsWith("ticket.") && e.subject === "ada" && e.id > mid2,
       },
       {
         name: "live only (no position) with suffix globs",
@@ -134,10 +134,10 @@ describe("stream filters and positions", () => {
       },
       {
         name: "acme key, subject shared with demo",
-        path: "/api/v1/tenants/acme/stream?after=0&subject=ada&types=agent.status",
+        path: "/api/v1/tenants/acme/stream?after=0&subject=ada&types=ticket.status",
         key: keys.acme,
         tenant: "acme",
-        wants: (e) => e.tenant === "acme" && e.subject === "ada" && e.type === "agent.status",
+        wants: (e) => e.tenant === "acme" && e.subject === "ada" && e.type === "ticket.status",
       },
       {
         name: "admin key on acme's stream",
@@ -153,9 +153,9 @@ describe("stream filters and positions", () => {
       },
       {
         name: "admin stream with filters",
-        path: "/api/v1/stream?after=0&types=agent.*&subject=ada",
+        path: "/api/v1/stream?after=0&types=ticket.*&subject=ada",
         tenant: null,
-        wants: (e) => e.type.startsWith("agent.") && e.subject === "ada",
+        wants: (e) => e.type.startsWith("ticket.") && e.subject === "ada",
       },
     ];
 
@@ -166,10 +166,10 @@ describe("stream filters and positions", () => {
     // Live phase: more of the same mix while every stream is open.
     await publishMix(42);
     // Last events: acme's, then one demo event every demo and admin filter above matches.
-    const acmeLast = await publish(server, "acme", { type: "agent.status", subject: "ada" });
-    sent.push({ id: acmeLast.body.ids[0], tenant: "acme", type: "agent.status", subject: "ada" });
-    const demoLast = await publish(server, "demo", { type: "agent.status", subject: "ada" });
-    sent.push({ id: demoLast.body.ids[0], tenant: "demo", type: "agent.status", subject: "ada" });
+    const acmeLast = await publish(server, "acme", { type: "ticket.status", subject: "ada" });
+    sent.push({ id: acmeLast.body.ids[0], tenant: "acme", type: "ticket.status", subject: "ada" });
+    const demoLast = await publish(server, "demo", { type: "ticket.status", subject: "ada" });
+    sent.push({ id: demoLast.body.ids[0], tenant: "demo", type: "ticket.status", subject: "ada" });
 
     for (const c of cases) {
       const expected = sent.filter(c.wants).map((e) => e.id);
@@ -196,8 +196,8 @@ describe("stream filters and positions", () => {
   });
 
   it("agrees with the history API for the same filter", async () => {
-    const fromHistory = (await walkHistory(server, "demo", { types: "call.*,agent.status", subject: "ada" })).map((e) => e.id);
-    const client = await SseClient.open(`${server.url}/api/v1/tenants/demo/stream?types=call.*,agent.status&subject=ada`, {
+    const fromHistory = (await walkHistory(server, "demo", { types: "order.*,ticket.status", subject: "ada" })).map((e) => e.id);
+    const client = await SseClient.open(`${server.url}/api/v1/tenants/demo/stream?types=order.*,ticket.status&subject=ada`, {
       authorization: `Bearer ${ADMIN_KEY}`,
       "last-event-id": "0",
     });
@@ -209,8 +209,8 @@ describe("stream filters and positions", () => {
 
   it("shows every tenant on the admin stream, with each event's tenant field", async () => {
     const client = await SseClient.open(`${server.url}/api/v1/stream`, { authorization: `Bearer ${ADMIN_KEY}` });
-    const a = await publish(server, "acme", { type: "call.started", subject: "x" });
-    const d = await publish(server, "demo", { type: "call.started", subject: "x" });
+    const a = await publish(server, "acme", { type: "order.started", subject: "x" });
+    const d = await publish(server, "demo", { type: "order.started", subject: "x" });
     await client.until((c) => c.ids().length === 2);
     expect(client.messages.map((m) => JSON.parse(m.data).tenant)).toEqual(["acme", "demo"]);
     expect(client.ids()).toEqual([a.body.ids[0], d.body.ids[0]]);
@@ -236,7 +236,7 @@ describe("stream filters and positions", () => {
     // Both tenants publish at once, in batches that land in the same commits.
     await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
-        const batch = Array.from({ length: 20 }, (_, j) => ({ type: "agent.status", subject: "ada", data: { i, j } }));
+        const batch = Array.from({ length: 20 }, (_, j) => ({ type: "ticket.status", subject: "ada", data: { i, j } }));
         const [a, d] = await Promise.all([publish(server, "acme", batch), publish(server, "demo", batch)]);
         acmeIds.push(...a.body.ids);
         demoIds.push(...d.body.ids);

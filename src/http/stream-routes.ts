@@ -53,13 +53,16 @@ export function startPoint(log: EventLog, tenant: string | null, position: numbe
  * position, then goes live. Shared by every stream route (JSON streams here,
  * worker commands and console pages elsewhere).
  */
-export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null): Response {
+export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, onClose?: () => void): Response {
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }
   const start = startPoint(deps.log, selector.tenant, position);
   let sub: Subscriber | undefined;
-  const sink = openSseResponse(c, () => sub?.close("client"));
+  const sink = openSseResponse(c, () => {
+    sub?.close("client");
+    onClose?.();
+  });
   sub = deps.hub.subscribe(selector, sink, start.cursor);
   sub.writeNow(encodeRetry(deps.retryMs));
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));

@@ -13,6 +13,8 @@ export const tenants = sqliteTable("tenants", {
    * position is below it has missed events and is told so with a reset.
    */
   prunedThrough: integer("pruned_through").notNull().default(0),
+  /** Key Retell signs this tenant's webhooks with (set by the CLI); null: webhooks refused. */
+  retellSecret: text("retell_secret"),
 });
 
 export const apiKeys = sqliteTable(

@@ -1,0 +1,43 @@
+import { and, eq } from "drizzle-orm";
+import type { z } from "zod";
+import type { StoredEvent } from "../../event.js";
+import type { Db } from "../../store/db.js";
+import type { Data } from "../domain.js";
+import type { agentStatus } from "./events.js";
+import { agents } from "./schema.js";
+
+/** Applies agent events to the `agents` table (inside the append transaction). */
+export function projectAgent(db: Db, e: StoredEvent, data: Data): void {
+  const agentId = e.subject!;
+  const key = and(eq(agents.tenant, e.tenant), eq(agents.agentId, agentId));
+  const current = db.select().from(agents).where(key).get();
+  const stamp = { updatedAt: e.ts, eventId: e.id };
+  const base: typeof agents.$inferInsert = { ...(current ?? { tenant: e.tenant, agentId, name: agentId, status: "available", connected: false }), ...stamp };
+  let next: typeof agents.$inferInsert;
+  switch (e.type) {
+    case "agent.status": {
+      const d = data as z.output<typeof agentStatus>;
+      next = {
+        ...base,
+        status: d.status,
+        name: d.name ?? base.name,
+        capabilities: d.capabilities ? JSON.stringify(d.capabilities) : base.capabilities,
+        metrics: d.metrics ? JSON.stringify(d.metrics) : base.metrics,
+        executionId: d.status === "busy" ? (d.execution_id ?? null) : null,
+        error: d.status === "error" ? (d.error ?? null) : null,
+      };
+      break;
+    }
+    case "agent.connected":
+      // Back from disconnected means available; any other reported status stands.
+      next = { ...base, connected: true, status: base.status === "disconnected" ? "available" : base.status };
+      break;
+    case "agent.disconnected":
+      next = { ...base, connected: false, status: "disconnected", executionId: null };
+      break;
+    default:
+      return;
+  }
+  if (current) db.update(agents).set(next).where(key).run();
+  else db.insert(agents).values(next).run();
+}

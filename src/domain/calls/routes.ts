@@ -1,0 +1,34 @@
+import { Hono } from "hono";
+import { requireKey } from "../../http/auth.js";
+import type { AppEnv } from "../../http/env.js";
+import { ApiError } from "../../http/errors.js";
+import type { DomainDeps } from "../domain.js";
+import { rowJson } from "../json.js";
+import { activeCalls, findCall, recentCalls, type CallScope } from "./queries.js";
+
+/** The call panel's state: active calls and the last ended ones, per tenant or (admin) across all. */
+export function callsRoutes(deps: DomainDeps) {
+  const app = new Hono<AppEnv>();
+  const panel = (scope: CallScope) => {
+    // Read in one synchronous step with the head, so the state is exactly the log through `head`.
+    const head = deps.log.head();
+    return { head, active: activeCalls(deps.db, scope).map(rowJson), recent: recentCalls(deps.db, scope).map(rowJson) };
+  };
+
+  app.get("/api/v1/tenants/:tenant/calls", requireKey(deps, "read"), (c) =>
+    c.json(panel({ tenant: c.req.param("tenant"), client: c.req.query("client") })),
+  );
+
+  app.get("/api/v1/tenants/:tenant/calls/:call", requireKey(deps, "read"), (c) => {
+    const head = deps.log.head();
+    const call = findCall(deps.db, c.req.param("tenant"), c.req.param("call"));
+    if (!call) throw new ApiError(404, "not_found", `no call "${c.req.param("call")}"`);
+    return c.json({ head, call: rowJson(call) });
+  });
+
+  app.get("/api/v1/calls", requireKey(deps, "read", { adminOnly: true }), (c) =>
+    c.json(panel({ tenant: c.req.query("tenant") ?? null, client: c.req.query("client") })),
+  );
+
+  return app;
+}

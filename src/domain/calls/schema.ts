@@ -1,0 +1,25 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Current state of every call; kept regardless of event retention. */
+export const calls = sqliteTable(
+  "calls",
+  {
+    tenant: text("tenant").notNull(),
+    callId: text("call_id").notNull(),
+    direction: text("direction", { enum: ["inbound", "outbound"] }).notNull(),
+    /** Masked to the last 4 digits at ingestion; the full number is never stored. */
+    number: text("number").notNull(),
+    agent: text("agent"),
+    client: text("client"),
+    status: text("status", { enum: ["active", "ended"] }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at"),
+    durationMs: integer("duration_ms"),
+    endStatus: text("end_status"),
+    summary: text("summary"),
+    sentiment: text("sentiment"),
+    /** Id of the last event applied to this row. */
+    eventId: integer("event_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.callId] }), index("calls_tenant_status_ended_idx").on(t.tenant, t.status, t.endedAt)],
+);

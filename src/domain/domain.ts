@@ -1,0 +1,86 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { StoredEvent } from "../event.js";
+import type { AppEnv } from "../http/env.js";
+import type { StreamDeps } from "../http/stream-routes.js";
+import type { Logger } from "../logger.js";
+import type { Db } from "../store/db.js";
+import type { EventLog } from "../store/event-log.js";
+import type { Presence } from "./agents/presence.js";
+import type { Domains } from "./registry.js";
+
+/** The data object of an event, once validated (and possibly transformed, e.g. masked). */
+export type Data = Record<string, unknown>;
+
+/** How one domain event type is validated and used. */
+export interface TypeSpec {
+  /** Validates (and may transform) `data`; unknown fields are rejected. */
+  schema: z.ZodType<Data, unknown>;
+  /** Whether the event must name its entity in `subject`. */
+  subject: "required" | "optional";
+  /**
+   * Commands are delivered to workers on their command streams. Their data
+   * names the target: `worker` (one worker) and/or `kind` (any worker of a kind).
+   */
+  command?: boolean;
+  /** Appended by Switchboard itself (presence, expiry); producers may not publish it. */
+  internal?: boolean;
+}
+
+/**
+ * A domain: the event types of its topics, and its projection, which keeps
+ * current-state tables in step with the log. `project` runs inside the
+ * append transaction; throwing AppendRejected (400/409) rejects the request
+ * and rolls back everything it did.
+ */
+export interface Domain {
+  name: string;
+  /** Topics (the part of a type before the first dot) this domain reserves. */
+  topics: string[];
+  types: Record<string, TypeSpec>;
+  project(event: StoredEvent, data: Data): void;
+  /**
+   * Called after each commit with the domain's committed events (never for
+   * rolled-back ones): where timers for deadlines are set, e.g. a command
+   * that expires unanswered.
+   */
+  onCommit?(event: StoredEvent): void;
+  /** On boot, after the server listens: re-arm deadlines from the projection. */
+  start?(): void;
+  /** On shutdown: clear timers. */
+  stop?(): void;
+}
+
+/** What a domain is built from. */
+export interface DomainContext {
+  db: Db;
+  log: EventLog;
+  logger: Logger;
+  /** How long a command may wait for its worker's answer. */
+  commandTimeoutMs: number;
+}
+
+/** Routes a domain adds to the API (state, detail, commands, webhooks). */
+export type DomainRoutes = Hono<AppEnv>;
+
+/** Target fields every command's data carries. */
+export const commandTarget = {
+  worker: z.string().min(1).max(200).optional(),
+  kind: z.string().min(1).max(100).optional(),
+};
+
+/** A compact reason from a zod error: `data.progress: must be between 0 and 1`. */
+export function zodReason(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue.code === "unrecognized_keys") return `data has unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  const path = issue.path.length > 0 ? `data.${issue.path.join(".")}` : "data";
+  return `${path}: ${issue.message}`;
+}
+
+/** What a domain's routes may use. */
+export interface DomainDeps extends StreamDeps {
+  db: Db;
+  domains: Domains;
+  presence: Presence;
+  maxEventBytes: number;
+}

@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../http/env.js";
+import { agentsDomain, agentsRoutes } from "./agents/index.js";
+import { callsDomain, callsRoutes } from "./calls/index.js";
+import { channelsDomain, channelsRoutes } from "./channels/index.js";
+import { chatDomain, chatRoutes } from "./chat/index.js";
+import type { DomainContext, DomainDeps } from "./domain.js";
+import { Domains } from "./registry.js";
+import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
+
+/** Every domain Switchboard knows; each reserves its topics. */
+export function createDomains(ctx: DomainContext): Domains {
+  return new Domains([callsDomain(ctx), agentsDomain(ctx), channelsDomain(ctx), workflowsDomain(ctx), chatDomain(ctx)]);
+}
+
+/** Every domain's routes: state, detail, commands, webhooks. */
+export function domainRoutes(deps: DomainDeps) {
+  const app = new Hono<AppEnv>();
+  app.route("/", callsRoutes(deps));
+  app.route("/", agentsRoutes(deps));
+  app.route("/", channelsRoutes(deps));
+  app.route("/", workflowsRoutes(deps));
+  app.route("/", chatRoutes(deps));
+  return app;
+}
