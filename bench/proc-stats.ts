@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 
 /** Clock ticks per second for utime/stime; 100 on every common kernel, asked once. */
 const CLK_TCK = (() => {
@@ -85,7 +86,9 @@ export class CpuWindow {
     const clientUs = cpuMicrosOf(this.#clientPids) - this.#clients0;
     const m = machineTicks();
     const busy = m.total > this.#machine0.total ? (m.busy - this.#machine0.busy) / (m.total - this.#machine0.total) : 0;
-    return { wallMs, serverUs, clientUs, machineBusy: busy };
+    // Whatever the cores did that was neither the server nor our clients: other tenants of a shared machine.
+    const otherUs = Math.max(0, busy * os.cpus().length * wallMs * 1000 - serverUs - clientUs);
+    return { wallMs, serverUs, clientUs, machineBusy: busy, otherUs };
   }
 }
 
@@ -95,4 +98,6 @@ export interface CpuSample {
   clientUs: number;
   /** 0..1: share of all cores busy (anyone's) during the window. */
   machineBusy: number;
+  /** CPU µs used by other processes (machine busy time minus server and clients); tick-granular, so approximate. */
+  otherUs: number;
 }

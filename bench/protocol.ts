@@ -14,10 +14,12 @@ export interface HttpTarget {
 }
 
 export type Command =
-  | { op: "subscribe"; target: HttpTarget; count: number; concurrency: number; timeoutMs: number; measureLatency: boolean }
-  | { op: "reset" }
-  | { op: "waitFor"; id: number; timeoutMs: number }
-  | { op: "closeAll" }
+  | { op: "subscribe"; group: string; target: HttpTarget; count: number; concurrency: number; timeoutMs: number; measureLatency: boolean }
+  /** Zeroes a group's counters; with no group, only proves the worker is listening. */
+  | { op: "reset"; group?: string }
+  | { op: "waitFor"; group: string; id: number; timeoutMs: number }
+  /** Closes a group's streams, or every stream when no group is named. */
+  | { op: "close"; group?: string }
   | { op: "publish"; target: HttpTarget; mode: "steady" | "burst"; count: number; rate: number; batch: number; conns: number; timeoutMs: number }
   | { op: "ingest"; target: HttpTarget; mode: "single" | "ndjson"; conns: number; batch: number; durationMs: number }
   | { op: "replay"; target: HttpTarget; after: number; last: number; timeoutMs: number };

@@ -128,8 +128,8 @@ describe("idempotency", () => {
     const replies = await Promise.all(
       Array.from({ length: racers }, (_, i) =>
         i % 2 === 0
-          ? publish(server, "demo", { type: "workflow.started", subject: "wf-7", data: { racer: i } }, { headers: { "idempotency-key": "wf-7-start" } })
-          : publish(server, "demo", [{ type: "workflow.started", subject: "wf-7", key: "wf-7-start", data: { racer: i } }]),
+          ? publish(server, "demo", { type: "job.started", subject: "wf-7", data: { racer: i } }, { headers: { "idempotency-key": "wf-7-start" } })
+          : publish(server, "demo", [{ type: "job.started", subject: "wf-7", key: "wf-7-start", data: { racer: i } }]),
       ),
     );
     for (const r of replies) expect(r.status).toBe(201);
