@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps) {
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
-  app.route("/", eventsRoutes({ ...deps, limits }));
+  app.route("/", eventsRoutes({ ...deps, limits, isCommand: (type) => deps.domains.isCommand(type) }));
   app.route("/", streamRoutes(streamDeps));
   app.route("/", domainRoutes({ ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES }));
   return app;

@@ -8,13 +8,18 @@ const USAGE = `Usage: npm run switchboard -- <command>
 
   tenants create <slug> [--name "Display name"]
   tenants list
+  tenants set-retell-secret <slug> <secret>    the key Retell signs webhooks with
+  tenants set-retell-secret <slug> --clear     refuse Retell webhooks again
   keys create --tenant <slug> --scopes read,publish[,control] [--label text]
   keys create --admin --scopes read,publish,control,admin [--label text]
   keys list [--tenant <slug>]
   keys revoke <key id>
 
 Works on the database named by DATABASE_URL (default ./data/switchboard.db),
-also while the server is running. Scopes: read, publish, control, admin.`;
+also while the server is running. Scopes: read, publish, control, admin.
+
+Retell webhooks go to POST /api/v1/tenants/<slug>/webhooks/retell; use the
+Retell API key that has the webhook badge as the secret.`;
 
 class UsageError extends Error {}
 
@@ -29,10 +34,11 @@ export function runCli(argv: string[], databaseUrl: string): string {
       label: { type: "string" },
       name: { type: "string" },
       admin: { type: "boolean" },
+      clear: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
-  const [noun, verb, arg] = positionals;
+  const [noun, verb, arg, arg2] = positionals;
   if (values.help || !noun) return USAGE;
   const db = openDb(databaseUrl);
   try {
@@ -45,7 +51,20 @@ export function runCli(argv: string[], databaseUrl: string): string {
         return `created tenant ${t.slug} (${t.name})`;
       }
       case "tenants list":
-        return table(["slug", "name", "created"], tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt)]));
+        return table(
+          ["slug", "name", "created", "retell"],
+          tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt), tenants.retellSecret(t.slug) === null ? "" : "secret set"]),
+        );
+      case "tenants set-retell-secret": {
+        if (!arg) throw new UsageError("tenants set-retell-secret needs a slug, e.g. tenants set-retell-secret acme <secret>");
+        if (Boolean(values.clear) === (arg2 !== undefined)) throw new UsageError("tenants set-retell-secret needs exactly one of <secret> or --clear");
+        if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; create it with: tenants create ${arg}`);
+        // Never echo the secret: this output ends up in terminals and CI logs.
+        tenants.setRetellSecret(arg, values.clear ? null : arg2);
+        return values.clear
+          ? `cleared the Retell secret of tenant ${arg}: its Retell webhooks are now refused`
+          : `set the Retell secret of tenant ${arg}; point Retell's webhook at /api/v1/tenants/${arg}/webhooks/retell`;
+      }
       case "keys create": {
         if (values.admin === (values.tenant !== undefined)) throw new UsageError("keys create needs exactly one of --tenant <slug> or --admin");
         if (!values.scopes) throw new UsageError("keys create needs --scopes, e.g. --scopes read,publish");

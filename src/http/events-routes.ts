@@ -12,6 +12,8 @@ import { parsePosition } from "./position.js";
 export interface EventsDeps extends AuthDeps {
   log: EventLog;
   limits: BodyLimits;
+  /** Whether a type is a command to workers, which needs the control scope to send. */
+  isCommand: (type: string) => boolean;
 }
 
 const DEFAULT_PAGE = 100;
@@ -24,6 +26,11 @@ export function eventsRoutes(deps: EventsDeps) {
 
   app.post("/api/v1/tenants/:tenant/events", requireKey(deps, "publish"), async function publish(c) {
     const events = await readEvents(c, deps.limits);
+    // Commands act on workers (pause a workflow, connect a channel): publishing them is control, as on their own routes.
+    const command = events.find((e) => deps.isCommand(e.type));
+    if (command && !c.get("key").scopes.has("control")) {
+      throw new ApiError(403, "forbidden", `${command.type} is a command: publishing it needs the "control" scope`);
+    }
     const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events);
     // A pure repeat (every event's key already known) appended nothing.
     if (appended.length === 0) c.header("Idempotent-Replayed", "true");

@@ -37,6 +37,23 @@ export class TenantStore {
     return tenant;
   }
 
+  /**
+   * Sets (or, with null, clears) the key Retell signs this tenant's webhooks
+   * with. Not cached: the CLI may change it while the server runs.
+   */
+  setRetellSecret(slug: string, secret: string | null): void {
+    if (!this.exists(slug)) throw new TenantError(`no tenant "${slug}"`);
+    if (secret !== null && (secret.length === 0 || /\s|[\u0000-\u001f\u007f]/.test(secret))) {
+      throw new TenantError("the Retell secret must be non-empty, without spaces or control characters");
+    }
+    this.db.update(tenants).set({ retellSecret: secret }).where(eq(tenants.slug, slug)).run();
+  }
+
+  /** The key Retell signs this tenant's webhooks with; null when none is set (or no such tenant). */
+  retellSecret(slug: string): string | null {
+    return this.db.select({ secret: tenants.retellSecret }).from(tenants).where(eq(tenants.slug, slug)).get()?.secret ?? null;
+  }
+
   list(): Tenant[] {
     return this.db.select({ slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt }).from(tenants).orderBy(asc(tenants.slug)).all();
   }

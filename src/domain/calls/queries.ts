@@ -17,11 +17,12 @@ const where = (scope: CallScope, status: "active" | "ended"): SQL | undefined =>
   and(eq(calls.status, status), scope.tenant === null ? undefined : eq(calls.tenant, scope.tenant), scope.client ? eq(calls.client, scope.client) : undefined);
 
 export function activeCalls(db: Db, scope: CallScope): Call[] {
-  return db.select().from(calls).where(where(scope, "active")).orderBy(desc(calls.startedAt)).all();
+  return db.select().from(calls).where(where(scope, "active")).orderBy(desc(calls.startedAt), desc(calls.eventId)).all();
 }
 
 export function recentCalls(db: Db, scope: CallScope, limit = RECENT_CALLS): Call[] {
-  return db.select().from(calls).where(where(scope, "ended")).orderBy(desc(calls.endedAt)).limit(limit).all();
+  // Calls ended in the same millisecond (one group commit) keep log order: the later end first.
+  return db.select().from(calls).where(where(scope, "ended")).orderBy(desc(calls.endedAt), desc(calls.eventId)).limit(limit).all();
 }
 
 export function findCall(db: Db, tenant: string, callId: string): Call | undefined {

@@ -5,8 +5,12 @@ import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
 import { activeCalls, findCall, recentCalls, type CallScope } from "./queries.js";
+import { retellRoutes } from "./retell.js";
 
-/** The call panel's state: active calls and the last ended ones, per tenant or (admin) across all. */
+/**
+ * The call panel's state: active calls and the last ended ones, per tenant
+ * or (admin) across all; and the voice provider's webhooks that feed it.
+ */
 export function callsRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const panel = (scope: CallScope) => {
@@ -29,6 +33,8 @@ export function callsRoutes(deps: DomainDeps) {
   app.get("/api/v1/calls", requireKey(deps, "read", { adminOnly: true }), (c) =>
     c.json(panel({ tenant: c.req.query("tenant") ?? null, client: c.req.query("client") })),
   );
+
+  app.route("/", retellRoutes(deps));
 
   return app;
 }

@@ -1,15 +1,20 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../../http/env.js";
-import type { Domain, DomainContext, DomainDeps } from "../domain.js";
+import type { Domain, DomainContext } from "../domain.js";
+import { ConnectTimeouts } from "./connect-timeout.js";
+import { channelTypes } from "./events.js";
+import { projectChannel } from "./projection.js";
 
-// Skeleton: filled in by the channels domain's implementation.
-export const channelsDomain = (ctx: DomainContext): Domain => ({
-  name: "channels",
-  topics: ["channel", "activity"],
-  types: {},
-  project: () => {},
-});
+export { channelsRoutes } from "./routes.js";
 
-export function channelsRoutes(deps: DomainDeps) {
-  return new Hono<AppEnv>();
-}
+/** The omnichannel hub: channels that connect in steps, and the activity feed (the log's activity.* events). */
+export const channelsDomain = (ctx: DomainContext): Domain => {
+  const timeouts = new ConnectTimeouts(ctx);
+  return {
+    name: "channels",
+    topics: ["channel", "activity"],
+    types: channelTypes,
+    project: (e, data) => projectChannel(ctx.db, e, data),
+    onCommit: (e) => timeouts.onCommit(e),
+    start: () => timeouts.start(),
+    stop: () => timeouts.stop(),
+  };
+};

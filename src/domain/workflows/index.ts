@@ -1,15 +1,19 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../../http/env.js";
-import type { Domain, DomainContext, DomainDeps } from "../domain.js";
+import type { Domain, DomainContext } from "../domain.js";
+import { workflowTypes } from "./events.js";
+import { ControlExpiry } from "./expiry.js";
+import { projectWorkflow } from "./projection.js";
 
-// Skeleton: filled in by the workflows domain's implementation.
-export const workflowsDomain = (ctx: DomainContext): Domain => ({
-  name: "workflows",
-  topics: ["workflow"],
-  types: {},
-  project: () => {},
-});
+export { workflowsRoutes } from "./routes.js";
 
-export function workflowsRoutes(deps: DomainDeps) {
-  return new Hono<AppEnv>();
-}
+export const workflowsDomain = (ctx: DomainContext): Domain => {
+  const expiry = new ControlExpiry(ctx);
+  return {
+    name: "workflows",
+    topics: ["workflow"],
+    types: workflowTypes,
+    project: (e, data) => projectWorkflow(ctx.db, e, data),
+    onCommit: (e) => expiry.onCommit(e),
+    start: () => expiry.start(),
+    stop: () => expiry.stop(),
+  };
+};

@@ -1,0 +1,165 @@
+import { and, eq } from "drizzle-orm";
+import type { z } from "zod";
+import type { StoredEvent } from "../../event.js";
+import type { Db } from "../../store/db.js";
+import { AppendRejected } from "../../store/event-log.js";
+import type { Data } from "../domain.js";
+import type { chatCompleted, chatDelta, chatError, chatMessage, sessionStarted } from "./events.js";
+import { findSession, type Session } from "./queries.js";
+import { chatDeltas, chatMessages, chatSessions } from "./schema.js";
+
+type Message = typeof chatMessages.$inferSelect;
+type Status = Message["status"];
+
+/** Applies chat.* events (subject: the session) to sessions, messages and deltas, inside the append transaction. */
+export function projectChat(db: Db, e: StoredEvent, data: Data): void {
+  const sessionId = e.subject!;
+  switch (e.type) {
+    case "chat.session_started": {
+      const d = data as z.output<typeof sessionStarted>;
+      const existing = findSession(db, e.tenant, sessionId);
+      if (existing) throw new AppendRejected(409, `session ${sessionId} already exists (agent ${existing.agent})`);
+      insertSession(db, e, sessionId, d.agent, d.title ?? null);
+      return;
+    }
+    case "chat.message": {
+      const d = data as z.output<typeof chatMessage>;
+      userMessage(db, e, sessionId, d);
+      return;
+    }
+    case "chat.delta": {
+      const d = data as z.output<typeof chatDelta>;
+      const message = answerFor(db, e, sessionId, d, "streaming");
+      const piece = { tenant: e.tenant, sessionId, messageId: d.message_id, seq: d.seq };
+      if (message.status !== "streaming") {
+        // A piece already kept, sent again (a producer's retry): in the log, harmless, not an error.
+        if (hasDelta(db, piece)) return;
+        throw new AppendRejected(409, `message ${d.message_id} has already ${ended(message.status)}; it takes no more deltas`);
+      }
+      // INSERT OR IGNORE: a repeated seq is appended to the log but changes no state (first text wins).
+      const { changes } = db.insert(chatDeltas).values({ ...piece, text: d.text }).onConflictDoNothing().run();
+      if (changes === 0) return;
+      stampMessage(db, e, sessionId, d.message_id, {});
+      touchSession(db, e, sessionId);
+      return;
+    }
+    case "chat.completed":
+    case "chat.error": {
+      const d = data as z.output<typeof chatCompleted> & Partial<z.output<typeof chatError>>;
+      const status: Status = e.type === "chat.completed" ? "complete" : "error";
+      const message = answerFor(db, e, sessionId, d, status);
+      // Created by this very event (an answer with no delta), it already has its final status.
+      if (message.eventId !== e.id) {
+        if (message.status !== "streaming") throw new AppendRejected(409, `message ${d.message_id} has already ${ended(message.status)}`);
+        stampMessage(db, e, sessionId, d.message_id, { status, error: d.reason ?? null });
+      }
+      touchSession(db, e, sessionId);
+      return;
+    }
+  }
+}
+
+/**
+ * The assistant message an answer event is about. It exists, or the event
+ * names in `reply_to` the user message of this session it answers, which
+ * creates it (with `status`). Anything else is a piece of nobody's answer.
+ * `allowUser`: the event may attach to a user message too (a tool run).
+ */
+export function answerFor(
+  db: Db,
+  e: StoredEvent,
+  sessionId: string,
+  d: { message_id: string; reply_to?: string; reason?: string },
+  status: Status,
+  options: { allowUser?: boolean } = {},
+): Message {
+  requireSession(db, e.tenant, sessionId);
+  const existing = findMessage(db, e.tenant, sessionId, d.message_id);
+  if (existing) {
+    if (existing.role === "user" && !options.allowUser) {
+      throw new AppendRejected(409, `message ${d.message_id} is a user message; ${e.type} is for the agent's answers`);
+    }
+    if (d.reply_to !== undefined && d.reply_to !== existing.replyTo) {
+      const what = existing.role === "user" ? "is a user message, not a reply" : `replies to ${existing.replyTo}`;
+      throw new AppendRejected(409, `message ${d.message_id} ${what}; reply_to ${d.reply_to} does not match`);
+    }
+    return existing;
+  }
+  if (d.reply_to === undefined) {
+    throw new AppendRejected(409, `no message ${d.message_id} in session ${sessionId}; the first event of an answer must name the user message it answers in reply_to`);
+  }
+  const question = findMessage(db, e.tenant, sessionId, d.reply_to);
+  if (question?.role !== "user") throw new AppendRejected(409, `reply_to: no user message ${d.reply_to} in session ${sessionId}`);
+  const row: Message = {
+    tenant: e.tenant,
+    sessionId,
+    messageId: d.message_id,
+    role: "assistant",
+    text: null,
+    status,
+    replyTo: d.reply_to,
+    error: status === "error" ? (d.reason ?? null) : null,
+    createdAt: e.ts,
+    updatedAt: e.ts,
+    eventId: e.id,
+  };
+  db.insert(chatMessages).values(row).run();
+  return row;
+}
+
+/** A user's message; its first one may open the session (with `agent`). Its target must be the session's agent. */
+function userMessage(db: Db, e: StoredEvent, sessionId: string, d: z.output<typeof chatMessage>): void {
+  const session = findSession(db, e.tenant, sessionId);
+  const agent = session?.agent ?? d.agent;
+  if (agent === undefined) {
+    throw new AppendRejected(409, `no session ${sessionId}; its first message must name the agent that answers in data.agent`);
+  }
+  if (d.agent !== undefined && d.agent !== agent) throw new AppendRejected(409, `session ${sessionId} belongs to agent ${agent}, not ${d.agent}`);
+  if (d.worker !== agent) {
+    throw new AppendRejected(409, `data.worker must be the session's agent (${agent}), who receives the message, not ${d.worker}`);
+  }
+  if (!session) insertSession(db, e, sessionId, agent, null);
+  else if (findMessage(db, e.tenant, sessionId, d.message_id)) {
+    throw new AppendRejected(409, `session ${sessionId} already has a message ${d.message_id}`);
+  }
+  db.insert(chatMessages)
+    .values({ tenant: e.tenant, sessionId, messageId: d.message_id, role: "user", text: d.text, status: "complete", createdAt: e.ts, updatedAt: e.ts, eventId: e.id })
+    .run();
+  touchSession(db, e, sessionId);
+}
+
+export function requireSession(db: Db, tenant: string, sessionId: string): Session {
+  const session = findSession(db, tenant, sessionId);
+  if (!session) throw new AppendRejected(409, `no session ${sessionId}`);
+  return session;
+}
+
+/** Marks the session active at this event, so the list shows the latest conversations first. */
+export function touchSession(db: Db, e: StoredEvent, sessionId: string): void {
+  db.update(chatSessions).set({ updatedAt: e.ts, eventId: e.id }).where(sessionKey(e.tenant, sessionId)).run();
+}
+
+function insertSession(db: Db, e: StoredEvent, sessionId: string, agent: string, title: string | null): void {
+  db.insert(chatSessions).values({ tenant: e.tenant, sessionId, agent, title, createdAt: e.ts, updatedAt: e.ts, eventId: e.id }).run();
+}
+
+function findMessage(db: Db, tenant: string, sessionId: string, messageId: string): Message | undefined {
+  return db.select().from(chatMessages).where(messageKey(tenant, sessionId, messageId)).get();
+}
+
+function stampMessage(db: Db, e: StoredEvent, sessionId: string, messageId: string, changes: Partial<Message>): void {
+  db.update(chatMessages)
+    .set({ ...changes, updatedAt: e.ts, eventId: e.id })
+    .where(messageKey(e.tenant, sessionId, messageId))
+    .run();
+}
+
+function hasDelta(db: Db, p: { tenant: string; sessionId: string; messageId: string; seq: number }): boolean {
+  const where = and(eq(chatDeltas.tenant, p.tenant), eq(chatDeltas.sessionId, p.sessionId), eq(chatDeltas.messageId, p.messageId), eq(chatDeltas.seq, p.seq));
+  return db.select({ seq: chatDeltas.seq }).from(chatDeltas).where(where).get() !== undefined;
+}
+
+const sessionKey = (tenant: string, sessionId: string) => and(eq(chatSessions.tenant, tenant), eq(chatSessions.sessionId, sessionId));
+const messageKey = (tenant: string, sessionId: string, messageId: string) =>
+  and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.messageId, messageId));
+const ended = (status: Status) => (status === "complete" ? "completed" : "failed");

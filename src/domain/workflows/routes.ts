@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { appendOne } from "../../http/append.js";
+import { requireKey } from "../../http/auth.js";
+import type { AppEnv } from "../../http/env.js";
+import { ApiError } from "../../http/errors.js";
+import type { DomainDeps } from "../domain.js";
+import { rowJson } from "../json.js";
+import { DEFAULT_LIST, findWorkflow, listWorkflows, MAX_LIST } from "./queries.js";
+import { CONTROL_ACTIONS, WORKFLOW_STATES, type WorkflowState } from "./schema.js";
+
+/** Workflow state, and the operator controls (pause, resume, cancel) that become commands to the worker. */
+export function workflowsRoutes(deps: DomainDeps) {
+  const app = new Hono<AppEnv>();
+  const read = requireKey(deps, "read");
+  const control = requireKey(deps, "control");
+
+  app.get("/api/v1/tenants/:tenant/workflows", read, (c) => {
+    const state = c.req.query("state");
+    if (state !== undefined && !(WORKFLOW_STATES as readonly string[]).includes(state)) {
+      throw new ApiError(400, "invalid_filter", `state must be one of ${WORKFLOW_STATES.join(", ")}`);
+    }
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? DEFAULT_LIST : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_LIST}`);
+    // Read in one synchronous step with the head, so the state is exactly the log through `head`.
+    const head = deps.log.head();
+    const workflows = listWorkflows(deps.db, c.req.param("tenant"), { state: state as WorkflowState | undefined, limit });
+    return c.json({ head, workflows: workflows.map(rowJson) });
+  });
+
+  app.get("/api/v1/tenants/:tenant/workflows/:workflow", read, (c) => {
+    const head = deps.log.head();
+    const workflow = findWorkflow(deps.db, c.req.param("tenant"), c.req.param("workflow"));
+    if (!workflow) throw new ApiError(404, "not_found", `no workflow "${c.req.param("workflow")}"`);
+    return c.json({ head, workflow: rowJson(workflow) });
+  });
+
+  /**
+   * Pause, resume, cancel: appends a `workflow.control_requested` command for
+   * the worker running the workflow. The state changes only when the worker
+   * confirms; until then the control is pending. The projection decides
+   * whether the transition is valid (409 if not), so two operators pressing
+   * at once cannot both get a pending control.
+   */
+  for (const action of CONTROL_ACTIONS) {
+    app.post(`/api/v1/tenants/:tenant/workflows/:workflow/${action}`, control, async (c) => {
+      const tenant = c.req.param("tenant");
+      const workflowId = c.req.param("workflow");
+      const workflow = findWorkflow(deps.db, tenant, workflowId);
+      if (!workflow) throw new ApiError(404, "not_found", `no workflow "${workflowId}"`);
+      if (workflow.worker === null) throw new ApiError(409, "conflict", `workflow ${workflowId} has no worker to receive a ${action}`);
+      const id = await appendOne(
+        deps.log,
+        tenant,
+        // An Idempotency-Key makes a retried button press return the first command instead of a 409.
+        { type: "workflow.control_requested", subject: workflowId, data: { action, worker: workflow.worker }, key: c.req.header("idempotency-key") ?? null },
+        { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize },
+      );
+      // Nothing commits between the append's resolution and this synchronous read.
+      const head = deps.log.head();
+      const after = findWorkflow(deps.db, tenant, workflowId)!;
+      return c.json({ id, head, workflow: rowJson(after) }, 201);
+    });
+  }
+
+  return app;
+}
