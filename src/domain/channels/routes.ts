@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono } from "hono";
 import { z } from "zod";
 import { appendOne } from "../../http/append.js";
+import { commandBodyLimit, readBody } from "../../http/command-body.js";
 import { requireKey } from "../../http/auth.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
@@ -40,13 +40,7 @@ export function channelsRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const read = requireKey(deps, "read");
   const control = requireKey(deps, "control");
-  // A command body is one event's data and a few fields; the event's own limit applies again on append.
-  const limit = bodyLimit({
-    maxSize: deps.maxEventBytes + 4096,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", `the body is larger than ${deps.maxEventBytes + 4096} bytes`);
-    },
-  });
+  const limit = commandBodyLimit(deps.maxEventBytes);
   const append = (tenant: string, type: string, subject: string, data: Record<string, unknown>) =>
     appendOne(deps.log, tenant, { type, subject, data }, { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize });
 
@@ -78,7 +72,7 @@ export function channelsRoutes(deps: DomainDeps) {
    * on in the background (progress, then connected or failed, on the streams).
    */
   app.post("/api/v1/tenants/:tenant/channels", control, limit, async (c) => {
-    const body = parseBody(connectBody, await readJson(c, true));
+    const body = await readBody(c, connectBody);
     const id = body.id ?? `ch_${randomBytes(9).toString("base64url")}`;
     const target = body.worker ? { worker: body.worker } : { kind: CONNECTOR_KIND };
     const data = { platform: body.platform, name: body.name, settings: body.settings ?? {}, ...target };
@@ -90,7 +84,7 @@ export function channelsRoutes(deps: DomainDeps) {
   app.post("/api/v1/tenants/:tenant/channels/:channel/disconnect", control, limit, async (c) => {
     const tenant = c.req.param("tenant");
     const id = c.req.param("channel");
-    const body = parseBody(disconnectBody, await readJson(c, false));
+    const body = await readBody(c, disconnectBody);
     const channel = findChannel(deps.db, tenant, id);
     if (!channel) throw new ApiError(404, "not_found", `no channel "${id}"`);
     const who = body.worker ?? channel.worker;
@@ -100,31 +94,4 @@ export function channelsRoutes(deps: DomainDeps) {
   });
 
   return app;
-}
-
-/** The JSON body; an empty one is `{}` when allowed (a disconnect needs no fields). */
-async function readJson(c: Context<AppEnv>, required: boolean): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "" && !required) return {};
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
-    throw new ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ApiError(400, "invalid_json", `the body is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-function parseBody<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const reason =
-    issue.code === "unrecognized_keys"
-      ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-      : issue.path.length === 0
-        ? "the body must be a JSON object"
-        : `${issue.path.join(".")}: ${issue.message}`;
-  throw new ApiError(400, "invalid_request", reason);
 }

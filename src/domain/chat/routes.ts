@@ -9,7 +9,7 @@ import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
 import { chatMessage, id, sessionStarted, toolCancelRequested } from "./events.js";
 import { findSession, findToolRun, listSessions, sessionMessages, type Message } from "./queries.js";
-import { commandBodyLimit, readBody } from "./request-body.js";
+import { commandBodyLimit, readBody } from "../../http/command-body.js";
 
 const DEFAULT_SESSIONS = 100;
 const MAX_SESSIONS = 1000;

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
-import type { AppEnv } from "../../http/env.js";
-import { ApiError } from "../../http/errors.js";
+import type { AppEnv } from "./env.js";
+import { ApiError } from "./errors.js";
 
 /** A command body is one event's data and a few fields; the event's own size limit applies again on append. */
 export function commandBodyLimit(maxEventBytes: number) {
