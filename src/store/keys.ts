@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, asc, count, eq, isNull } from "drizzle-orm";
+import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "./db.js";
 import { apiKeys } from "./schema.js";
 
@@ -43,7 +43,14 @@ const toKey = (r: Row): ApiKey => ({
 });
 
 export class KeyStore {
-  constructor(private readonly db: Db) {}
+  // Runs on every request: drizzle's query builder (and better-sqlite3's
+  // prepare) per call cost more than the rest of a publish, so the lookup is
+  // prepared once.
+  readonly #byHash;
+
+  constructor(private readonly db: Db) {
+    this.#byHash = db.select().from(apiKeys).where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt))).prepare();
+  }
 
   /**
    * Creates a key and returns its secret, which is shown once and never
@@ -67,7 +74,7 @@ export class KeyStore {
 
   /** The live key for a secret, or null when unknown or revoked. Read on every request, so a revocation takes effect at once. */
   verify(secret: string): ApiKey | null {
-    const row = this.db.select().from(apiKeys).where(and(eq(apiKeys.hash, hashKey(secret)), isNull(apiKeys.revokedAt))).get();
+    const row = this.#byHash.get({ hash: hashKey(secret) });
     return row ? toKey(row) : null;
   }
 
