@@ -3,7 +3,11 @@ import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "./config.js";
 import type { Presence } from "./domain/agents/index.js";
-import { domainRoutes } from "./domain/index.js";
+import { assetRoutes } from "./console/assets.js";
+import { consoleRoutes } from "./console/routes.js";
+import { Sessions } from "./console/session.js";
+import { Views } from "./console/views.js";
+import { consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
 import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
@@ -29,6 +33,8 @@ export interface AppDeps {
   logger: Logger;
   domains: Domains;
   presence: Presence;
+  views: Views;
+  sessions: Sessions;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -47,6 +53,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", opsRoutes(deps));
   app.route("/", eventsRoutes({ ...deps, limits, isCommand: (type) => deps.domains.isCommand(type) }));
   app.route("/", streamRoutes(streamDeps));
-  app.route("/", domainRoutes({ ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES }));
+  const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES };
+  app.route("/", domainRoutes(domainDeps));
+  app.route("/", assetRoutes());
+  app.route("/", consoleRoutes({ ...domainDeps, views: deps.views, sessions: deps.sessions, panels: consolePanels, domainConsoles }));
   return app;
 }

@@ -38,6 +38,16 @@ const schema = z.object({
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** How long a command (pause a workflow, connect a channel…) may wait for its worker's answer before it expires. */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /**
+   * Signs console session cookies. Unset: a random one per start, so
+   * operators log in again after a restart.
+   */
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Console sessions last this long (`12h`, `7d`…). */
+  SESSION_MAX_AGE: z
+    .string()
+    .default("12h")
+    .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 12h or 7d` }), z.NEVER)),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

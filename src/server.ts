@@ -1,6 +1,9 @@
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { Sessions } from "./console/session.js";
+import { Views } from "./console/views.js";
 import { connectedAgents, Presence } from "./domain/agents/index.js";
 import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
@@ -58,7 +61,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   presence.start(connectedAgents(db));
   domains.start();
 
-  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence });
+  const views = new Views();
+  // Without a configured secret, sessions last until the next restart.
+  const sessions = new Sessions(config.SESSION_SECRET ?? randomBytes(32).toString("hex"), keys, config.SESSION_MAX_AGE);
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {

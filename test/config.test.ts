@@ -30,6 +30,7 @@ describe("loadConfig defaults", () => {
       RETENTION_INTERVAL_MS: 60_000,
       PRESENCE_GRACE_MS: 10_000,
       COMMAND_TIMEOUT_MS: 30_000,
+      SESSION_MAX_AGE: 12 * 3_600_000,
       LOG_LEVEL: "info",
     });
     const config = loadConfig({});

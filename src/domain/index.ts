@@ -1,11 +1,17 @@
 import { Hono } from "hono";
+import type { Panel } from "../console/panels.js";
 import type { AppEnv } from "../http/env.js";
 import { agentsDomain, agentsRoutes } from "./agents/index.js";
 import { callsDomain, callsRoutes } from "./calls/index.js";
+import { callsPanel } from "./calls/fragments.js";
 import { channelsDomain, channelsRoutes } from "./channels/index.js";
 import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
 import { Domains } from "./registry.js";
+import { agentsConsoleRoutes } from "./agents/console-routes.js";
+import { channelsConsoleRoutes } from "./channels/console-routes.js";
+import { chatConsoleRoutes } from "./chat/console-routes.js";
+import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
@@ -23,3 +29,9 @@ export function domainRoutes(deps: DomainDeps) {
   app.route("/", chatRoutes(deps));
   return app;
 }
+
+/** The tenant console's live panels, in page order (the activity feed sits beside them). */
+export const consolePanels: Panel[] = [callsPanel];
+
+/** Each domain's console pages and control forms. */
+export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];

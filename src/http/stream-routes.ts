@@ -53,7 +53,14 @@ export function startPoint(log: EventLog, tenant: string | null, position: numbe
  * position, then goes live. Shared by every stream route (JSON streams here,
  * worker commands and console pages elsewhere).
  */
-export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, onClose?: () => void): Response {
+export interface OpenStreamOptions {
+  /** Called when the client goes away (presence). */
+  onClose?: () => void;
+  /** Frames to send first, after `retry:` (a full render that replaces a long replay). */
+  prologue?: string[];
+}
+
+export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response {
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }
@@ -61,11 +68,12 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   let sub: Subscriber | undefined;
   const sink = openSseResponse(c, () => {
     sub?.close("client");
-    onClose?.();
+    options.onClose?.();
   });
   sub = deps.hub.subscribe(selector, sink, start.cursor);
   sub.writeNow(encodeRetry(deps.retryMs));
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
+  for (const frame of options.prologue ?? []) sub.writeNow(frame);
   const read = (after: number, limit: number) =>
     deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
       events: page.events.filter(selector.match),

@@ -47,9 +47,11 @@ export class KeyStore {
   // prepare) per call cost more than the rest of a publish, so the lookup is
   // prepared once.
   readonly #byHash;
+  readonly #byId;
 
   constructor(private readonly db: Db) {
     this.#byHash = db.select().from(apiKeys).where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt))).prepare();
+    this.#byId = db.select().from(apiKeys).where(and(eq(apiKeys.id, sql.placeholder("id")), isNull(apiKeys.revokedAt))).prepare();
   }
 
   /**
@@ -75,6 +77,12 @@ export class KeyStore {
   /** The live key for a secret, or null when unknown or revoked. Read on every request, so a revocation takes effect at once. */
   verify(secret: string): ApiKey | null {
     const row = this.#byHash.get({ hash: hashKey(secret) });
+    return row ? toKey(row) : null;
+  }
+
+  /** The live key with this id (console sessions hold the id, never the secret), or null. */
+  byId(id: string): ApiKey | null {
+    const row = this.#byId.get({ id });
     return row ? toKey(row) : null;
   }
 

@@ -64,7 +64,7 @@ export function agentsRoutes(deps: DomainDeps) {
         narrow: { types: deps.domains.commandTypes(), subject: null },
       },
       position,
-      () => deps.presence.closed(tenant, worker),
+      { onClose: () => deps.presence.closed(tenant, worker) },
     );
     deps.presence.opened(tenant, worker);
     return response;

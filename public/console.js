@@ -1,0 +1,101 @@
+// Switchboard console: the few behaviours htmx does not cover. No build step.
+(() => {
+  // Relative times ("12s ago") and live call durations keep ticking.
+  const pad = (n) => String(n).padStart(2, "0");
+  const ago = (ms) => {
+    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+    return new Date(ms).toISOString().slice(0, 10);
+  };
+  const elapsed = (ms) => {
+    const t = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  };
+  const tick = () => {
+    for (const el of document.querySelectorAll("time[data-relative]")) el.textContent = ago(Date.parse(el.dateTime));
+    for (const el of document.querySelectorAll("time[data-elapsed]")) el.textContent = elapsed(Date.parse(el.dateTime));
+  };
+  setInterval(tick, 1000);
+
+  // Connection indicator, driven by the page stream's htmx SSE events.
+  const indicator = () => document.getElementById("connection");
+  const show = (state, text) => {
+    const el = indicator();
+    if (el && el.dataset.state !== state) {
+      el.dataset.state = state;
+      el.textContent = text;
+    }
+  };
+  document.addEventListener("htmx:sse:after:connection", () => show("live", "live"));
+  document.addEventListener("htmx:sse:error", () => show("reconnecting", navigator.onLine ? "reconnecting…" : "offline"));
+  document.addEventListener("htmx:sse:close", () => show("offline", "offline"));
+  window.addEventListener("offline", () => show("offline", "offline"));
+
+  // The feed: paused, or scrolled away from the newest item, new items are
+  // held back (hidden, never dropped) behind an "N new — show" button.
+  const feed = () => document.getElementById("feed-items");
+  let paused = false;
+  const held = () => feed()?.querySelectorAll(":scope > li[data-held]") ?? [];
+  const updateMarker = () => {
+    const button = document.querySelector("[data-feed-new]");
+    if (!button) return;
+    const n = held().length;
+    button.hidden = n === 0;
+    button.textContent = `${n} new — show`;
+  };
+  const release = () => {
+    for (const li of held()) {
+      li.hidden = false;
+      delete li.dataset.held;
+    }
+    updateMarker();
+  };
+  const observe = () => {
+    const list = feed();
+    if (!list || list.dataset.observed) return;
+    list.dataset.observed = "1";
+    new MutationObserver((mutations) => {
+      const away = list.scrollTop > 8 || window.scrollY > list.offsetTop + 40;
+      for (const m of mutations) {
+        for (const node of m.addedNodes) {
+          if (node.nodeType !== 1 || node.tagName !== "LI") continue;
+          list.querySelector(":scope > li[data-empty]")?.remove();
+          if (paused || away) {
+            node.hidden = true;
+            node.dataset.held = "1";
+          }
+        }
+      }
+      updateMarker();
+      tick();
+    }).observe(list, { childList: true });
+  };
+  document.addEventListener("click", (event) => {
+    const pause = event.target.closest("[data-feed-pause]");
+    if (pause) {
+      paused = !paused;
+      pause.setAttribute("aria-pressed", String(paused));
+      pause.textContent = paused ? "Resume" : "Pause";
+      if (!paused) release();
+    }
+    if (event.target.closest("[data-feed-new]")) {
+      if (paused) {
+        paused = false;
+        const button = document.querySelector("[data-feed-pause]");
+        button?.setAttribute("aria-pressed", "false");
+        if (button) button.textContent = "Pause";
+      }
+      release();
+      feed()?.scrollTo({ top: 0 });
+    }
+  });
+  // The feed list itself is replaced on a full re-render: observe the new one.
+  document.addEventListener("htmx:after:swap", observe);
+  document.addEventListener("DOMContentLoaded", () => {
+    observe();
+    tick();
+  });
+})();

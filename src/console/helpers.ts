@@ -1,0 +1,95 @@
+/** Formatting helpers available to every template as `it.h`. Pure functions. */
+
+// Glyphs every common font has (emoji are missing on many servers and kiosks).
+const PLATFORM_ICONS: Record<string, string> = {
+  whatsapp: "WA",
+  telegram: "TG",
+  slack: "SL",
+  sms: "SMS",
+  email: "@",
+  webchat: "WEB",
+};
+
+const TOPIC_ICONS: Record<string, string> = {
+  call: "☎",
+  agent: "◉",
+  channel: "⇄",
+  workflow: "⚙",
+  chat: "✎",
+  tool: "⚒",
+  activity: "✉",
+};
+
+export const helpers = {
+  /** ISO time for a `<time datetime>`; console.js keeps the relative text ticking. */
+  iso: (ms: number | string | null | undefined): string => (ms == null ? "" : new Date(ms).toISOString()),
+
+  /** "3s ago", "5m ago", "2h ago", else a date; the server's first rendering of a ticking time. */
+  ago(ms: number | string, now = Date.now()): string {
+    const s = Math.max(0, Math.round((now - new Date(ms).getTime()) / 1000));
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+    if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+    return new Date(ms).toISOString().slice(0, 10);
+  },
+
+  /** 75000 → "1:15", 3723000 → "1:02:03". */
+  duration(ms: number | null | undefined): string {
+    if (ms == null) return "—";
+    const total = Math.round(ms / 1000);
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = String(total % 60).padStart(2, "0");
+    return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+  },
+
+  /** 0.42 → "42%". */
+  percent: (p: number): string => `${Math.round(p * 100)}%`,
+
+  platformIcon: (platform: string): string => PLATFORM_ICONS[platform] ?? platform.slice(0, 3).toUpperCase(),
+
+  /** An icon by the event's platform when it has one, else by its topic. */
+  eventIcon(type: string, data: Record<string, unknown>): string {
+    if (typeof data.platform === "string") return PLATFORM_ICONS[data.platform] ?? data.platform.slice(0, 3).toUpperCase();
+    return TOPIC_ICONS[type.split(".")[0]] ?? "•";
+  },
+
+  /** A short, readable summary of any event, for the activity feed. */
+  summary(type: string, subject: string | null, data: Record<string, unknown>): string {
+    const d = data as Record<string, string | number | undefined>;
+    switch (type) {
+      case "call.started":
+        return `${d.direction === "outbound" ? "Outbound" : "Inbound"} call ${d.number ?? ""}${d.agent ? ` with ${d.agent}` : ""}`;
+      case "call.ended":
+        return `Call ${subject} ended (${d.status ?? "completed"})`;
+      case "agent.status":
+        return `${d.name ?? subject} is ${d.status}`;
+      case "agent.connected":
+        return `${subject} connected`;
+      case "agent.disconnected":
+        return `${subject} disconnected`;
+      case "activity.message":
+        return `${d.direction === "in" ? "⟵" : "⟶"} ${d.sender ? `${d.sender}: ` : ""}${d.preview ?? ""}`;
+      case "channel.connect_requested":
+        return `Connecting ${d.name ?? subject} (${d.platform})`;
+      case "channel.progress":
+        return `${subject}: step ${d.step}/${d.total} ${d.label ?? ""}`;
+      case "channel.connected":
+        return `Channel ${subject} connected`;
+      case "channel.failed":
+        return `Channel ${subject} failed: ${d.reason ?? ""}`;
+      case "workflow.started":
+        return `Workflow ${d.name ?? subject} started`;
+      case "workflow.progress":
+        return `${subject} at ${Math.round(Number(d.progress) * 100)}%${d.stage ? ` — ${d.stage}` : ""}`;
+      case "workflow.failed":
+        return `Workflow ${subject} failed: ${d.reason ?? ""}`;
+      case "chat.message":
+        return `Message in ${subject}: ${String(d.text ?? "").slice(0, 80)}`;
+      default:
+        return `${type}${subject ? ` · ${subject}` : ""}`;
+    }
+  },
+};
+
+export type Helpers = typeof helpers;

@@ -1,0 +1,51 @@
+import type { Context } from "hono";
+import type { StoredEvent } from "../event.js";
+import type { Selector } from "../hub/hub.js";
+import { encodeFrame } from "../hub/sse-frame.js";
+import type { StreamDeps } from "../http/stream-routes.js";
+import { openStream } from "../http/stream-routes.js";
+import { feedMatches, renderFeed, renderFeedItem, type FeedFilter } from "./feed.js";
+import { panelsFor, replacePartial, type Panel, type PanelContext } from "./panels.js";
+
+/**
+ * A client this far behind the head gets the page's panels re-rendered from
+ * current state instead of every missed event: reconnecting after an hour
+ * costs one render, not thousands of fragments.
+ */
+export const FAR_BEHIND = 200;
+
+/**
+ * The page stream: one SSE connection per console page, unnamed messages
+ * whose `<hx-partial>` elements update any panel. Each event becomes the
+ * panels it affects, re-rendered from current state, plus its feed item
+ * when it passes the page's filter. Subscribers with the same tenant,
+ * filter and rights share one group, so each event renders once for all.
+ */
+export async function openPageStream(
+  c: Context,
+  deps: StreamDeps,
+  options: { panels: Panel[]; ctx: PanelContext; filter: FeedFilter; position: number | null; key: string },
+): Promise<Response> {
+  const { panels, ctx, filter } = options;
+  const encode = (e: StoredEvent): string | null => {
+    let data: Record<string, unknown> | undefined;
+    const parts = panelsFor(panels, e).map((p) => replacePartial(p.id, p.render(ctx)));
+    if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) {
+      parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${renderFeedItem(ctx.views, e)}</hx-partial>`);
+    }
+    return parts.length === 0 ? null : encodeFrame({ id: e.id, data: parts.join("\n") });
+  };
+  const selector: Selector = { tenant: ctx.tenant, key: options.key, match: () => true, encode };
+
+  // Far behind (or a stale position): one full render at the head, then live.
+  const head = deps.log.head();
+  let position = options.position;
+  const prologue: string[] = [];
+  if (position !== null && (head - position > FAR_BEHIND || position < deps.log.prunedThrough(ctx.tenant) || position > head)) {
+    const all = panels.map((p) => replacePartial(p.id, p.render(ctx)));
+    all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, head)));
+    prologue.push(encodeFrame({ id: head, data: all.join("\n") }));
+    position = head;
+  }
+  return openStream(c, deps, selector, position, { prologue });
+}

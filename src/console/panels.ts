@@ -1,0 +1,41 @@
+import { topicOf } from "../domain/registry.js";
+import type { StoredEvent } from "../event.js";
+import type { Db } from "../store/db.js";
+import type { Views } from "./views.js";
+
+/** What a panel renders from: the tenant's state, read now, and who is looking. */
+export interface PanelContext {
+  views: Views;
+  db: Db;
+  /** Null on the all-tenants admin view. */
+  tenant: string | null;
+  /** Whether the viewer may press control buttons. */
+  canControl: boolean;
+  csrf: string;
+  /** The page's query (filters live in the URL). */
+  query: Record<string, string | undefined>;
+}
+
+/**
+ * A live-updating part of the console: one template, rendered by one
+ * function, used by the page, by htmx requests for it alone, and by the
+ * page stream when an event of its topics arrives.
+ */
+export interface Panel {
+  /** The element id the partial replaces (its root carries it). */
+  id: string;
+  /** Topics whose events change what this panel shows. */
+  topics: string[];
+  render(ctx: PanelContext): string;
+}
+
+/** `<hx-partial>` that replaces the element with this id by `html` (whose root has the same id). */
+export function replacePartial(id: string, html: string): string {
+  return `<hx-partial hx-target="#${id}" hx-swap="outerHTML">${html}</hx-partial>`;
+}
+
+/** The panels an event affects. */
+export function panelsFor(panels: readonly Panel[], e: StoredEvent): Panel[] {
+  const topic = topicOf(e.type);
+  return panels.filter((p) => p.topics.includes(topic));
+}

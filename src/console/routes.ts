@@ -1,0 +1,155 @@
+import { Hono, type Context } from "hono";
+import { csrf } from "hono/csrf";
+import { createMiddleware } from "hono/factory";
+import type { DomainDeps } from "../domain/domain.js";
+import type { AppEnv } from "../http/env.js";
+import { parsePosition } from "../http/position.js";
+import type { ApiKey } from "../store/keys.js";
+import { feedFilter, renderFeed } from "./feed.js";
+import { openPageStream } from "./live.js";
+import type { Panel, PanelContext } from "./panels.js";
+import type { Sessions } from "./session.js";
+import type { Views } from "./views.js";
+
+export interface ConsoleDeps extends DomainDeps {
+  views: Views;
+  sessions: Sessions;
+  /** The tenant console's panels, in page order. */
+  panels: Panel[];
+  /** Each domain's console pages and control forms, under /t/:tenant/…. */
+  domainConsoles?: ((deps: ConsoleDeps) => Hono<ConsoleEnv>)[];
+}
+
+export type ConsoleEnv = AppEnv & { Variables: { session: string; csrf: string } };
+
+/** The operator console: login, the tenant console and its page stream. */
+export function consoleRoutes(deps: ConsoleDeps) {
+  const app = new Hono<ConsoleEnv>();
+  const { views, sessions } = deps;
+
+  // Forms post from our own pages only: the Origin check refuses cross-site posts outright.
+  app.use("/login", csrf());
+  app.use("/logout", csrf());
+  app.use("/t/*", csrf());
+
+  app.get("/", (c) => {
+    const session = sessions.current(c);
+    return c.redirect(session ? consoleHome(session.key, deps) : "/login");
+  });
+
+  app.get("/login", (c) => c.html(views.render("pages/login", { error: null, next: safeNext(c.req.query("next")) })));
+
+  app.post("/login", async (c) => {
+    const form = await c.req.parseBody();
+    const secret = typeof form.key === "string" ? form.key.trim() : "";
+    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    const key = secret ? deps.keys.verify(secret) : null;
+    if (!key || !key.scopes.has("read")) {
+      const error = !secret ? "Paste an API key to sign in." : !key ? "That key is unknown or revoked." : "That key has no read scope.";
+      return c.html(views.render("pages/login", { error, next }), secret ? 401 : 400);
+    }
+    sessions.start(c, key);
+    return c.redirect(next ?? consoleHome(key, deps), 303);
+  });
+
+  app.post("/logout", (c) => {
+    sessions.end(c);
+    return c.redirect("/login", 303);
+  });
+
+  const page = consolePage(deps);
+  app.use("/t/:tenant", page);
+  app.use("/t/:tenant/*", page);
+
+  app.get("/t/:tenant", async (c) => {
+    const ctx = panelContext(c, deps);
+    const filter = feedFilter(ctx.query);
+    // State and head in one synchronous step, then the stream starts exactly there.
+    const head = deps.log.head();
+    const panels = deps.panels.map((p) => ({ id: p.id, html: p.render(ctx) }));
+    const feed = await renderFeed(deps.log, ctx, filter, head);
+    const liveUrl = `/t/${c.req.param("tenant")}/live?${new URLSearchParams({ ...definedOnly(filter), after: String(head) })}`;
+    return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, head, liveUrl }));
+  });
+
+  app.get("/t/:tenant/live", async (c) => {
+    const ctx = panelContext(c, deps);
+    const filter = feedFilter(ctx.query);
+    const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
+    const key = `page|${ctx.tenant}|${filter.platform ?? ""}|${filter.topic ?? ""}|${ctx.canControl ? "c" : "r"}`;
+    return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
+  });
+
+  app.get("/switch", (c) => c.redirect(`/t/${encodeURIComponent(c.req.query("tenant") ?? "")}`));
+
+  for (const domainConsole of deps.domainConsoles ?? []) app.route("/", domainConsole(deps));
+
+  return app;
+}
+
+/** Where a key lands after login: its tenant's console, or the first tenant's for admin keys. */
+function consoleHome(key: ApiKey, deps: ConsoleDeps): string {
+  return `/t/${key.tenant ?? deps.tenants.list()[0]?.slug ?? "demo"}`;
+}
+
+/** Only local paths: a `next` must never send the operator to another site. */
+function safeNext(next: string | undefined): string | null {
+  return next && /^\/[^/\\]/.test(next) ? next : null;
+}
+
+const definedOnly = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Record<string, string>;
+
+/**
+ * Console pages need a session whose key reaches the tenant: no session
+ * redirects to the login (the page stream, a script, gets 401); another
+ * tenant's key gets 403, an unknown tenant 404 — never the data.
+ */
+function consolePage(deps: ConsoleDeps) {
+  return createMiddleware<ConsoleEnv>(async function requireSession(c, next) {
+    const session = deps.sessions.current(c);
+    if (!session) {
+      if (c.req.path.endsWith("/live")) return c.text("sign in first", 401);
+      return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
+    }
+    const tenant = c.req.param("tenant")!;
+    if (session.key.tenant !== null && session.key.tenant !== tenant) {
+      return c.html(deps.views.render("pages/error", { status: 403, message: `Your key cannot see tenant "${tenant}".` }), 403);
+    }
+    if (!deps.tenants.exists(tenant)) {
+      return c.html(deps.views.render("pages/error", { status: 404, message: `There is no tenant "${tenant}".` }), 404);
+    }
+    c.set("key", session.key);
+    c.set("session", session.id);
+    c.set("csrf", deps.sessions.csrfToken(session.id));
+    if (c.req.method === "POST") {
+      const form = c.req.header("content-type")?.includes("form") ? await c.req.parseBody() : {};
+      const token = c.req.header("x-csrf-token") ?? (typeof form._csrf === "string" ? form._csrf : undefined);
+      if (!deps.sessions.checkCsrf(session.id, token)) return c.text("invalid or missing CSRF token; reload the page", 403);
+    }
+    await next();
+  });
+}
+
+export function panelContext(c: Context<ConsoleEnv>, deps: ConsoleDeps): PanelContext {
+  const key = c.get("key");
+  return {
+    views: deps.views,
+    db: deps.db,
+    tenant: c.req.param("tenant") ?? null,
+    canControl: key.scopes.has("control"),
+    csrf: c.get("csrf"),
+    query: c.req.query(),
+  };
+}
+
+/** What the layout needs on every page: who is signed in, where, and the tenant switcher. */
+export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
+  const key = c.get("key");
+  return {
+    tenant: c.req.param("tenant"),
+    tenants: key.tenant === null ? deps.tenants.list().map((t) => t.slug) : [key.tenant],
+    admin: key.tenant === null,
+    keyLabel: key.label || key.id,
+    csrf: c.get("csrf"),
+  };
+}

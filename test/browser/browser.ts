@@ -1,0 +1,34 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ADMIN_KEY } from "../support/server.js";
+
+/** Screenshots of the main pages, kept for a person to look at (git-ignored). */
+export const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), "../artifacts");
+
+/**
+ * Debian's Chromium, headless, driven by playwright-core. The flags keep it
+ * off the network (this machine has none) and out of the sandbox (tests run
+ * as root in CI).
+ */
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** Signs in through the login form, as an operator would, and lands on the console. */
+export async function signIn(page: Page, baseUrl: string, key = ADMIN_KEY): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill("#key", key);
+  await Promise.all([page.waitForURL(/\/t\//), page.click("button[type=submit]")]);
+}
+
+/** Waits until the page's stream is connected (the indicator says live). */
+export async function waitLive(page: Page): Promise<void> {
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+}
