@@ -29,14 +29,38 @@
       el.textContent = text;
     }
   };
-  document.addEventListener("htmx:sse:after:connection", () => show("live", "live"));
-  document.addEventListener("htmx:sse:error", () => show("reconnecting", navigator.onLine ? "reconnecting…" : "offline"));
-  document.addEventListener("htmx:sse:close", () => show("offline", "offline"));
+  let up = false;
+  const current = () => (up ? show("live", "live") : navigator.onLine ? show("reconnecting", "reconnecting…") : show("offline", "offline"));
+  const lost = () => {
+    up = false;
+    current();
+  };
+  document.addEventListener("htmx:sse:after:connection", () => {
+    up = true;
+    current();
+  });
+  // A stream the server ended cleanly (a restart) raises no error: the retry announces itself here.
+  document.addEventListener("htmx:sse:before:connection", (event) => {
+    if (event.detail?.connection?.attempt > 0) lost();
+  });
+  document.addEventListener("htmx:sse:error", (event) => {
+    // The session ended (signed out elsewhere, key revoked): reloading leads to the login.
+    if (event.detail?.status === 401 || event.detail?.status === 403) location.reload();
+    else lost();
+  });
+  document.addEventListener("htmx:sse:close", () => {
+    up = false;
+    show("offline", "offline");
+  });
+  // The browser's own view of the network; a stream that survives a blip stays live.
   window.addEventListener("offline", () => show("offline", "offline"));
+  window.addEventListener("online", current);
 
   // The feed: paused, or scrolled away from the newest item, new items are
   // held back (hidden, never dropped) behind an "N new — show" button.
   const feed = () => document.getElementById("feed-items");
+  // A console left open for days must not grow without bound: the oldest shown items go first.
+  const MAX_ITEMS = 300;
   let paused = false;
   const held = () => feed()?.querySelectorAll(":scope > li[data-held]") ?? [];
   const updateMarker = () => {
@@ -58,7 +82,8 @@
     if (!list || list.dataset.observed) return;
     list.dataset.observed = "1";
     new MutationObserver((mutations) => {
-      const away = list.scrollTop > 8 || window.scrollY > list.offsetTop + 40;
+      // Away: the list is scrolled, or its top is above the window (the page was scrolled past it).
+      const away = list.scrollTop > 8 || list.getBoundingClientRect().top < 0;
       for (const m of mutations) {
         for (const node of m.addedNodes) {
           if (node.nodeType !== 1 || node.tagName !== "LI") continue;
@@ -69,6 +94,8 @@
           }
         }
       }
+      const items = list.querySelectorAll(":scope > li[data-id]:not([data-held])");
+      for (let i = MAX_ITEMS; i < items.length; i++) items[i].remove();
       updateMarker();
       tick();
     }).observe(list, { childList: true });
@@ -95,6 +122,8 @@
   // The feed list itself is replaced on a full re-render: observe the new one.
   document.addEventListener("htmx:after:swap", observe);
   document.addEventListener("DOMContentLoaded", () => {
+    // Pages without a stream (login, stats) have no connection to show.
+    if (!document.querySelector("[hx-sse\\:connect]")) indicator()?.setAttribute("hidden", "");
     observe();
     tick();
   });

@@ -43,6 +43,12 @@ export const helpers = {
     return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
   },
 
+  /** 1234567 → "1,234,567". */
+  number: (n: number): string => n.toLocaleString("en-US"),
+
+  /** Events per second, readable: 0.05 → "0.05", 2.5 → "2.5", 120.4 → "120". */
+  rate: (r: number): string => (r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r === 0 ? "0" : r.toFixed(2)),
+
   /** 0.42 → "42%". */
   percent: (p: number): string => `${Math.round(p * 100)}%`,
 
@@ -84,10 +90,23 @@ export const helpers = {
         return `${subject} at ${Math.round(Number(d.progress) * 100)}%${d.stage ? ` — ${d.stage}` : ""}`;
       case "workflow.failed":
         return `Workflow ${subject} failed: ${d.reason ?? ""}`;
+      case "workflow.control_requested":
+        return `${subject}: ${d.action} requested (sent to ${d.worker})`;
+      case "workflow.control_expired":
+        return `${subject}: ${d.action} expired, the worker did not answer`;
+      case "workflow.paused":
+      case "workflow.resumed":
+      case "workflow.completed":
+        return `Workflow ${subject} ${type.slice("workflow.".length)}`;
+      case "workflow.cancelled":
+        return `Workflow ${subject} cancelled${d.reason ? `: ${d.reason}` : ""}`;
       case "chat.message":
         return `Message in ${subject}: ${String(d.text ?? "").slice(0, 80)}`;
-      default:
-        return `${type}${subject ? ` · ${subject}` : ""}`;
+      default: {
+        // Generic events: their type and subject, and the first text field a producer is likely to send.
+        const text = ["message", "text", "title", "summary", "status"].map((k) => d[k]).find((v) => typeof v === "string");
+        return `${type}${subject ? ` · ${subject}` : ""}${text ? ` — ${String(text).slice(0, 160)}` : ""}`;
+      }
     }
   },
 };

@@ -24,18 +24,29 @@ export const FAR_BEHIND = 200;
 export async function openPageStream(
   c: Context,
   deps: StreamDeps,
-  options: { panels: Panel[]; ctx: PanelContext; filter: FeedFilter; position: number | null; key: string },
+  options: {
+    panels: Panel[];
+    ctx: PanelContext;
+    /** The page's feed filter; null for a page without a feed. */
+    filter: FeedFilter | null;
+    position: number | null;
+    key: string;
+    /** The events this page is about (default: all of the tenant's); others send nothing. */
+    match?: (e: StoredEvent) => boolean;
+  },
 ): Promise<Response> {
   const { panels, ctx, filter } = options;
   const encode = (e: StoredEvent): string | null => {
     let data: Record<string, unknown> | undefined;
-    const parts = panelsFor(panels, e).map((p) => replacePartial(p.id, p.render(ctx)));
-    if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) {
-      parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${renderFeedItem(ctx.views, e)}</hx-partial>`);
+    const parts = panelsFor(panels, e)
+      .map((p) => (p.update ? p.update(ctx, e) : replacePartial(p.id, p.render(ctx))))
+      .filter((part): part is string => !!part);
+    if (filter && feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) {
+      parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${renderFeedItem(ctx.views, e, ctx.tenant === null)}</hx-partial>`);
     }
     return parts.length === 0 ? null : encodeFrame({ id: e.id, data: parts.join("\n") });
   };
-  const selector: Selector = { tenant: ctx.tenant, key: options.key, match: () => true, encode };
+  const selector: Selector = { tenant: ctx.tenant, key: options.key, match: options.match ?? (() => true), encode };
 
   // Far behind (or a stale position): one full render at the head, then live.
   const head = deps.log.head();
@@ -43,7 +54,7 @@ export async function openPageStream(
   const prologue: string[] = [];
   if (position !== null && (head - position > FAR_BEHIND || position < deps.log.prunedThrough(ctx.tenant) || position > head)) {
     const all = panels.map((p) => replacePartial(p.id, p.render(ctx)));
-    all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, head)));
+    if (filter) all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, head)));
     prologue.push(encodeFrame({ id: head, data: all.join("\n") }));
     position = head;
   }

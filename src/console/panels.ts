@@ -27,6 +27,20 @@ export interface Panel {
   /** Topics whose events change what this panel shows. */
   topics: string[];
   render(ctx: PanelContext): string;
+  /**
+   * The panel as the page first shows it, when it has a frame that live
+   * updates must never replace (filters, a form being typed in): the frame
+   * around `render(ctx)`. Defaults to `render(ctx)`.
+   */
+  page?(ctx: PanelContext): string;
+  /**
+   * What the page stream sends for an event, when less than the whole panel
+   * will do (one streamed message, not the whole transcript): `<hx-partial>`
+   * markup, or null to send nothing. Defaults to the whole panel re-rendered.
+   */
+  update?(ctx: PanelContext, e: StoredEvent): string | null;
+  /** Whether it also renders across tenants (ctx.tenant null): such panels make the admin's all-tenants view. */
+  allTenants?: boolean;
 }
 
 /** `<hx-partial>` that replaces the element with this id by `html` (whose root has the same id). */

@@ -6,9 +6,11 @@ import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
 import type { ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
+import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
+import { statsRoutes } from "./stats.js";
 import type { Views } from "./views.js";
 
 export interface ConsoleDeps extends DomainDeps {
@@ -31,6 +33,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.use("/login", csrf());
   app.use("/logout", csrf());
   app.use("/t/*", csrf());
+  app.use("/admin/*", csrf());
 
   app.get("/", (c) => {
     const session = sessions.current(c);
@@ -60,15 +63,17 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const page = consolePage(deps);
   app.use("/t/:tenant", page);
   app.use("/t/:tenant/*", page);
+  app.use("/admin", page);
+  app.use("/admin/*", page);
 
   app.get("/t/:tenant", async (c) => {
     const ctx = panelContext(c, deps);
     const filter = feedFilter(ctx.query);
     // State and head in one synchronous step, then the stream starts exactly there.
     const head = deps.log.head();
-    const panels = deps.panels.map((p) => ({ id: p.id, html: p.render(ctx) }));
+    const panels = deps.panels.map((p) => ({ id: p.id, html: p.page ? p.page(ctx) : p.render(ctx) }));
     const feed = await renderFeed(deps.log, ctx, filter, head);
-    const liveUrl = `/t/${c.req.param("tenant")}/live?${new URLSearchParams({ ...definedOnly(filter), after: String(head) })}`;
+    const liveUrl = pageLiveUrl(c.req.param("tenant"), ctx.query, head);
     return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, head, liveUrl }));
   });
 
@@ -76,11 +81,20 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const ctx = panelContext(c, deps);
     const filter = feedFilter(ctx.query);
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
-    const key = `page|${ctx.tenant}|${filter.platform ?? ""}|${filter.topic ?? ""}|${ctx.canControl ? "c" : "r"}`;
+    // Panels render from the whole query (their filters), so one group serves one query.
+    const key = `page|${ctx.tenant}|${pageQuery(ctx.query)}|${ctx.canControl ? "c" : "r"}`;
+    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
   });
 
-  app.get("/switch", (c) => c.redirect(`/t/${encodeURIComponent(c.req.query("tenant") ?? "")}`));
+  app.route("/", statsRoutes(deps));
+  app.route("/", adminRoutes(deps));
+
+  // The tenant switcher without JavaScript; its blank choice is the all-tenants view.
+  app.get("/switch", (c) => {
+    const tenant = c.req.query("tenant");
+    return c.redirect(tenant ? `/t/${encodeURIComponent(tenant)}` : "/admin");
+  });
 
   for (const domainConsole of deps.domainConsoles ?? []) app.route("/", domainConsole(deps));
 
@@ -97,7 +111,17 @@ function safeNext(next: string | undefined): string | null {
   return next && /^\/[^/\\]/.test(next) ? next : null;
 }
 
-const definedOnly = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Record<string, string>;
+/** The page's query (every panel's filters) in a canonical order, without the stream position. */
+function pageQuery(query: Record<string, string | undefined>): string {
+  const entries = Object.entries(query).filter((e): e is [string, string] => e[0] !== "after" && !!e[1]);
+  return new URLSearchParams(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))).toString();
+}
+
+/** The tenant console's page stream: the page's own filters, from the head the page was rendered at. */
+export function pageLiveUrl(tenant: string, query: Record<string, string | undefined>, head: number): string {
+  const q = pageQuery(query);
+  return `/t/${encodeURIComponent(tenant)}/live?${q ? `${q}&` : ""}after=${head}`;
+}
 
 /**
  * Console pages need a session whose key reaches the tenant: no session
@@ -111,11 +135,15 @@ function consolePage(deps: ConsoleDeps) {
       if (c.req.path.endsWith("/live")) return c.text("sign in first", 401);
       return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
     }
-    const tenant = c.req.param("tenant")!;
-    if (session.key.tenant !== null && session.key.tenant !== tenant) {
+    const tenant = c.req.param("tenant");
+    // Pages outside /t/:tenant (the all-tenants view) are for admin keys only.
+    if (tenant === undefined && session.key.tenant !== null) {
+      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys can see every tenant." }), 403);
+    }
+    if (tenant !== undefined && session.key.tenant !== null && session.key.tenant !== tenant) {
       return c.html(deps.views.render("pages/error", { status: 403, message: `Your key cannot see tenant "${tenant}".` }), 403);
     }
-    if (!deps.tenants.exists(tenant)) {
+    if (tenant !== undefined && !deps.tenants.exists(tenant)) {
       return c.html(deps.views.render("pages/error", { status: 404, message: `There is no tenant "${tenant}".` }), 404);
     }
     c.set("key", session.key);
@@ -147,9 +175,28 @@ export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
   const key = c.get("key");
   return {
     tenant: c.req.param("tenant"),
+    /** The page's path, to mark the current navigation link. */
+    path: c.req.path,
     tenants: key.tenant === null ? deps.tenants.list().map((t) => t.slug) : [key.tenant],
     admin: key.tenant === null,
     keyLabel: key.label || key.id,
     csrf: c.get("csrf"),
   };
+}
+
+/** How often an open page stream checks that its session still holds. */
+export const SESSION_CHECK_MS = 5_000;
+
+/**
+ * A page stream lives no longer than its session: once the key is revoked
+ * (or the session expires) the connection is dropped, and the page,
+ * reconnecting, gets a 401 and goes to the login.
+ */
+export function endWithSession(c: Context<ConsoleEnv>, deps: ConsoleDeps): void {
+  const { outgoing } = c.env;
+  const timer = setInterval(() => {
+    if (!deps.sessions.current(c)) outgoing.destroy();
+  }, SESSION_CHECK_MS);
+  timer.unref();
+  outgoing.once("close", () => clearInterval(timer));
 }

@@ -4,6 +4,8 @@ import type { AppEnv } from "../http/env.js";
 import { agentsDomain, agentsRoutes } from "./agents/index.js";
 import { callsDomain, callsRoutes } from "./calls/index.js";
 import { callsPanel } from "./calls/fragments.js";
+import { agentsPanel } from "./agents/fragments.js";
+import { channelsPanel } from "./channels/fragments.js";
 import { channelsDomain, channelsRoutes } from "./channels/index.js";
 import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
@@ -13,6 +15,8 @@ import { channelsConsoleRoutes } from "./channels/console-routes.js";
 import { chatConsoleRoutes } from "./chat/console-routes.js";
 import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
+import { workflowsPanel } from "./workflows/fragments.js";
+import { sessionsPanel } from "./chat/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -31,7 +35,7 @@ export function domainRoutes(deps: DomainDeps) {
 }
 
 /** The tenant console's live panels, in page order (the activity feed sits beside them). */
-export const consolePanels: Panel[] = [callsPanel];
+export const consolePanels: Panel[] = [callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
 
 /** Each domain's console pages and control forms. */
 export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];

@@ -5,6 +5,7 @@ import { activeCalls, recentCalls } from "./queries.js";
 export const callsPanel: Panel = {
   id: "calls",
   topics: ["call"],
+  allTenants: true,
   render(ctx) {
     // The admin view across tenants can narrow to one client.
     const client = ctx.query.client || null;

@@ -1,7 +1,98 @@
-import { Hono } from "hono";
-import type { ConsoleDeps, ConsoleEnv } from "../../console/routes.js";
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
+import { ApiError } from "../../http/errors.js";
+import { connectBody, connectChannel, disconnectChannel } from "./commands.js";
+import { channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
+
+/**
+ * The connect form's settings: a JSON object, or `key=value` lines (blank
+ * lines and `#` comments skipped). Returns the object or why it is not one.
+ */
+export function parseSettings(text: string): { ok: true; settings: Record<string, unknown> } | { ok: false; reason: string } {
+  const trimmed = text.trim();
+  if (trimmed === "") return { ok: true, settings: {} };
+  if (trimmed.startsWith("{")) {
+    try {
+      const value: unknown = JSON.parse(trimmed);
+      if (value && typeof value === "object" && !Array.isArray(value)) return { ok: true, settings: value as Record<string, unknown> };
+    } catch (err) {
+      return { ok: false, reason: `Settings are not valid JSON: ${(err as Error).message}` };
+    }
+    return { ok: false, reason: "Settings in JSON must be an object, like {\"region\": \"eu\"}" };
+  }
+  const settings: Record<string, unknown> = {};
+  for (const [i, raw] of trimmed.split(/\r\n|\r|\n/).entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) return { ok: false, reason: `Settings line ${i + 1} is not key=value: "${line.slice(0, 60)}"` };
+    settings[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return { ok: true, settings };
+}
+
+/** A zod issue as a sentence for the form: "name: Too small…". */
+function formReason(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
+}
+
+const isHtmx = (c: Context) => c.req.header("hx-request") === "true";
+const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
 
 /** The channels pages and control forms of the console (mounted behind the console's session and CSRF checks). */
 export function channelsConsoleRoutes(deps: ConsoleDeps) {
-  return new Hono<ConsoleEnv>();
+  const app = new Hono<ConsoleEnv>();
+  const back = (c: Context<ConsoleEnv>) => `/t/${encodeURIComponent(c.req.param("tenant")!)}#channels`;
+
+  /** A refusal: htmx gets the form again with the reason (or the reason alone); a plain post, an error page. */
+  const refuse = (c: Context<ConsoleEnv>, status: ContentfulStatusCode, message: string, form?: ConnectForm) => {
+    if (isHtmx(c) && form) {
+      const html = renderConnectForm(panelContext(c, deps), { ...form, error: message });
+      return c.html(html, status, { "HX-Retarget": "#channel-connect", "HX-Reswap": "outerHTML" });
+    }
+    if (isHtmx(c)) return c.text(message, status, { "HX-Reswap": "none" });
+    return c.html(deps.views.render("pages/error", { status, message }), status);
+  };
+
+  /** Connect: the same command as the API's; answers at once while the connection goes on in the background. */
+  app.post("/t/:tenant/channels", async (c) => {
+    const ctx = panelContext(c, deps);
+    if (!ctx.canControl) return refuse(c, 403, "Your key has no control scope: it cannot connect channels.");
+    const body = await c.req.parseBody();
+    const form: ConnectForm = { platform: field(body, "platform"), name: field(body, "name").trim(), settings: field(body, "settings"), error: null };
+    const settings = parseSettings(form.settings);
+    if (!settings.ok) return refuse(c, 422, settings.reason, form);
+    const parsed = connectBody.safeParse({ platform: form.platform, name: form.name, settings: settings.settings });
+    if (!parsed.success) return refuse(c, 422, formReason(parsed.error), form);
+    try {
+      await connectChannel(deps, ctx.tenant!, parsed.data);
+    } catch (err) {
+      if (err instanceof ApiError) return refuse(c, err.status as ContentfulStatusCode, err.message, form);
+      throw err;
+    }
+    if (!isHtmx(c)) return c.redirect(back(c), 303);
+    // The updated cards, and a fresh form in place of the one just sent.
+    const fresh = `<hx-partial hx-target="#channel-connect" hx-swap="outerHTML">${renderConnectForm(ctx)}</hx-partial>`;
+    return c.html(`${channelsPanel.render(ctx)}\n${fresh}`);
+  });
+
+  /** Disconnect: a command to the worker holding the connection; the card changes when it confirms. */
+  app.post("/t/:tenant/channels/:channel/disconnect", async (c) => {
+    const ctx = panelContext(c, deps);
+    if (!ctx.canControl) return refuse(c, 403, "Your key has no control scope: it cannot disconnect channels.");
+    try {
+      await disconnectChannel(deps, ctx.tenant!, c.req.param("channel"), {});
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // Under htmx the cards as they are now say why (already disconnected, gone…).
+      if (isHtmx(c)) return c.html(channelsPanel.render(ctx), err.status as ContentfulStatusCode);
+      return refuse(c, err.status as ContentfulStatusCode, err.message);
+    }
+    return isHtmx(c) ? c.html(channelsPanel.render(ctx)) : c.redirect(back(c), 303);
+  });
+
+  return app;
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
 
@@ -35,19 +35,41 @@ export function findToolRun(db: Db, tenant: string, toolId: string): ToolRun | u
  * out of order or twice read right.
  */
 export function sessionMessages(db: Db, tenant: string, sessionId: string): Message[] {
+  return readMessages(db, tenant, sessionId, null);
+}
+
+/** One turn of a session: a user's message and the answers to it (the console re-renders one turn, not the transcript). */
+export function turnMessages(db: Db, tenant: string, sessionId: string, userMessageId: string): Message[] {
+  return readMessages(db, tenant, sessionId, or(eq(chatMessages.messageId, userMessageId), eq(chatMessages.replyTo, userMessageId))!);
+}
+
+/** One message, assembled, with its tool runs. */
+export function findMessage(db: Db, tenant: string, sessionId: string, messageId: string): Message | undefined {
+  return readMessages(db, tenant, sessionId, eq(chatMessages.messageId, messageId))[0];
+}
+
+function readMessages(db: Db, tenant: string, sessionId: string, only: SQL | null): Message[] {
   const rows = db
     .select()
     .from(chatMessages)
-    .where(and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId)))
+    .where(and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), only ?? undefined))
     .orderBy(asc(creation))
     .all();
+  if (rows.length === 0) return [];
+  // Narrowed to the rows read (one turn, one message): a streamed answer's render reads its own pieces only.
+  const ids = only ? rows.map((m) => m.messageId) : null;
   const pieces = db
     .select({ messageId: chatDeltas.messageId, text: chatDeltas.text })
     .from(chatDeltas)
-    .where(and(eq(chatDeltas.tenant, tenant), eq(chatDeltas.sessionId, sessionId)))
+    .where(and(eq(chatDeltas.tenant, tenant), eq(chatDeltas.sessionId, sessionId), ids ? inArray(chatDeltas.messageId, ids) : undefined))
     .orderBy(asc(chatDeltas.messageId), asc(chatDeltas.seq))
     .all();
-  const runs = db.select().from(toolRuns).where(and(eq(toolRuns.tenant, tenant), eq(toolRuns.sessionId, sessionId))).orderBy(asc(creation)).all();
+  const runs = db
+    .select()
+    .from(toolRuns)
+    .where(and(eq(toolRuns.tenant, tenant), eq(toolRuns.sessionId, sessionId), ids ? inArray(toolRuns.messageId, ids) : undefined))
+    .orderBy(asc(creation))
+    .all();
 
   const texts = new Map<string, string[]>();
   for (const p of pieces) group(texts, p.messageId).push(p.text);
@@ -58,6 +80,23 @@ export function sessionMessages(db: Db, tenant: string, sessionId: string): Mess
     text: m.role === "user" ? (m.text ?? "") : (texts.get(m.messageId) ?? []).join(""),
     tools: tools.get(m.messageId) ?? [],
   }));
+}
+
+/** The id of the last event that changed a message (its text, its status), if it exists. */
+export function messageVersion(db: Db, tenant: string, sessionId: string, messageId: string): number | undefined {
+  const where = and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.messageId, messageId));
+  return db.select({ eventId: chatMessages.eventId }).from(chatMessages).where(where).get()?.eventId;
+}
+
+/** Sessions with an answer streaming now, among `sessionIds` (the sessions panel marks them). */
+export function answeringSessions(db: Db, tenant: string, sessionIds: string[]): Set<string> {
+  if (sessionIds.length === 0) return new Set();
+  const rows = db
+    .selectDistinct({ sessionId: chatMessages.sessionId })
+    .from(chatMessages)
+    .where(and(eq(chatMessages.tenant, tenant), inArray(chatMessages.sessionId, sessionIds), eq(chatMessages.status, "streaming")))
+    .all();
+  return new Set(rows.map((r) => r.sessionId));
 }
 
 function group<T>(map: Map<string, T[]>, key: string): T[] {

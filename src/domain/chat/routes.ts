@@ -1,22 +1,16 @@
-import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { z } from "zod";
-import { appendOne } from "../../http/append.js";
 import { requireKey } from "../../http/auth.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
-import { chatMessage, id, sessionStarted, toolCancelRequested } from "./events.js";
+import { cancelBody, cancelToolRun, newMessageBody, newSessionBody, sendMessage, startSession } from "./commands.js";
+import { id } from "./events.js";
 import { findSession, findToolRun, listSessions, sessionMessages, type Message } from "./queries.js";
 import { commandBodyLimit, readBody } from "../../http/command-body.js";
 
 const DEFAULT_SESSIONS = 100;
 const MAX_SESSIONS = 1000;
-
-const newSessionBody = sessionStarted.extend({ id: id.optional() });
-const newMessageBody = chatMessage.pick({ text: true }).extend({ message_id: id.optional() });
-const cancelBody = toolCancelRequested.omit({ worker: true });
 
 /** Chat sessions and tool runs: their state, and the commands (a user's message, a tool cancel) that reach the agent. */
 export function chatRoutes(deps: DomainDeps) {
@@ -24,8 +18,6 @@ export function chatRoutes(deps: DomainDeps) {
   const read = requireKey(deps, "read");
   const control = requireKey(deps, "control");
   const limit = commandBodyLimit(deps.maxEventBytes);
-  const append = (tenant: string, type: string, subject: string, data: Record<string, unknown>) =>
-    appendOne(deps.log, tenant, { type, subject, data }, { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize });
 
   /** Sessions, most recently active first (`?agent=` one agent's, `?limit=` how many). */
   app.get("/api/v1/tenants/:tenant/sessions", read, (c) => {
@@ -57,23 +49,14 @@ export function chatRoutes(deps: DomainDeps) {
 
   /** Opens a session with an agent (chat.session_started); its messages follow. */
   app.post("/api/v1/tenants/:tenant/sessions", control, limit, async (c) => {
-    const tenant = c.req.param("tenant");
-    const { id: given, ...data } = await readBody(c, newSessionBody);
-    const sessionId = given ?? randomUUID();
-    const eventId = await append(tenant, "chat.session_started", sessionId, data);
-    return c.json({ id: eventId, session: rowJson(findSession(deps.db, tenant, sessionId)!) }, 201);
+    const { id, session } = await startSession(deps, c.req.param("tenant"), await readBody(c, newSessionBody));
+    return c.json({ id, session: rowJson(session) }, 201);
   });
 
   /** A user's message: a command to the session's agent, which answers with deltas. */
   app.post("/api/v1/tenants/:tenant/sessions/:session/messages", control, limit, async (c) => {
-    const tenant = c.req.param("tenant");
-    const sessionId = c.req.param("session");
     const body = await readBody(c, newMessageBody);
-    const session = findSession(deps.db, tenant, sessionId);
-    if (!session) throw new ApiError(404, "not_found", `no session "${sessionId}"; open one with POST /api/v1/tenants/${tenant}/sessions`);
-    const messageId = body.message_id ?? randomUUID();
-    const eventId = await append(tenant, "chat.message", sessionId, { message_id: messageId, text: body.text, worker: session.agent });
-    return c.json({ id: eventId, message_id: messageId }, 201);
+    return c.json(await sendMessage(deps, c.req.param("tenant"), c.req.param("session"), body), 201);
   });
 
   app.get("/api/v1/tenants/:tenant/tools/:tool", read, (c) => {
@@ -85,15 +68,8 @@ export function chatRoutes(deps: DomainDeps) {
 
   /** Asks the session's agent to stop a tool run; it answers with tool.cancelled. 409 once the run has ended. */
   app.post("/api/v1/tenants/:tenant/tools/:tool/cancel", control, limit, async (c) => {
-    const tenant = c.req.param("tenant");
-    const toolId = c.req.param("tool");
     const body = await readBody(c, cancelBody);
-    const run = findToolRun(deps.db, tenant, toolId);
-    if (!run) throw new ApiError(404, "not_found", `no tool run "${toolId}"`);
-    // A run's session always exists: tool.started is refused without it, and sessions are never deleted.
-    const { agent } = findSession(deps.db, tenant, run.sessionId)!;
-    const eventId = await append(tenant, "tool.cancel_requested", toolId, { ...body, worker: agent });
-    return c.json({ id: eventId }, 201);
+    return c.json(await cancelToolRun(deps, c.req.param("tenant"), c.req.param("tool"), body), 201);
   });
 
   return app;

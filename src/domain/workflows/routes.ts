@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { appendOne } from "../../http/append.js";
 import { requireKey } from "../../http/auth.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
+import { requestControl } from "./commands.js";
 import { DEFAULT_LIST, findWorkflow, listWorkflows, MAX_LIST } from "./queries.js";
 import { CONTROL_ACTIONS, WORKFLOW_STATES, type WorkflowState } from "./schema.js";
 
@@ -35,31 +35,12 @@ export function workflowsRoutes(deps: DomainDeps) {
     return c.json({ head, workflow: rowJson(workflow) });
   });
 
-  /**
-   * Pause, resume, cancel: appends a `workflow.control_requested` command for
-   * the worker running the workflow. The state changes only when the worker
-   * confirms; until then the control is pending. The projection decides
-   * whether the transition is valid (409 if not), so two operators pressing
-   * at once cannot both get a pending control.
-   */
+  /** Pause, resume, cancel: a command to the worker (see requestControl); 201 with the pending state. */
   for (const action of CONTROL_ACTIONS) {
     app.post(`/api/v1/tenants/:tenant/workflows/:workflow/${action}`, control, async (c) => {
-      const tenant = c.req.param("tenant");
-      const workflowId = c.req.param("workflow");
-      const workflow = findWorkflow(deps.db, tenant, workflowId);
-      if (!workflow) throw new ApiError(404, "not_found", `no workflow "${workflowId}"`);
-      if (workflow.worker === null) throw new ApiError(409, "conflict", `workflow ${workflowId} has no worker to receive a ${action}`);
-      const id = await appendOne(
-        deps.log,
-        tenant,
-        // An Idempotency-Key makes a retried button press return the first command instead of a 409.
-        { type: "workflow.control_requested", subject: workflowId, data: { action, worker: workflow.worker }, key: c.req.header("idempotency-key") ?? null },
-        { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize },
-      );
-      // Nothing commits between the append's resolution and this synchronous read.
-      const head = deps.log.head();
-      const after = findWorkflow(deps.db, tenant, workflowId)!;
-      return c.json({ id, head, workflow: rowJson(after) }, 201);
+      // An Idempotency-Key makes a retried button press return the first command instead of a 409.
+      const r = await requestControl(deps, c.req.param("tenant"), c.req.param("workflow"), action, c.req.header("idempotency-key") ?? null);
+      return c.json({ id: r.id, head: r.head, workflow: rowJson(r.workflow) }, 201);
     });
   }
 

@@ -1,0 +1,66 @@
+import { count, desc, eq, max, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import type { Db } from "../store/db.js";
+import { events } from "../store/schema.js";
+import { RateMeter } from "./rate-meter.js";
+import { layoutData, type ConsoleDeps, type ConsoleEnv } from "./routes.js";
+
+/** Topic counts scan the tenant's retained events: computed at most this often per tenant, however many pages poll. */
+const TOPICS_TTL_MS = 4_000;
+
+/** The part of an event's type before its first dot (the whole type when it has none). */
+const topicOfType = sql<string>`CASE WHEN instr(${events.type}, '.') > 0 THEN substr(${events.type}, 1, instr(${events.type}, '.') - 1) ELSE ${events.type} END`;
+
+function topicCounts(db: Db, tenant: string): { topic: string; count: number }[] {
+  return db
+    .select({ topic: topicOfType, count: count() })
+    .from(events)
+    .where(eq(events.tenant, tenant))
+    .groupBy(topicOfType)
+    .orderBy(desc(count()), topicOfType)
+    .all();
+}
+
+/**
+ * The tenant's stats page, `/t/:tenant/stats`: open streams, events per
+ * second, what the log retains for the tenant and its events by topic. The
+ * page polls its own partial (an htmx request for the same URL gets the
+ * partial alone).
+ *
+ * Events per second come from an in-memory meter fed as events commit, not
+ * from the log: counting the last minute in SQL would scan the tenant's
+ * events on every poll (the log has no index on time).
+ */
+export function statsRoutes(deps: ConsoleDeps) {
+  const app = new Hono<ConsoleEnv>();
+  const meter = new RateMeter();
+  deps.log.onCommit((committed) => meter.record(committed));
+  const cache = new Map<string, { at: number; topics: { topic: string; count: number }[] }>();
+
+  const stats = (tenant: string) => {
+    let cached = cache.get(tenant);
+    if (!cached || Date.now() - cached.at > TOPICS_TTL_MS) cache.set(tenant, (cached = { at: Date.now(), topics: topicCounts(deps.db, tenant) }));
+    const latest = deps.db.select({ id: max(events.id) }).from(events).where(eq(events.tenant, tenant)).get()?.id ?? null;
+    const hub = deps.hub.stats();
+    return {
+      tenant,
+      streams: hub.streams,
+      slowDisconnects: hub.slowDisconnects,
+      rate: meter.rate(tenant),
+      retained: cached.topics.reduce((n, t) => n + t.count, 0),
+      head: deps.log.head(),
+      latest,
+      oldest: deps.log.oldest(tenant),
+      topics: cached.topics,
+      at: Date.now(),
+    };
+  };
+
+  app.get("/t/:tenant/stats", (c) => {
+    const html = deps.views.render("partials/stats", stats(c.req.param("tenant")));
+    if (c.req.header("hx-request") === "true") return c.html(html);
+    return c.html(deps.views.render("pages/stats", { ...layoutData(c, deps), stats: html }));
+  });
+
+  return app;
+}

@@ -1,0 +1,162 @@
+import { createHash } from "node:crypto";
+import type { Panel, PanelContext } from "../../console/panels.js";
+import { replacePartial } from "../../console/panels.js";
+import type { StoredEvent } from "../../event.js";
+import type { Db } from "../../store/db.js";
+import { topicOf } from "../registry.js";
+import { MAX_MESSAGE_CHARS } from "./events.js";
+import { answeringSessions, findMessage, findSession, findToolRun, listSessions, messageVersion, sessionMessages, turnMessages, type Message, type ToolRun } from "./queries.js";
+
+/** How many sessions the console's panel lists. */
+export const PANEL_SESSIONS = 12;
+
+const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
+ * An element id for a message, turn or tool run. Ids of producers may hold
+ * any character but controls; those that are not selector-safe get a hash
+ * (under another prefix, so the two kinds never collide).
+ */
+export function domId(prefix: "msg" | "turn" | "tool", id: string): string {
+  return SAFE_ID.test(id) ? `${prefix}-${id}` : `${prefix}h-${createHash("sha256").update(id).digest("hex").slice(0, 20)}`;
+}
+
+/** What the chat templates need besides their data: ids and who may press buttons. */
+function viewData(ctx: PanelContext, agent: string) {
+  return { tenant: ctx.tenant, canControl: ctx.canControl, csrf: ctx.csrf, agent, domId };
+}
+
+// ---- the sessions panel (tenant console) ----
+
+function renderSessionsList(ctx: PanelContext): string {
+  const sessions = ctx.tenant ? listSessions(ctx.db, ctx.tenant, { limit: PANEL_SESSIONS }) : [];
+  const answering = ctx.tenant ? answeringSessions(ctx.db, ctx.tenant, sessions.map((s) => s.sessionId)) : new Set<string>();
+  return ctx.views.render("partials/sessions-list", { tenant: ctx.tenant, sessions, answering });
+}
+
+/**
+ * Recent chat sessions with their agent and last activity, each linking to
+ * its session view. The "new session" form sits in the panel's frame,
+ * outside #sessions (what live updates replace).
+ */
+export const sessionsPanel: Panel = {
+  id: "sessions",
+  topics: ["chat"],
+  render: renderSessionsList,
+  page: (ctx) => ctx.views.render("partials/sessions-panel", { list: renderSessionsList(ctx), form: renderNewSessionForm(ctx, {}) }),
+};
+
+/** The "new session" form (control scope only; empty otherwise), with what was typed and why it was refused. */
+export function renderNewSessionForm(ctx: PanelContext, state: { agent?: string; title?: string; error?: string }): string {
+  if (!ctx.canControl) return "";
+  return ctx.views.render("partials/new-session-form", { tenant: ctx.tenant, csrf: ctx.csrf, agent: state.agent ?? "", title: state.title ?? "", error: state.error ?? null });
+}
+
+// ---- the session view ----
+
+/** A transcript grouped in turns: each user message followed by the answers to it. */
+interface Turn {
+  id: string;
+  messages: Message[];
+}
+
+function turnsOf(messages: Message[]): Turn[] {
+  const turns: Turn[] = [];
+  const byQuestion = new Map<string, Turn>();
+  for (const m of messages) {
+    const turn = m.role === "assistant" && m.replyTo ? byQuestion.get(m.replyTo) : undefined;
+    if (turn) turn.messages.push(m);
+    else {
+      const t = { id: m.role === "user" ? m.messageId : (m.replyTo ?? m.messageId), messages: [m] };
+      turns.push(t);
+      byQuestion.set(t.id, t);
+    }
+  }
+  return turns;
+}
+
+function renderTurn(ctx: PanelContext, agent: string, turn: Turn): string {
+  return ctx.views.render("partials/chat-turn", { ...viewData(ctx, agent), turn });
+}
+
+export function renderToolRun(ctx: PanelContext, run: ToolRun, error: string | null = null): string {
+  return ctx.views.render("partials/tool-run", { ...viewData(ctx, ""), run, error });
+}
+
+/** The message form, below the transcript (never inside what live updates replace), cleared or with what was typed. */
+export function renderMessageForm(ctx: PanelContext, sessionId: string, agent: string, state: { text?: string; error?: string } = {}): string {
+  if (!ctx.canControl) return "";
+  return ctx.views.render("partials/chat-message-form", {
+    tenant: ctx.tenant,
+    csrf: ctx.csrf,
+    sessionId,
+    agent,
+    text: state.text ?? "",
+    error: state.error ?? null,
+    max: MAX_MESSAGE_CHARS,
+  });
+}
+
+/**
+ * A session's transcript (#transcript-items). Rendered whole for the page
+ * (and a far-behind reconnect); live, each event sends only what it changed:
+ * a new turn for a user's message, the one message an answer event touched
+ * (its `msg-…` partial), or the one tool run.
+ */
+export function transcriptPanel(tenant: string, sessionId: string): Panel {
+  const agentOf = (db: Db) => findSession(db, tenant, sessionId)?.agent ?? "";
+  return {
+    id: "transcript-items",
+    topics: ["chat", "tool"],
+    render(ctx) {
+      const agent = agentOf(ctx.db);
+      return ctx.views.render("partials/chat-transcript", { ...viewData(ctx, agent), turns: turnsOf(sessionMessages(ctx.db, tenant, sessionId)) });
+    },
+    update: (ctx, e) => transcriptUpdate(ctx, tenant, sessionId, agentOf(ctx.db), e),
+  };
+}
+
+/**
+ * The partial an event needs on the session view, read from current state.
+ * State can be ahead of the event (a batch committed together, or a replay):
+ * an event whose message or run a later event changed again sends nothing,
+ * since that later event re-renders it (bursts coalesce, never reorder), and
+ * an event that changed nothing (a repeated delta) sends nothing either.
+ */
+function transcriptUpdate(ctx: PanelContext, tenant: string, sessionId: string, agent: string, e: StoredEvent): string | null {
+  const data = JSON.parse(e.data) as { message_id?: string; reply_to?: string };
+  if (e.type === "chat.message") {
+    const turn = turnsOf(turnMessages(ctx.db, tenant, sessionId, data.message_id!))[0];
+    return turn ? `<hx-partial hx-target="#transcript-items" hx-swap="beforeend">${renderTurn(ctx, agent, turn)}</hx-partial>` : null;
+  }
+  // The first event of an answer (it names reply_to) may have created it: its whole turn, which exists.
+  const turnOfQuestion = (question: string) => {
+    const turn = turnsOf(turnMessages(ctx.db, tenant, sessionId, question))[0];
+    return turn ? replacePartial(domId("turn", question), renderTurn(ctx, agent, turn)) : null;
+  };
+  const message = (messageId: string) => {
+    const m = findMessage(ctx.db, tenant, sessionId, messageId);
+    return m ? replacePartial(domId("msg", messageId), ctx.views.render("partials/chat-message", { ...viewData(ctx, agent), m })) : null;
+  };
+  if (topicOf(e.type) === "chat") {
+    if (!data.message_id) return null; // chat.session_started
+    const version = messageVersion(ctx.db, tenant, sessionId, data.message_id);
+    if (version === undefined || version < e.id) return null;
+    if (data.reply_to !== undefined) return turnOfQuestion(data.reply_to);
+    return version > e.id ? null : message(data.message_id);
+  }
+  const run = e.subject ? findToolRun(ctx.db, tenant, e.subject) : undefined;
+  if (!run) return null;
+  if (e.type === "tool.started") return data.reply_to !== undefined ? turnOfQuestion(data.reply_to) : message(run.messageId);
+  return run.eventId === e.id ? replacePartial(domId("tool", run.toolId), renderToolRun(ctx, run)) : null;
+}
+
+/** The events of one session's view: its chat.* events, and the tool.* events of its runs. */
+export function sessionEvents(db: Db, tenant: string, sessionId: string): (e: StoredEvent) => boolean {
+  return (e) => {
+    const topic = topicOf(e.type);
+    if (topic === "chat") return e.subject === sessionId;
+    if (topic === "tool") return e.subject !== null && findToolRun(db, tenant, e.subject)?.sessionId === sessionId;
+    return false;
+  };
+}
