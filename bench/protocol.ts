@@ -22,7 +22,9 @@ export type Command =
   | { op: "close"; group?: string }
   | { op: "publish"; target: HttpTarget; mode: "steady" | "burst"; count: number; rate: number; batch: number; conns: number; timeoutMs: number }
   | { op: "ingest"; target: HttpTarget; mode: "single" | "ndjson"; conns: number; batch: number; durationMs: number }
-  | { op: "replay"; target: HttpTarget; after: number; last: number; timeoutMs: number };
+  | { op: "replay"; target: HttpTarget; after: number; last: number; timeoutMs: number }
+  /** Server pids to kill if the orchestrator dies without stopping them (SIGKILL leaves no exit handler). */
+  | { op: "guard"; pids: number[] };
 
 export interface SubscribeResult {
   opened: number;
@@ -58,6 +60,9 @@ export interface PublishResult {
   errorSamples: string[];
   /** Steady mode: sends that started more than one interval late (publisher could not keep the rate). */
   late: number;
+  /** Publish request round trips (send to response), which for ours include the durable commit. */
+  requestP99Ms: number;
+  requestMaxMs: number;
 }
 
 export interface IngestResult {

@@ -1,0 +1,103 @@
+/**
+ * Bench sizes. Each can be set by an environment variable or the matching
+ * flag (`BENCH_IDLE_CONNS=2000` or `--idle-conns=2000`); `BENCH_QUICK=1`
+ * (or `--quick`) switches every default to a smoke-test size.
+ */
+import type { TargetName } from "./servers.js";
+
+export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface Options {
+  quick: boolean;
+  targets: TargetName[];
+  scenarios: Scenario[];
+  /** Subscriber worker processes; fan-out and idle connections are split evenly over them. */
+  clients: number;
+  /** Publisher worker processes (ingest connections are split over them). */
+  publishers: number;
+  connectConcurrency: number;
+  idleConns: number;
+  /** Idle-memory samples, each on a freshly started server. */
+  memoryRepeats: number;
+  fanoutSizes: number[];
+  steadyRate: number;
+  steadySeconds: number;
+  steadyRepeats: number;
+  /** Caps a steady run's events × subscribers: at 5,000 streams the floor falls behind 50 ev/s, and the run would drag on. */
+  steadyMaxDeliveries: number;
+  /** Deliveries per burst (events × subscribers); the burst's event count follows from it. */
+  burstDeliveries: number;
+  burstBatch: number;
+  burstConns: number;
+  burstRepeats: number;
+  ingestConns: number;
+  ndjsonConns: number;
+  ndjsonBatch: number;
+  ingestSeconds: number;
+  ingestWarmupSeconds: number;
+  replayEvents: number;
+  replayRepeats: number;
+  /** Length of the bare-SQLite commit-latency probe (at the steady rate). */
+  diskSeconds: number;
+  /** A measured window starts only when fewer cores than this are busy (bounded by quietBudgetSeconds). */
+  quietCores: number;
+  /** Total time a run may spend waiting for a quiet machine. */
+  quietBudgetSeconds: number;
+}
+
+export function readOptions(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Options {
+  // Flags win over the environment: --idle-conns=10 is BENCH_IDLE_CONNS=10.
+  const vars: Record<string, string | undefined> = { ...env };
+  for (const arg of argv) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg}; flags look like --idle-conns=2000`);
+    vars["BENCH_" + m[1].toUpperCase().replace(/-/g, "_")] = m[2] ?? "1";
+  }
+  const quick = /^(1|true|yes)$/i.test(vars.BENCH_QUICK ?? "");
+  const num = (name: string, full: number, smoke: number, min = 1): number => {
+    const raw = vars[`BENCH_${name}`];
+    const v = raw === undefined || raw === "" ? (quick ? smoke : full) : Number(raw);
+    if (!Number.isFinite(v) || v < min) throw new Error(`BENCH_${name} must be a number ≥ ${min}, got ${raw}`);
+    return v;
+  };
+  const list = <T extends string>(name: string, all: readonly T[], fallback: readonly T[]): T[] => {
+    const raw = vars[`BENCH_${name}`];
+    if (!raw) return [...fallback];
+    const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const i of items) if (!all.includes(i as T)) throw new Error(`BENCH_${name}: unknown "${i}", expected some of ${all.join(",")}`);
+    return items as T[];
+  };
+  const sizes = (vars.BENCH_FANOUT_SIZES ?? (quick ? "1000" : "1000,5000")).split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_FANOUT_SIZES must be a list of positive integers`);
+
+  return {
+    quick,
+    targets: list<TargetName>("TARGETS", ["floor", "ours"], ["floor", "ours"]),
+    scenarios: list<Scenario>("SCENARIOS", SCENARIOS, SCENARIOS),
+    clients: num("CLIENTS", 4, 4),
+    publishers: num("PUBLISHERS", 2, 2),
+    connectConcurrency: num("CONNECT_CONCURRENCY", 64, 64),
+    idleConns: num("IDLE_CONNS", 5000, 1000),
+    memoryRepeats: num("MEMORY_REPEATS", 3, 1),
+    fanoutSizes: sizes,
+    steadyRate: num("STEADY_RATE", 50, 50),
+    steadySeconds: num("STEADY_SECONDS", 4, 3),
+    steadyRepeats: num("STEADY_REPEATS", 3, 1),
+    steadyMaxDeliveries: num("STEADY_MAX_DELIVERIES", 500_000, 200_000),
+    burstDeliveries: num("BURST_DELIVERIES", 750_000, 200_000),
+    burstBatch: num("BURST_BATCH", 50, 50),
+    burstConns: num("BURST_CONNS", 2, 2),
+    burstRepeats: num("BURST_REPEATS", 3, 1),
+    ingestConns: num("INGEST_CONNS", 64, 64),
+    ndjsonConns: num("NDJSON_CONNS", 4, 4),
+    ndjsonBatch: num("NDJSON_BATCH", 1000, 1000),
+    ingestSeconds: num("INGEST_SECONDS", 6, 1.5),
+    ingestWarmupSeconds: num("INGEST_WARMUP_SECONDS", 1, 0.5, 0),
+    replayEvents: num("REPLAY_EVENTS", 100_000, 20_000),
+    replayRepeats: num("REPLAY_REPEATS", 3, 1),
+    diskSeconds: num("DISK_SECONDS", 5, 2),
+    quietCores: num("QUIET_CORES", 0.3, 0.3, 0),
+    quietBudgetSeconds: num("QUIET_BUDGET_SECONDS", 20, 5, 0),
+  };
+}

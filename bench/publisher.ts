@@ -1,0 +1,147 @@
+/**
+ * The publisher side of a load-client worker: fan-out events carrying their
+ * send time (steady or burst), and durable-ingest load from prebuilt
+ * requests, on keep-alive raw-socket connections.
+ */
+import { Histogram, wallNow } from "./histogram.js";
+import { HttpConnection, postHead, postRequest, type Endpoint } from "./http-client.js";
+import type { Command, HttpTarget, IngestResult, PublishResult } from "./protocol.js";
+
+export const endpointOf = (t: HttpTarget): Endpoint => ({ host: t.host, port: t.port });
+
+/** A fan-out event: `t` is the wall-clock send time the receivers subtract from their own. */
+function tickJson(seq: number, t: number): string {
+  return `{"type":"bench.tick","subject":"s1","data":{"t":${t.toFixed(3)},"seq":${seq},"src":"bench"}}`;
+}
+
+function lastIdOf(body: Buffer): { first: number; last: number } | null {
+  try {
+    const ids = (JSON.parse(body.toString("utf8")) as { ids?: number[] }).ids;
+    if (!Array.isArray(ids) || ids.length === 0) return null;
+    return { first: ids[0], last: ids[ids.length - 1] };
+  } catch {
+    return null;
+  }
+}
+
+export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise<PublishResult> {
+  const ep = endpointOf(cmd.target);
+  const res: PublishResult = { sent: 0, acked: 0, firstId: Infinity, lastId: 0, startWall: wallNow(), endWall: 0, errors: 0, errorSamples: [], late: 0, requestP99Ms: NaN, requestMaxMs: NaN };
+  const deadline = performance.now() + cmd.timeoutMs;
+  const conns = Array.from({ length: Math.max(1, cmd.conns) }, () => new HttpConnection(ep));
+  const requests = new Histogram();
+  const send = async (conn: HttpConnection, body: string, contentType: string, events: number) => {
+    res.sent += events;
+    try {
+      const sentAt = performance.now();
+      const reply = await conn.request(postHead(ep, cmd.target.path, cmd.target.headers, contentType, Buffer.byteLength(body)) + body);
+      requests.record((performance.now() - sentAt) * 1000);
+      const ids = reply.status >= 200 && reply.status < 300 ? lastIdOf(reply.body) : null;
+      if (ids) {
+        res.acked += events;
+        res.firstId = Math.min(res.firstId, ids.first);
+        res.lastId = Math.max(res.lastId, ids.last);
+      } else {
+        res.errors++;
+        if (res.errorSamples.length < 3) res.errorSamples.push(`HTTP ${reply.status}: ${reply.body.toString("utf8").slice(0, 300)}`);
+      }
+    } catch (err) {
+      res.errors++;
+      if (res.errorSamples.length < 3) res.errorSamples.push((err as Error).message);
+    }
+  };
+
+  if (cmd.mode === "steady") {
+    // One single-event POST every 1/rate s, on whichever pooled connection is free:
+    // a durable commit can take longer than the interval, so one connection would fall behind.
+    const interval = 1000 / cmd.rate;
+    const free = [...conns];
+    const waiting: ((c: HttpConnection) => void)[] = [];
+    const acquire = () => (free.length > 0 ? Promise.resolve(free.pop()!) : new Promise<HttpConnection>((r) => waiting.push(r)));
+    const release = (c: HttpConnection) => (waiting.length > 0 ? waiting.shift()!(c) : free.push(c));
+    const inflight = new Set<Promise<void>>();
+    const t0 = performance.now();
+    for (let i = 0; i < cmd.count && performance.now() < deadline; i++) {
+      const due = t0 + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0.5) await new Promise((r) => setTimeout(r, wait));
+      const conn = await acquire();
+      if (performance.now() - due > interval) res.late++;
+      const p = send(conn, tickJson(i, wallNow()), "application/json", 1).finally(() => {
+        release(conn);
+        inflight.delete(p);
+      });
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  } else {
+    // Burst: NDJSON batches back to back on every connection, as fast as the server acks them.
+    let seq = 0;
+    const lane = async (conn: HttpConnection) => {
+      while (seq < cmd.count && performance.now() < deadline) {
+        const n = Math.min(cmd.batch, cmd.count - seq);
+        const first = seq;
+        seq += n;
+        const t = wallNow();
+        let body = "";
+        for (let k = 0; k < n; k++) body += tickJson(first + k, t) + "\n";
+        await send(conn, body, "application/x-ndjson", n);
+      }
+    };
+    await Promise.all(conns.map(lane));
+  }
+  for (const c of conns) c.close();
+  res.endWall = wallNow();
+  res.requestP99Ms = requests.quantileUs(0.99) / 1000;
+  res.requestMaxMs = requests.maxUs / 1000;
+  if (res.firstId === Infinity) res.firstId = 0;
+  return res;
+}
+
+/** Durable ingest: the same prebuilt request sent back to back on every connection for a fixed time. */
+export async function ingest(cmd: Extract<Command, { op: "ingest" }>): Promise<IngestResult> {
+  const ep = endpointOf(cmd.target);
+  const event = (i: number) => `{"type":"bench.ingest","subject":"s${i % 16}","data":{"seq":${i},"src":"bench","note":"durable append throughput"}}`;
+  const [contentType, body, events] =
+    cmd.mode === "single"
+      ? ["application/json", event(0), 1]
+      : ["application/x-ndjson", Array.from({ length: cmd.batch }, (_, i) => event(i)).join("\n") + "\n", cmd.batch];
+  const request = postRequest(ep, cmd.target.path, cmd.target.headers, contentType, body);
+  const res: IngestResult = { events: 0, requests: 0, errors: 0, errorSamples: [], elapsedMs: 0, latency: new Histogram().toData() };
+  const latency = new Histogram();
+  const t0 = performance.now();
+  const end = t0 + cmd.durationMs;
+  let last = t0;
+  const lane = async () => {
+    const conn = new HttpConnection(ep);
+    try {
+      while (performance.now() < end) {
+        const s = performance.now();
+        try {
+          const reply = await conn.request(request);
+          last = performance.now();
+          latency.record((last - s) * 1000);
+          res.requests++;
+          if (reply.status >= 200 && reply.status < 300) res.events += events;
+          else {
+            res.errors++;
+            if (res.errorSamples.length < 3) res.errorSamples.push(`HTTP ${reply.status}: ${reply.body.toString("utf8").slice(0, 300)}`);
+          }
+        } catch (err) {
+          res.errors++;
+          if (res.errorSamples.length < 3) res.errorSamples.push((err as Error).message);
+          // A refused or reset connection: back off briefly instead of spinning.
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  };
+  await Promise.all(Array.from({ length: cmd.conns }, lane));
+  res.elapsedMs = last - t0;
+  res.latency = latency.toData();
+  return res;
+}
+
+/** One client resuming from `after`, timed until the frame carrying `last` arrives. */

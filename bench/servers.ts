@@ -1,0 +1,184 @@
+/**
+ * Starts the two servers under test as child processes and stops them.
+ * Both run as `node --import tsx <file>`, so the pid we sample is the
+ * server itself (the tsx CLI would put a parent process in between) and
+ * both carry the same loader overhead in their RSS.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { HttpTarget } from "./protocol.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const HOST = "127.0.0.1";
+export const OURS_MAIN = path.join(REPO_ROOT, "src", "main.ts");
+
+export type TargetName = "floor" | "ours";
+
+export interface Target {
+  name: TargetName;
+  pid: number;
+  port: number;
+  stream: HttpTarget;
+  publish: HttpTarget;
+  /** Whether the server can replay history from Last-Event-ID (the floor keeps none). */
+  replays: boolean;
+  /** Null while running; otherwise how it ended. */
+  exited(): string | null;
+  /** Last lines the server printed, for error reports. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Every child started, so an exit handler can kill what a failed run left behind. */
+const live = new Set<ChildProcess>();
+
+/** Pids of the servers running now. */
+export function livePids(): number[] {
+  return [...live].map((c) => c.pid ?? -1).filter((p) => p > 0);
+}
+
+/** Called with the live pids whenever a server starts or stops. */
+let onChange: ((pids: number[]) => void) | null = null;
+export function onServersChange(listener: (pids: number[]) => void): void {
+  onChange = listener;
+}
+
+export function killAllNow(): void {
+  for (const c of live) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+/** A port the kernel just handed out on loopback; the tiny race until the server binds it is acceptable here. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startFloor(): Promise<Target> {
+  const port = await freePort();
+  const file = fileURLToPath(new URL("./floor.ts", import.meta.url));
+  const t = await launch("floor", file, port, {}, undefined);
+  return {
+    ...t,
+    stream: { host: HOST, port, path: "/stream", headers: {} },
+    publish: { host: HOST, port, path: "/publish", headers: {} },
+    replays: false,
+  };
+}
+
+export async function startOurs(): Promise<Target> {
+  if (!existsSync(OURS_MAIN)) throw new Error(`${path.relative(REPO_ROOT, OURS_MAIN)} does not exist yet`);
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
+  const key = "bench-" + randomBytes(24).toString("hex");
+  const env = {
+    PORT: String(port),
+    HOST,
+    DATABASE_URL: path.join(dir, "bench.db"),
+    SWITCHBOARD_ADMIN_KEY: key,
+    LOG_LEVEL: "warn",
+    // Pruning runs on a timer and would land inside some measured window at random; the bench measures the hot paths.
+    RETENTION_MAX_EVENTS: "0",
+    RETENTION_MAX_AGE: "0",
+  };
+  const t = await launch("ours", OURS_MAIN, port, env, () => rmSync(dir, { recursive: true, force: true }));
+  const auth = { Authorization: `Bearer ${key}` };
+  return {
+    ...t,
+    stream: { host: HOST, port, path: "/api/v1/tenants/demo/stream", headers: auth },
+    publish: { host: HOST, port, path: "/api/v1/tenants/demo/events", headers: auth },
+    replays: true,
+  };
+}
+
+type Launched = Pick<Target, "name" | "pid" | "port" | "exited" | "output" | "stop">;
+
+async function launch(name: TargetName, file: string, port: number, env: Record<string, string>, cleanup: (() => void) | undefined): Promise<Launched> {
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port), HOST, ...env },
+    // stdin is a pipe we never close: the floor exits when it closes, i.e. when this process dies.
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  live.add(child);
+  onChange?.(livePids());
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(l);
+    if (lines.length > 60) lines.splice(0, lines.length - 60);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  let exited: string | null = null;
+  const exit = new Promise<void>((resolve) =>
+    child.on("exit", (code, signal) => {
+      exited = `exited with code ${code}, signal ${signal}`;
+      live.delete(child);
+      onChange?.(livePids());
+      resolve();
+    }),
+  );
+  const t: Launched = {
+    name,
+    pid: child.pid ?? -1,
+    port,
+    exited: () => exited,
+    output: () => lines.join("\n"),
+    stop: async () => {
+      if (!exited) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exit;
+        clearTimeout(timer);
+      }
+      cleanup?.();
+    },
+  };
+  try {
+    await waitHealthy(port, () => exited, 60_000);
+  } catch (err) {
+    await t.stop();
+    throw new Error(`${name} did not become ready: ${(err as Error).message}\n--- its output ---\n${t.output()}`);
+  }
+  return t;
+}
+
+async function waitHealthy(port: number, exited: () => string | null, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const why = exited();
+    if (why) throw new Error(why);
+    if ((await healthStatus(port)) === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`GET /healthz did not answer 200 within ${timeoutMs} ms`);
+}
+
+function healthStatus(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: "/healthz", agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(0));
+  });
+}
