@@ -35,7 +35,11 @@ export async function openPageStream(
     match?: (e: StoredEvent) => boolean;
   },
 ): Promise<Response> {
-  const { panels, ctx, filter } = options;
+  const { panels, filter } = options;
+  // One render serves every page in the group, so it must carry no session's
+  // CSRF token: forms in live partials get theirs from the page's
+  // hx-headers (X-CSRF-Token), which htmx sends with every request.
+  const ctx: PanelContext = { ...options.ctx, csrf: "" };
   const encode = (e: StoredEvent): string | null => {
     let data: Record<string, unknown> | undefined;
     const parts = panelsFor(panels, e)
