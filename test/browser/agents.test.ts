@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publish, startTestServer, type TestServer } from "../support/server.js";
-import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
+import { publish, type TestServer } from "../support/server.js";
+import { ARTIFACTS, type ConsoleFixture, openConsole, waitLive } from "./browser.js";
 
 const status = (subject: string, data: Record<string, unknown>) => ({ type: "agent.status", subject, data });
 const badge = (page: Page, agent: string) => page.locator(`#agents-list li[data-agent="${agent}"] .badge`);
@@ -16,25 +16,22 @@ const waitShown = (page: Page, want: string[]) =>
   );
 
 describe("console: agents panel and agent page", () => {
+  let fixture: ConsoleFixture;
   let server: TestServer;
-  let browser: Browser;
   let page: Page;
   beforeAll(async () => {
-    server = await startTestServer();
-    await publish(server, "demo", [
-      status("ada", { status: "available", name: "Ada", capabilities: ["voice", "billing"], metrics: { calls_today: 12, avg_handle_s: 184 } }),
-      status("bob", { status: "busy", name: "Bob", capabilities: ["chat"], execution_id: "exec-77", metrics: { load: 0.8 } }),
-      status("cy", { status: "error", name: "Cy <script>", capabilities: ["email"], error: "model quota exceeded" }),
-    ]);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-    await signIn(page, server.url);
-    await waitLive(page);
+    fixture = await openConsole({
+      seed: async (server) => {
+      await publish(server, "demo", [
+        status("ada", { status: "available", name: "Ada", capabilities: ["voice", "billing"], metrics: { calls_today: 12, avg_handle_s: 184 } }),
+        status("bob", { status: "busy", name: "Bob", capabilities: ["chat"], execution_id: "exec-77", metrics: { load: 0.8 } }),
+        status("cy", { status: "error", name: "Cy <script>", capabilities: ["email"], error: "model quota exceeded" }),
+      ]);
+      },
+    });
+    ({ server, page } = fixture);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it("shows each agent with its status, capabilities, metrics and execution, and a status change live", async () => {
     await expect(shown(page)).resolves.toEqual(["ada", "bob", "cy"]);

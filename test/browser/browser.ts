@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ADMIN_KEY } from "../support/server.js";
+import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 /** Screenshots of the main pages, kept for a person to look at (git-ignored). */
 export const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), "../artifacts");
@@ -31,4 +31,35 @@ export async function signIn(page: Page, baseUrl: string, key = ADMIN_KEY): Prom
 /** Waits until the page's stream is connected (the indicator says live). */
 export async function waitLive(page: Page): Promise<void> {
   await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+}
+
+/** A real server, a browser and a signed-in console page, for one test file. */
+export interface ConsoleFixture {
+  server: TestServer;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server (with `env`), lets `seed` publish what the page should
+ * show when it first renders, opens a laptop-sized page, signs in and waits
+ * until its stream is live.
+ */
+export async function openConsole(options: { env?: Record<string, string>; seed?: (server: TestServer) => Promise<void> } = {}): Promise<ConsoleFixture> {
+  const server = await startTestServer(options.env);
+  await options.seed?.(server);
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+  await signIn(page, server.url);
+  await waitLive(page);
+  return {
+    server,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await server.dispose();
+    },
+  };
 }

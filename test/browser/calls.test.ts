@@ -1,24 +1,18 @@
 import { resolve } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publish, startTestServer, type TestServer } from "../support/server.js";
-import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
+import { publish, type TestServer } from "../support/server.js";
+import { ARTIFACTS, type ConsoleFixture, openConsole } from "./browser.js";
 
 describe("console: call panel", () => {
+  let fixture: ConsoleFixture;
   let server: TestServer;
-  let browser: Browser;
   let page: Page;
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-    await signIn(page, server.url);
-    await waitLive(page);
+    fixture = await openConsole();
+    ({ server, page } = fixture);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it("shows a started call live, then moves it to recent when it ends", async () => {
     await publish(server, "demo", { type: "call.started", subject: "c-41", data: { direction: "inbound", number: "+14155550123", agent: "ada" } });

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publish, startTestServer, type TestServer } from "../support/server.js";
-import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
+import { publish, type TestServer } from "../support/server.js";
+import { ARTIFACTS, type ConsoleFixture, openConsole, waitLive } from "./browser.js";
 
 const note = (subject: string) => ({ type: "deploy.note", subject, data: { message: `note ${subject}` } });
 
@@ -12,20 +12,14 @@ const visibleSubjects = (page: Page) =>
 const marker = (page: Page) => page.locator("[data-feed-new]");
 
 describe("console: the activity feed", () => {
+  let fixture: ConsoleFixture;
   let server: TestServer;
-  let browser: Browser;
   let page: Page;
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-    await signIn(page, server.url);
-    await waitLive(page);
+    fixture = await openConsole();
+    ({ server, page } = fixture);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it("holds new items back while paused, and releases them in order", async () => {
     await publish(server, "demo", note("p0"));
