@@ -25,7 +25,8 @@ export class Sessions {
       sameSite: "Lax",
       path: "/",
       maxAge: Math.floor(this.maxAgeMs / 1000),
-      secure: new URL(c.req.url).protocol === "https:",
+      // Behind a TLS-terminating proxy the request arrives as http: trust its X-Forwarded-Proto.
+      secure: new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https",
     });
   }
 
