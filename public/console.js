@@ -122,6 +122,16 @@
   // The feed list itself is replaced on a full re-render: observe the new one.
   document.addEventListener("htmx:after:swap", observe);
   document.addEventListener("DOMContentLoaded", () => {
+    // A ready login (`/login#key=sb_…`, as `npm run demo` prints): the key sits in the
+    // fragment, which browsers never send; it is taken out of the address bar and
+    // history at once and posted like a typed key, so it reaches no URL or log.
+    const keyField = document.querySelector("form[action='/login'] #key");
+    const given = keyField && new URLSearchParams(location.hash.slice(1)).get("key");
+    if (keyField && location.hash) history.replaceState(null, "", location.pathname + location.search);
+    if (given) {
+      keyField.value = given;
+      keyField.form.requestSubmit();
+    }
     // Pages without a stream (login, stats) have no connection to show.
     if (!document.querySelector("[hx-sse\\:connect]")) indicator()?.setAttribute("hidden", "");
     observe();
