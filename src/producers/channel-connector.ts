@@ -168,7 +168,7 @@ async function channelConnector(client: SwitchboardClient, flags: Record<string,
   if (!(speed > 0)) throw new Error("--speed must be a positive number");
   const failRate = Number(flags["fail-rate"] ?? 0.2);
   const seed = (flags.seed ?? "true") !== "false";
-  const log = (line: string): void => void process.stderr.write(`[channel-connector] ${line}\n`);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const wait = (ms: number, sig: AbortSignal = signal) => sleep(ms / speed, sig);
   const between = ([min, max]: [number, number]) => min + Math.random() * (max - min);
   const run = randomBytes(4).toString("hex");

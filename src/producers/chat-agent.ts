@@ -425,7 +425,7 @@ function flagOn(flags: Record<string, string>, name: string, fallback: boolean):
 runProducer("chat-agent", async (client, flags, signal) => {
   const speed = Number(flags.speed ?? "1");
   if (!(speed > 0)) throw new Error("--speed must be a positive number");
-  const log = (line: string) => process.stderr.write(`[chat-agent] ${line}\n`);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const options: Options = { speed, signal, log };
   const agent = new ChatAgent(client, options);
 

@@ -223,7 +223,8 @@ export function runProducer(name: string, main: (client: SwitchboardClient, flag
   const stop = () => abort.abort();
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
+  // One program per process: its output is its own (the demo prefixes each line with the program's name).
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const client = new SwitchboardClient({ ...args, log });
   main(client, args.flags, abort.signal).then(
     () => process.exit(0),

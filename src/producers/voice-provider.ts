@@ -156,7 +156,7 @@ runProducer("voice-provider", async (client, flags, signal) => {
         log(`${event} for ${call.call_id} not delivered after ${attempt} attempts (${problem}); giving up on it`);
         return false;
       }
-      process.stderr.write(`[voice-provider] ${event} failed (${problem}); retrying\n`);
+      process.stderr.write(`${event} failed (${problem}); retrying\n`);
       await sleep(Math.min(250 * 2 ** (attempt - 1), 5000));
     }
   }

@@ -175,7 +175,7 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
   const speed = Number(flags.speed ?? 1);
   if (!(speed > 0)) throw new Error("--speed must be a positive number");
   const max = Math.max(1, Number(flags.max ?? 3));
-  const log = (line: string): void => void process.stderr.write(`[workflow-runner] ${line}\n`);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const wait = (ms: number) => sleep(ms / speed, signal);
   const between = (min: number, max: number) => min + Math.random() * (max - min);
 
