@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { replacePartial } from "../../console/panels.js";
-import { layoutData, pageLiveUrl, panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
+import { type ConsoleDeps, type ConsoleEnv, endWithSession, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
 import { parsePosition } from "../../http/position.js";
 import { agentDetailPanel, agentsPanel } from "./fragments.js";
 import { findAgent } from "./queries.js";
@@ -51,6 +51,7 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
     const agentId = c.req.param("agent");
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
     const key = `agent|${ctx.tenant}|${agentId}|${ctx.canControl ? "c" : "r"}`;
+    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: [agentDetailPanel(agentId)], ctx, filter: agentEvents(agentId), position, key });
   });
 
