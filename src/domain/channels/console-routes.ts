@@ -74,9 +74,11 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
       throw err;
     }
     if (!isHtmx(c)) return c.redirect(back(c), 303);
-    // The updated cards, and a fresh form in place of the one just sent.
-    const fresh = `<hx-partial hx-target="#channel-connect" hx-swap="outerHTML">${renderConnectForm(ctx)}</hx-partial>`;
-    return c.html(`${channelsPanel.render(ctx)}\n${fresh}`);
+    // A fresh form in place of the one just sent, and the updated cards. The
+    // form is the request's target: the card list may be replaced by a live
+    // update while the request is in flight, and a partial finds it by id.
+    const cards = `<hx-partial hx-target="#channels-list" hx-swap="outerHTML">${channelsPanel.render(ctx)}</hx-partial>`;
+    return c.html(`${renderConnectForm(ctx)}\n${cards}`);
   });
 
   /** Disconnect: a command to the worker holding the connection; the card changes when it confirms. */
