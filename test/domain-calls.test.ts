@@ -1,11 +1,9 @@
 import { readFileSync, existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
-import { TenantStore } from "../src/store/tenants.js";
 import { logHead, walkHistory, type EventJson } from "./support/history-pages.js";
 import { RawStream } from "./support/raw-stream.js";
+import { tenantKey } from "./support/tenants.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 
 /**
@@ -20,12 +18,8 @@ describe("calls domain", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    new TenantStore(db).create("acme");
-    const store = new KeyStore(db);
-    keys.demo = store.create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    keys.acme = store.create({ tenant: "acme", scopes: ["read", "publish"] }).secret;
-    db.$client.close();
+    keys.demo = tenantKey(server, "demo", ["read", "publish"]).secret;
+    keys.acme = tenantKey(server, "acme", ["read", "publish"]).secret;
   });
   afterAll(() => server?.dispose());
 

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
-import { TenantStore } from "../src/store/tenants.js";
 import { walkHistory } from "./support/history-pages.js";
+import { tenantKey } from "./support/tenants.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
@@ -63,12 +61,8 @@ describe("stream filters and positions", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    new TenantStore(db).create("acme");
-    const store = new KeyStore(db);
-    keys.demo = store.create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    keys.acme = store.create({ tenant: "acme", scopes: ["read"] }).secret;
-    db.$client.close();
+    keys.demo = tenantKey(server, "demo", ["read", "publish"]).secret;
+    keys.acme = tenantKey(server, "acme", ["read"]).secret;
     await publishMix(42);
     seedHead = sent.at(-1)!.id;
   });

@@ -3,7 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
-import { tenantKey } from "./tenants.js";
+import { tenantKey } from "../support/tenants.js";
 
 const call = (subject: string, client: string, number: string) => ({
   type: "call.started",

@@ -5,7 +5,7 @@ import { SESSION_CHECK_MS } from "../../src/console/routes.js";
 import { SseClient } from "../support/sse-client.js";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
-import { revokeKey, tenantKey } from "./tenants.js";
+import { revokeKey, tenantKey } from "../support/tenants.js";
 
 describe("console: tenant isolation and sessions", () => {
   let server: TestServer;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { appendOne } from "../../http/append.js";
+import { appendDomainEvent } from "../append-event.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { channelName, platform, settings } from "./events.js";
@@ -38,7 +38,7 @@ export interface CommandResult {
 type Deps = Pick<DomainDeps, "log" | "db" | "maxEventBytes" | "domains">;
 
 const append = (deps: Deps, tenant: string, type: string, subject: string, data: Record<string, unknown>) =>
-  appendOne(deps.log, tenant, { type, subject, data }, { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize });
+  appendDomainEvent(deps, tenant, { type, subject, data });
 
 /**
  * Connect: appends the command for a connector and returns at once; the

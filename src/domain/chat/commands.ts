@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { appendOne } from "../../http/append.js";
+import { appendDomainEvent } from "../append-event.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { chatMessage, id, sessionStarted, toolCancelRequested } from "./events.js";
@@ -23,7 +23,7 @@ type NewMessage = ReturnType<typeof newMessageBody.parse>;
 type Cancel = ReturnType<typeof cancelBody.parse>;
 
 const append = (deps: CommandDeps, tenant: string, type: string, subject: string, data: Record<string, unknown>) =>
-  appendOne(deps.log, tenant, { type, subject, data }, { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize });
+  appendDomainEvent(deps, tenant, { type, subject, data });
 
 /** Opens a session with an agent (chat.session_started); 409 when the id is taken. */
 export async function startSession(deps: CommandDeps, tenant: string, body: NewSession): Promise<{ id: number; session: Session }> {

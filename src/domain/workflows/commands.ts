@@ -1,4 +1,4 @@
-import { appendOne } from "../../http/append.js";
+import { appendDomainEvent } from "../append-event.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { findWorkflow, type Workflow } from "./queries.js";
@@ -32,12 +32,12 @@ export async function requestControl(
   const workflow = findWorkflow(deps.db, tenant, workflowId);
   if (!workflow) throw new ApiError(404, "not_found", `no workflow "${workflowId}"`);
   if (workflow.worker === null) throw new ApiError(409, "conflict", `workflow ${workflowId} has no worker to receive a ${action}`);
-  const id = await appendOne(
-    deps.log,
-    tenant,
-    { type: "workflow.control_requested", subject: workflowId, data: { action, worker: workflow.worker }, key: idempotencyKey },
-    { maxEventBytes: deps.maxEventBytes, checkData: deps.domains.normalize },
-  );
+  const id = await appendDomainEvent(deps, tenant, {
+    type: "workflow.control_requested",
+    subject: workflowId,
+    data: { action, worker: workflow.worker },
+    key: idempotencyKey,
+  });
   // Nothing commits between the append's resolution and this synchronous read.
   const head = deps.log.head();
   return { id, head, workflow: findWorkflow(deps.db, tenant, workflowId)! };
