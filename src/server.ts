@@ -13,9 +13,11 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { openDb } from "./store/db.js";
 import { KeyStore } from "./store/keys.js";
-import { Retention } from "./store/retention.js";
 import { SqliteEventLog } from "./store/sqlite-event-log.js";
 import { TenantStore } from "./store/tenants.js";
+
+/** Reader threads for history and catch-up: two keep one long replay from queueing every other read on a small host. */
+const HISTORY_READERS = 2;
 
 export interface RunningServer {
   url: string;
@@ -37,10 +39,16 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const tenants = new TenantStore(db);
   const keys = new KeyStore(db);
 
-  const log = new SqliteEventLog(sqlite);
-  // Projections are updated inside the append transaction: state and log never disagree.
+  // The writer thread updates projections inside the append transaction (state and log never
+  // disagree) and runs retention; reader threads serve history. The event loop never waits on them.
+  const log = await SqliteEventLog.open(sqlite, {
+    path: config.DATABASE_URL,
+    durability: config.SWITCHBOARD_DURABILITY,
+    retention: { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
+    readers: HISTORY_READERS,
+    logger,
+  });
   const domains = createDomains({ db, log, logger, commandTimeoutMs: config.COMMAND_TIMEOUT_MS });
-  log.addAppendHook(domains.project);
   log.onCommit(domains.onCommit);
   const hub = new Hub({
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
@@ -50,12 +58,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));
   const metrics = createMetrics(hub, log);
-  const retention = new Retention(
-    sqlite,
-    { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
-    logger,
-  );
-  retention.start();
 
   const presence = new Presence(log, config.PRESENCE_GRACE_MS, logger);
   presence.start(connectedAgents(db));
@@ -68,7 +70,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
-      sqlite.close();
+      void log.stop().then(() => sqlite.close());
       reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
     });
   });
@@ -88,8 +90,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       domains.stop();
       log.close();
       hub.closeAll();
-      await log.drain();
-      await retention.stop();
+      await log.stop();
       // Requests still in flight have had their appends committed; let them answer, then drop idle sockets.
       // Keep dropping them as they go idle: a keep-alive connection whose answer was still being written
       // would otherwise stay open until the client's idle timeout, holding up the stop by seconds.

@@ -220,8 +220,8 @@ describe("agents domain", () => {
 
   describe("worker command streams", () => {
     let commands: CommandType[];
-    beforeAll(() => {
-      commands = registeredCommandTypes();
+    beforeAll(async () => {
+      commands = await registeredCommandTypes();
     });
     const none = "no command type is registered yet (deps.domains.commandTypes() is empty): nothing to deliver";
 

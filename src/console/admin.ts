@@ -33,9 +33,8 @@ export function adminRoutes(deps: ConsoleDeps) {
 
   app.get("/admin", async (c) => {
     const { ctx, filter } = view(c);
-    // State and head in one synchronous step, then the stream starts exactly there.
-    const head = deps.log.head();
-    const html = panels.map((p) => (p.page ? p.page(ctx) : p.render(ctx)));
+    // State and head in one snapshot, then the stream starts exactly there.
+    const { head, value: html } = deps.log.atHead(() => panels.map((p) => (p.page ? p.page(ctx) : p.render(ctx))));
     const feed = await renderFeed(deps.log, ctx, filter, head);
     const liveUrl = `/admin/live?${new URLSearchParams({ ...query(filter), after: String(head) })}`;
     return c.html(deps.views.render("pages/admin", { ...layoutData(c, deps), panels: html, feed, filter, head, liveUrl }));

@@ -69,9 +69,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.get("/t/:tenant", async (c) => {
     const ctx = panelContext(c, deps);
     const filter = feedFilter(ctx.query);
-    // State and head in one synchronous step, then the stream starts exactly there.
-    const head = deps.log.head();
-    const panels = deps.panels.map((p) => ({ id: p.id, html: p.page ? p.page(ctx) : p.render(ctx) }));
+    // State and head in one snapshot, then the stream starts exactly there.
+    const { head, value: panels } = deps.log.atHead(() => deps.panels.map((p) => ({ id: p.id, html: p.page ? p.page(ctx) : p.render(ctx) })));
     const feed = await renderFeed(deps.log, ctx, filter, head);
     const liveUrl = pageLiveUrl(c.req.param("tenant"), ctx.query, head);
     return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, head, liveUrl }));

@@ -28,17 +28,26 @@ export interface TypeSpec {
 }
 
 /**
- * A domain: the event types of its topics, and its projection, which keeps
- * current-state tables in step with the log. `project` runs inside the
- * append transaction; throwing AppendRejected (400/409) rejects the request
- * and rolls back everything it did.
+ * A domain's projection: keeps its current-state tables in step with the
+ * log. `project` runs in the log's writer thread, inside the append
+ * transaction, on the writer's own connection; throwing AppendRejected
+ * (400/409) rejects the request and rolls back everything it did.
+ */
+export interface Projection {
+  /** Topics (the part of a type before the first dot) whose events it applies. */
+  topics: string[];
+  project(db: Db, event: StoredEvent, data: Data): void;
+}
+
+/**
+ * A domain: the event types of its topics, its projection, and what it
+ * does after commits (deadlines) on the main thread.
  */
 export interface Domain {
   name: string;
   /** Topics (the part of a type before the first dot) this domain reserves. */
   topics: string[];
   types: Record<string, TypeSpec>;
-  project(event: StoredEvent, data: Data): void;
   /**
    * Called after each commit with the domain's committed events (never for
    * rolled-back ones): where timers for deadlines are set, e.g. a command

@@ -20,7 +20,7 @@ import { sessionsPanel } from "./chat/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
-  return new Domains([callsDomain(ctx), agentsDomain(ctx), channelsDomain(ctx), workflowsDomain(ctx), chatDomain(ctx)]);
+  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain]);
 }
 
 /** Every domain's routes: state, detail, commands, webhooks. */

@@ -60,12 +60,6 @@ export class Domains {
   stop(): void {
     for (const d of this.list) d.stop?.();
   }
-
-  /** The append hook: updates the projection of the event's domain, inside the append transaction. */
-  project = (event: StoredEvent): void => {
-    const domain = this.#byTopic.get(topicOf(event.type));
-    if (domain) domain.project(event, JSON.parse(event.data) as Data);
-  };
 }
 
 export const topicOf = (type: string): string => {

@@ -1,3 +1,4 @@
+import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import type { StoredEvent } from "../event.js";
@@ -61,6 +62,13 @@ export interface OpenStreamOptions {
 }
 
 export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response {
+  if (deps.hub.closed) {
+    // Stopping: a stream opened now (say, a reconnect on a kept-alive socket) would be cut at once. Drop
+    // the connection instead; to an SSE client that is a network error, so it retries, reaching the
+    // next server. An HTTP error status would make a standard EventSource give up for good.
+    (c.env as HttpBindings).incoming.socket.destroy();
+    return RESPONSE_ALREADY_SENT;
+  }
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }

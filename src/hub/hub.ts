@@ -57,6 +57,7 @@ export class Hub {
   #publishedHead = 0;
   #slowDisconnects = 0;
   #writes = 0;
+  #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(readonly options: HubOptions) {
@@ -162,8 +163,14 @@ export class Hub {
     return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes };
   }
 
+  /** True once closeAll ran: the server is stopping and takes no new streams. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Ends every stream cleanly (shutdown). */
   closeAll(): void {
+    this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const groups of [...this.#groups.values()]) {
       for (const { subscribers } of [...groups.values()]) {

@@ -13,6 +13,8 @@ const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../drizz
 export interface OpenOptions {
   /** `full` fsyncs every commit (survives power loss); `normal` only survives crashes. */
   durability?: "full" | "normal";
+  /** Apply the committed migrations (default). The log's threads open a database the main thread has already migrated. */
+  migrate?: boolean;
 }
 
 /**
@@ -28,6 +30,6 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   // The CLI may write (create a key) while the server runs; wait instead of failing.
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  if (options.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS });
   return db;
 }

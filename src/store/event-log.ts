@@ -41,8 +41,10 @@ export class AppendRejected extends Error {
 
 /**
  * The durable, append-only log. Implementations group concurrent appends
- * into one transaction and call every commit listener, synchronously and in
- * id order, after the commit and before any append promise resolves.
+ * into one transaction, never make the event loop wait on the database, and
+ * call every commit listener with committed events in id order (a large
+ * group in several calls, one per turn of the loop) before the promises of
+ * that group's appends resolve.
  */
 export interface EventLog {
   append(tenant: string, events: NewEvent[]): Promise<AppendResult>;
@@ -52,6 +54,13 @@ export interface EventLog {
    * stream reports. Ids are shared by all tenants, so one head serves them all.
    */
   head(): number;
+  /**
+   * Runs synchronous state reads (projection queries) and reads the head in
+   * one snapshot of the database, so the state is exactly the log through
+   * `head`: a client that renders it and streams from `head` sees no gap and
+   * no duplicate, however the writer commits meanwhile.
+   */
+  atHead<T>(read: () => T): { head: number; value: T };
   /** Lowest id still retained for the tenant (or any tenant when null), or null when none is. */
   oldest(tenant: string | null): number | null;
   /** Highest id retention removed for the tenant, or for any tenant when null. */
@@ -59,4 +68,8 @@ export interface EventLog {
   onCommit(listener: (events: StoredEvent[]) => void): void;
   /** Resolves when every append accepted so far has committed or failed. */
   drain(): Promise<void>;
+  /** Refuses new appends (those accepted still commit). */
+  close(): void;
+  /** After close(): waits for accepted appends, then releases threads and connections. */
+  stop(): Promise<void>;
 }

@@ -1,6 +1,12 @@
+import type { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
+import type { Logger } from "../logger.js";
 import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
+import { ReaderPool } from "./reader-pool.js";
+import type { AppendOutcome } from "./sqlite-writer.js";
+import { nextTurn, startThread } from "./threads.js";
+import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 interface PendingAppend {
   tenant: string;
@@ -9,17 +15,16 @@ interface PendingAppend {
   reject: (error: Error) => void;
 }
 
-/**
- * Runs inside the append transaction for every new event, before commit. A
- * projection updates its tables here; throwing AppendRejected rejects the
- * whole request (and only it).
- */
-export type AppendHook = (event: StoredEvent, index: number) => void;
+/** A batch is sent to the writer in chunks of this many events, one per turn: cloning 50,000 events at once would hold the loop. */
+const CHUNK_EVENTS = 2_000;
+/** Committed events go to the listeners (fan-out) this many at a time, one slice per turn. */
+const SLICE_EVENTS = 1_000;
 
-/** Past this many events a group is committed and the rest wait for the next turn, so one flush never stalls the loop for long. */
-const MAX_GROUP_EVENTS = 20_000;
-
-const COLUMNS = "id, tenant, type, subject, data, key, ts";
+export interface SqliteLogOptions extends WriterOptions {
+  /** Reader threads for history reads and stream catch-up. */
+  readers: number;
+  logger: Logger;
+}
 
 export class ShuttingDown extends Error {
   constructor() {
@@ -28,163 +33,92 @@ export class ShuttingDown extends Error {
 }
 
 /**
- * The event log on one SQLite file. Appends arriving in the same turn of
- * the event loop are committed together in one transaction (group commit):
- * one fsync acknowledges them all, which is what keeps `synchronous=FULL`
- * fast. Each request runs in its own savepoint, so one rejected request
- * never takes the others in its group down with it.
+ * The event log on one SQLite file, with the database off the event loop:
+ * appends go to a writer thread (group commit, projections in the same
+ * transaction, fsync), history reads to reader threads on their own
+ * connections. What stays here is cheap: the head and the retention marks,
+ * single-row index lookups on the main thread's connection.
  *
- * The hot paths use better-sqlite3 prepared statements directly rather than
- * drizzle's builder: they run per event, and the schema is still drizzle's.
+ * Committed groups come back in commit order; their events go to the commit
+ * listeners in id order, a slice per turn of the event loop, and each
+ * request's promise resolves once all of its group has been delivered.
  */
 export class SqliteEventLog implements EventLog {
-  readonly #db: Database.Database;
-  readonly #clock: () => number;
   readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
-  readonly #hooks: AppendHook[] = [];
-  readonly #reads = new Map<string, Database.Statement>();
-  #queue: PendingAppend[] = [];
-  #scheduled = false;
-  #closed = false;
-  #idle: (() => void)[] = [];
-  #head: number;
-
-  readonly #insert: Database.Statement;
-  readonly #findKey: Database.Statement;
+  readonly #pending = new Map<number, PendingAppend>();
+  readonly #headOf: Database.Statement;
   readonly #getOldest: Database.Statement;
   readonly #getOldestAll: Database.Statement;
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
-  readonly #group: (batch: PendingAppend[], ts: number, out: (AppendResult | Error)[]) => void;
-  readonly #request: (p: PendingAppend, ts: number) => AppendResult;
+  readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
+  #writer!: Worker;
+  #writerStopped: (() => void) | null = null;
+  #seq = 0;
+  #delivery: Promise<void> = Promise.resolve();
+  #delivering = 0;
+  #idle: (() => void)[] = [];
+  #closed = false;
 
-  constructor(db: Database.Database, options: { clock?: () => number } = {}) {
-    this.#db = db;
-    this.#clock = options.clock ?? Date.now;
-    this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, ts) VALUES (?, ?, ?, ?, ?, ?)");
-    this.#findKey = db.prepare("SELECT id FROM events WHERE tenant = ? AND key = ?").pluck();
-    this.#getOldest = db.prepare("SELECT min(id) FROM events WHERE tenant = ?").pluck();
-    this.#getOldestAll = db.prepare("SELECT min(id) FROM events").pluck();
-    this.#getPruned = db.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
-    this.#getMaxPruned = db.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
-    this.#head = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck().get() as number | undefined) ?? 0;
+  private constructor(
+    sqlite: Database.Database,
+    private readonly options: SqliteLogOptions,
+    private readonly readers: ReaderPool,
+  ) {
+    this.#headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
+    this.#getOldest = sqlite.prepare("SELECT min(id) FROM events WHERE tenant = ?").pluck();
+    this.#getOldestAll = sqlite.prepare("SELECT min(id) FROM events").pluck();
+    this.#getPruned = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
+    this.#getMaxPruned = sqlite.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
+    // A deferred transaction: its first read fixes the snapshot that the head and every read in it see.
+    this.#snapshot = sqlite.transaction((read: () => unknown) => ({ head: this.head(), value: read() }));
+  }
 
-    this.#request = db.transaction((p: PendingAppend, ts: number) => this.#appendOne(p, ts));
-    this.#group = db.transaction((batch: PendingAppend[], ts: number, out: (AppendResult | Error)[]) => {
-      for (const p of batch) {
-        try {
-          out.push(this.#request(p, ts));
-        } catch (err) {
-          if (!(err instanceof AppendRejected)) throw err;
-          out.push(err);
-        }
-      }
-    });
+  /**
+   * Starts the writer and reader threads on the database `sqlite` is open on
+   * (already migrated); `sqlite` itself serves the main thread's small reads.
+   */
+  static async open(sqlite: Database.Database, options: SqliteLogOptions): Promise<SqliteEventLog> {
+    const readers = await ReaderPool.start(options.path, options.readers);
+    const log = new SqliteEventLog(sqlite, options, readers);
+    await log.#startWriter();
+    return log;
   }
 
   onCommit(listener: (events: StoredEvent[]) => void): void {
     this.#listeners.push(listener);
   }
 
-  /** Adds a hook that runs for each new event inside the append transaction. */
-  addAppendHook(hook: AppendHook): void {
-    this.#hooks.push(hook);
-  }
-
   append(tenant: string, events: NewEvent[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new ShuttingDown());
+    const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ tenant, events, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#flush);
-      }
+      this.#pending.set(seq, { tenant, events, resolve, reject });
+      if (events.length <= CHUNK_EVENTS) this.#send({ op: "append", seq, tenant, events, more: false });
+      else void this.#sendInChunks(seq, tenant, events);
     });
   }
 
-  #flush = (): void => {
-    let count = 0;
-    let take = 0;
-    while (take < this.#queue.length && (take === 0 || count + this.#queue[take].events.length <= MAX_GROUP_EVENTS)) {
-      count += this.#queue[take++].events.length;
+  async #sendInChunks(seq: number, tenant: string, events: NewEvent[]): Promise<void> {
+    const writer = this.#writer;
+    for (let at = 0; at < events.length; at += CHUNK_EVENTS) {
+      if (at > 0) await nextTurn();
+      // A writer that died meanwhile failed this request; its replacement must not get half of it.
+      if (this.#writer !== writer) return;
+      this.#send({ op: "append", seq, tenant, events: events.slice(at, at + CHUNK_EVENTS), more: at + CHUNK_EVENTS < events.length });
     }
-    const batch = this.#queue.splice(0, take);
-    const out: (AppendResult | Error)[] = [];
-    try {
-      this.#group(batch, this.#clock(), out);
-    } catch (err) {
-      for (const p of batch) p.reject(err as Error);
-      return this.#afterFlush();
-    }
-    const committed: StoredEvent[] = [];
-    for (const r of out) if (!(r instanceof Error)) for (const e of r.appended) committed.push(e);
-    if (committed.length > 0) {
-      this.#head = committed[committed.length - 1].id;
-      for (const listener of this.#listeners) listener(committed);
-    }
-    batch.forEach((p, i) => {
-      const r = out[i];
-      if (r instanceof Error) p.reject(r);
-      else p.resolve(r);
-    });
-    this.#afterFlush();
-  };
-
-  #afterFlush(): void {
-    if (this.#queue.length > 0) {
-      setImmediate(this.#flush);
-      return;
-    }
-    this.#scheduled = false;
-    const idle = this.#idle;
-    this.#idle = [];
-    for (const done of idle) done();
   }
 
-  #appendOne(p: PendingAppend, ts: number): AppendResult {
-    const ids: number[] = [];
-    const appended: StoredEvent[] = [];
-    for (let i = 0; i < p.events.length; i++) {
-      const e = p.events[i];
-      if (e.key !== null) {
-        const existing = this.#findKey.get(p.tenant, e.key) as number | undefined;
-        if (existing !== undefined) {
-          ids.push(existing);
-          continue;
-        }
-      }
-      const id = Number(this.#insert.run(p.tenant, e.type, e.subject, e.data, e.key, ts).lastInsertRowid);
-      const stored: StoredEvent = { id, tenant: p.tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-      for (const hook of this.#hooks) hook(stored, i);
-      ids.push(id);
-      appended.push(stored);
-    }
-    return { ids, appended };
-  }
-
-  async read(q: ReadQuery): Promise<ReadPage> {
-    const shape = `${q.tenant === null ? "all" : "one"}:${q.types.length}:${q.subject ? "s" : ""}`;
-    let stmt = this.#reads.get(shape);
-    if (!stmt) {
-      const where = ["id > @after"];
-      if (q.tenant !== null) where.push("tenant = @tenant");
-      if (q.types.length > 0) where.push(`(${q.types.map((_, i) => `type GLOB @t${i}`).join(" OR ")})`);
-      if (q.subject) where.push("subject = @subject");
-      stmt = this.#db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY id LIMIT @limit`);
-      this.#reads.set(shape, stmt);
-    }
-    const params: Record<string, unknown> = { after: q.after, limit: q.limit };
-    if (q.tenant !== null) params.tenant = q.tenant;
-    q.types.forEach((t, i) => (params[`t${i}`] = t));
-    if (q.subject) params.subject = q.subject;
-    // Read and head in one synchronous step: nothing commits in between.
-    const events = stmt.all(params) as StoredEvent[];
-    const through = events.length === q.limit ? events[events.length - 1].id : this.#head;
-    return { events, through };
+  read(q: ReadQuery): Promise<ReadPage> {
+    return this.readers.read(q);
   }
 
   head(): number {
-    return this.#head;
+    return (this.#headOf.get() as number | undefined) ?? 0;
+  }
+
+  atHead<T>(read: () => T): { head: number; value: T } {
+    return this.#snapshot(read) as { head: number; value: T };
   }
 
   oldest(tenant: string | null): number | null {
@@ -196,12 +130,136 @@ export class SqliteEventLog implements EventLog {
   }
 
   drain(): Promise<void> {
-    if (!this.#scheduled) return Promise.resolve();
+    if (this.#pending.size === 0 && this.#delivering === 0) return Promise.resolve();
     return new Promise((done) => this.#idle.push(done));
   }
 
   /** Refuses new appends; those already accepted still commit (await drain()). */
   close(): void {
     this.#closed = true;
+  }
+
+  /** After close() and drain(): stops retention and the threads, closing their connections. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    await this.drain();
+    await new Promise<void>((resolve) => {
+      this.#writerStopped = resolve;
+      this.#send({ op: "stop" });
+    });
+    await this.readers.stop();
+  }
+
+  #send(message: ToWriter): void {
+    this.#writer.postMessage(message);
+  }
+
+  #startWriter(): Promise<void> {
+    const { readers: _readers, logger: _logger, ...writerOptions } = this.options;
+    const writer = startThread("./writer-thread.ts", writerOptions satisfies WriterOptions);
+    this.#writer = writer;
+    return new Promise((ready, failed) => {
+      writer.on("message", (message: FromWriter) => {
+        switch (message.op) {
+          case "ready":
+            return ready();
+          case "committed":
+            return this.#committed(message.ts, message.outcomes);
+          case "failed":
+            return this.#failed(message.seqs, new Error(`the commit failed: ${message.message}`));
+          case "log":
+            return this.options.logger[message.level](message.msg, message.fields);
+          case "stopped":
+            return this.#writerStopped?.();
+        }
+      });
+      writer.once("error", (err) => {
+        failed(err);
+        if (this.#writer !== writer) return;
+        // Whatever the writer held is lost with it (nothing it held was acknowledged): fail those
+        // requests, then start a new writer so the log keeps working.
+        this.options.logger.error("the log's writer thread failed; starting a new one", { error: err.message });
+        this.#failed([...this.#pending.keys()], new Error(`the log's writer failed: ${err.message}`));
+        void this.#startWriter().catch((e: Error) => this.options.logger.error("the log's writer could not restart", { error: e.message }));
+      });
+    });
+  }
+
+  #failed(seqs: number[], error: Error): void {
+    for (const seq of seqs) {
+      this.#pending.get(seq)?.reject(error);
+      this.#pending.delete(seq);
+    }
+    this.#checkIdle();
+  }
+
+  #committed(ts: number, outcomes: AppendOutcome[]): void {
+    const group: [PendingAppend, AppendOutcome][] = [];
+    for (const outcome of outcomes) {
+      const pending = this.#pending.get(outcome.seq);
+      this.#pending.delete(outcome.seq);
+      if (pending) group.push([pending, outcome]);
+    }
+    this.#delivering++;
+    // Groups are delivered one after another: a large one's slices never interleave with the next group's events.
+    this.#delivery = this.#delivery
+      .then(() => this.#deliver(ts, group))
+      .finally(() => {
+        this.#delivering--;
+        this.#checkIdle();
+      });
+  }
+
+  async #deliver(ts: number, group: [PendingAppend, AppendOutcome][]): Promise<void> {
+    const answers: [PendingAppend, AppendResult | Error][] = [];
+    let slice: StoredEvent[] = [];
+    for (const [pending, outcome] of group) {
+      if ("rejected" in outcome) {
+        const { status, message, details } = outcome.rejected;
+        answers.push([pending, new AppendRejected(status, message, details)]);
+        continue;
+      }
+      const appended: StoredEvent[] = [];
+      let repeat = 0;
+      for (let i = 0; i < pending.events.length; i++) {
+        if (outcome.repeats[repeat] === i) {
+          repeat++;
+          continue;
+        }
+        const e = pending.events[i];
+        const stored: StoredEvent = { id: outcome.ids[i], tenant: pending.tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
+        appended.push(stored);
+        slice.push(stored);
+        if (slice.length === SLICE_EVENTS) {
+          this.#publish(slice);
+          slice = [];
+          await nextTurn();
+        }
+      }
+      answers.push([pending, { ids: outcome.ids, appended }]);
+    }
+    if (slice.length > 0) this.#publish(slice);
+    for (const [pending, answer] of answers) {
+      if (answer instanceof Error) pending.reject(answer);
+      else pending.resolve(answer);
+    }
+  }
+
+  #publish(events: StoredEvent[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        // One failing listener must not stop fan-out, nor the acknowledgements after it.
+        this.options.logger.error("commit listener failed", { error: String(err) });
+      }
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#pending.size > 0 || this.#delivering > 0) return;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const done of idle) done();
   }
 }

@@ -27,11 +27,14 @@ export interface CommandType {
 }
 
 /** The command types the server registers (read from the same registry, built over a scratch database). */
-export function registeredCommandTypes(): CommandType[] {
+export async function registeredCommandTypes(): Promise<CommandType[]> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-commands-"));
-  const db = openDb(join(dir, "catalog.db"));
+  const path = join(dir, "catalog.db");
+  const db = openDb(path);
+  const logger = createLogger("silent");
+  const log = await SqliteEventLog.open(db.$client, { path, durability: "normal", retention: { maxAgeMs: 0, maxEvents: 0, intervalMs: 60_000 }, readers: 1, logger });
   try {
-    const domains = createDomains({ db, log: new SqliteEventLog(db.$client), logger: createLogger("silent"), commandTimeoutMs: 60_000 });
+    const domains = createDomains({ db, log, logger, commandTimeoutMs: 60_000 });
     domains.stop();
     const specs = new Map<string, TypeSpec>(domains.list.flatMap((d) => Object.entries(d.types)));
     return domains.commandTypes().map((type) => ({
@@ -42,6 +45,7 @@ export function registeredCommandTypes(): CommandType[] {
         .map(([t, s]) => ({ type: t, spec: s })),
     }));
   } finally {
+    await log.stop();
     db.$client.close();
     rmSync(dir, { recursive: true, force: true });
   }

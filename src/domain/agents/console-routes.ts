@@ -26,8 +26,7 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
     const page = `/t/${encodeURIComponent(tenant)}${Object.keys(query).length ? `?${new URLSearchParams(query)}` : ""}`;
     if (c.req.header("hx-request") !== "true") return c.redirect(page, 303);
     const ctx = { ...panelContext(c, deps), query };
-    const head = deps.log.head();
-    const list = agentsPanel.render(ctx);
+    const { head, value: list } = deps.log.atHead(() => agentsPanel.render(ctx));
     const live = replacePartial("page-live", deps.views.render("partials/page-live", { url: pageLiveUrl(tenant, query, head) }));
     return c.html(`${list}\n${live}`, 200, { "HX-Push-Url": page });
   });
@@ -35,12 +34,14 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
   app.get("/t/:tenant/agents/:agent", async (c) => {
     const ctx = panelContext(c, deps);
     const agentId = c.req.param("agent");
-    const head = deps.log.head();
-    const agent = findAgent(deps.db, ctx.tenant!, agentId);
-    if (!agent) {
+    const { head, value } = deps.log.atHead(() => {
+      const agent = findAgent(deps.db, ctx.tenant!, agentId);
+      return agent && { agent, detail: agentDetailPanel(agentId).render(ctx) };
+    });
+    if (!value) {
       return c.html(deps.views.render("pages/error", { status: 404, message: `There is no agent "${agentId}" in ${ctx.tenant}.` }), 404);
     }
-    const detail = agentDetailPanel(agentId).render(ctx);
+    const { agent, detail } = value;
     const feed = await renderFeed(deps.log, ctx, agentEvents(agentId), head);
     const liveUrl = `/t/${encodeURIComponent(ctx.tenant!)}/agents/${encodeURIComponent(agentId)}/live?after=${head}`;
     return c.html(deps.views.render("pages/agent", { ...layoutData(c, deps), agentName: agent.name, detail, feed, head, liveUrl }));

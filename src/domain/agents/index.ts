@@ -1,14 +1,13 @@
-import type { Domain, DomainContext } from "../domain.js";
+import type { Domain } from "../domain.js";
 import { agentTypes } from "./events.js";
-import { projectAgent } from "./projection.js";
+import { agentsProjection } from "./projection.js";
 
 export { agentsRoutes } from "./routes.js";
 export { Presence } from "./presence.js";
 export { connectedAgents } from "./queries.js";
 
-export const agentsDomain = ({ db }: DomainContext): Domain => ({
+export const agentsDomain: Domain = {
   name: "agents",
-  topics: ["agent"],
+  topics: agentsProjection.topics,
   types: agentTypes,
-  project: (e, data) => projectAgent(db, e, data),
-});
+};

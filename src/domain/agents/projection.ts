@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
-import type { Data } from "../domain.js";
+import type { Data, Projection } from "../domain.js";
 import type { agentStatus } from "./events.js";
 import { agents } from "./schema.js";
 
@@ -41,3 +41,6 @@ export function projectAgent(db: Db, e: StoredEvent, data: Data): void {
   if (current) db.update(agents).set(next).where(key).run();
   else db.insert(agents).values(next).run();
 }
+
+/** The agents domain's projection, run by the log's writer. */
+export const agentsProjection: Projection = { topics: ["agent"], project: projectAgent };

@@ -23,14 +23,12 @@ export function agentsRoutes(deps: DomainDeps) {
     if (status !== undefined && !(AGENT_STATUSES as readonly string[]).includes(status)) {
       throw new ApiError(400, "invalid_filter", `status must be one of ${AGENT_STATUSES.join(", ")}`);
     }
-    const head = deps.log.head();
-    const agents = listAgents(deps.db, c.req.param("tenant"), status as AgentStatus | undefined);
+    const { head, value: agents } = deps.log.atHead(() => listAgents(deps.db, c.req.param("tenant"), status as AgentStatus | undefined));
     return c.json({ head, agents: agents.map(rowJson) });
   });
 
   app.get("/api/v1/tenants/:tenant/agents/:agent", read, (c) => {
-    const head = deps.log.head();
-    const agent = findAgent(deps.db, c.req.param("tenant"), c.req.param("agent"));
+    const { head, value: agent } = deps.log.atHead(() => findAgent(deps.db, c.req.param("tenant"), c.req.param("agent")));
     if (!agent) throw new ApiError(404, "not_found", `no agent "${c.req.param("agent")}"`);
     return c.json({ head, agent: rowJson(agent) });
   });

@@ -1,12 +1,11 @@
-import type { Domain, DomainContext } from "../domain.js";
+import type { Domain } from "../domain.js";
 import { callTypes } from "./events.js";
-import { projectCall } from "./projection.js";
+import { callsProjection } from "./projection.js";
 
 export { callsRoutes } from "./routes.js";
 
-export const callsDomain = ({ db }: DomainContext): Domain => ({
+export const callsDomain: Domain = {
   name: "calls",
-  topics: ["call"],
+  topics: callsProjection.topics,
   types: callTypes,
-  project: (e, data) => projectCall(db, e, data),
-});
+};

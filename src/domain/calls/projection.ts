@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
-import type { Data } from "../domain.js";
+import type { Data, Projection } from "../domain.js";
 import type { callAnalyzed, callEnded, callStarted } from "./events.js";
 import { calls } from "./schema.js";
 
@@ -44,3 +44,6 @@ export function projectCall(db: Db, e: StoredEvent, data: Data): void {
     }
   }
 }
+
+/** The calls domain's projection, run by the log's writer. */
+export const callsProjection: Projection = { topics: ["call"], project: projectCall };

@@ -14,9 +14,8 @@ import { retellRoutes } from "./retell.js";
 export function callsRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const panel = (scope: CallScope) => {
-    // Read in one synchronous step with the head, so the state is exactly the log through `head`.
-    const head = deps.log.head();
-    return { head, active: activeCalls(deps.db, scope).map(rowJson), recent: recentCalls(deps.db, scope).map(rowJson) };
+    const { head, value } = deps.log.atHead(() => ({ active: activeCalls(deps.db, scope), recent: recentCalls(deps.db, scope) }));
+    return { head, active: value.active.map(rowJson), recent: value.recent.map(rowJson) };
   };
 
   app.get("/api/v1/tenants/:tenant/calls", requireKey(deps, "read"), (c) =>
@@ -24,8 +23,7 @@ export function callsRoutes(deps: DomainDeps) {
   );
 
   app.get("/api/v1/tenants/:tenant/calls/:call", requireKey(deps, "read"), (c) => {
-    const head = deps.log.head();
-    const call = findCall(deps.db, c.req.param("tenant"), c.req.param("call"));
+    const { head, value: call } = deps.log.atHead(() => findCall(deps.db, c.req.param("tenant"), c.req.param("call")));
     if (!call) throw new ApiError(404, "not_found", `no call "${c.req.param("call")}"`);
     return c.json({ head, call: rowJson(call) });
   });

@@ -1,7 +1,7 @@
 import type { Domain, DomainContext } from "../domain.js";
 import { ConnectTimeouts } from "./connect-timeout.js";
 import { channelTypes } from "./events.js";
-import { projectChannel } from "./projection.js";
+import { channelsProjection } from "./projection.js";
 
 export { channelsRoutes } from "./routes.js";
 
@@ -10,9 +10,8 @@ export const channelsDomain = (ctx: DomainContext): Domain => {
   const timeouts = new ConnectTimeouts(ctx);
   return {
     name: "channels",
-    topics: ["channel", "activity"],
+    topics: channelsProjection.topics,
     types: channelTypes,
-    project: (e, data) => projectChannel(ctx.db, e, data),
     onCommit: (e) => timeouts.onCommit(e),
     start: () => timeouts.start(),
     stop: () => timeouts.stop(),

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
-import type { Data } from "../domain.js";
+import type { Data, Projection } from "../domain.js";
 import type { channelDisconnected, channelFailed, channelProgress, connectRequested } from "./events.js";
 import { channels } from "./schema.js";
 
@@ -90,3 +90,6 @@ function requireConnecting(current: Row, type: string): void {
     throw new AppendRejected(409, `${type} for channel ${current.channelId}, which is ${current.state}, not connecting`);
   }
 }
+
+/** The channels domain's projection, run by the log's writer. */
+export const channelsProjection: Projection = { topics: ["channel", "activity"], project: projectChannel };

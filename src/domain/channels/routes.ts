@@ -27,15 +27,14 @@ export function channelsRoutes(deps: DomainDeps) {
     if (state !== undefined && !(CHANNEL_STATES as readonly string[]).includes(state)) {
       throw new ApiError(400, "invalid_filter", `state must be one of ${CHANNEL_STATES.join(", ")}`);
     }
-    // Head and rows in one synchronous step: the state is exactly the log through `head`.
-    const head = deps.log.head();
-    const channels = listChannels(deps.db, c.req.param("tenant"), { platform: platformFilter, state: state as ChannelState | undefined });
+    const { head, value: channels } = deps.log.atHead(() =>
+      listChannels(deps.db, c.req.param("tenant"), { platform: platformFilter, state: state as ChannelState | undefined }),
+    );
     return c.json({ head, channels: channels.map(rowJson) });
   });
 
   app.get("/api/v1/tenants/:tenant/channels/:channel", read, (c) => {
-    const head = deps.log.head();
-    const channel = findChannel(deps.db, c.req.param("tenant"), c.req.param("channel"));
+    const { head, value: channel } = deps.log.atHead(() => findChannel(deps.db, c.req.param("tenant"), c.req.param("channel")));
     if (!channel) throw new ApiError(404, "not_found", `no channel "${c.req.param("channel")}"`);
     return c.json({ head, channel: rowJson(channel) });
   });

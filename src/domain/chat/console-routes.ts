@@ -27,10 +27,12 @@ export function chatConsoleRoutes(deps: ConsoleDeps) {
   const sessionPage = (c: C, sessionId: string, formState: { text?: string; error?: string } = {}, status: 200 | 422 = 200) => {
     const ctx = panelContext(c, deps);
     const tenant = ctx.tenant!;
-    const head = deps.log.head();
-    const session = findSession(deps.db, tenant, sessionId);
-    if (!session) return notFound(c, `There is no chat session "${sessionId}" in ${tenant}.`);
-    const transcript = transcriptPanel(tenant, sessionId).render(ctx);
+    const { head, value } = deps.log.atHead(() => {
+      const session = findSession(deps.db, tenant, sessionId);
+      return session && { session, transcript: transcriptPanel(tenant, sessionId).render(ctx) };
+    });
+    if (!value) return notFound(c, `There is no chat session "${sessionId}" in ${tenant}.`);
+    const { session, transcript } = value;
     const form = renderMessageForm(ctx, sessionId, session.agent, formState);
     const liveUrl = `${sessionUrl(tenant, sessionId)}/live?after=${head}`;
     const page = deps.views.render("pages/chat-session", { ...layoutData(c, deps), session, transcript, form, head, liveUrl, canControl: ctx.canControl });

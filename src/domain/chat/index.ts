@@ -1,8 +1,6 @@
-import type { Domain, DomainContext } from "../domain.js";
-import { topicOf } from "../registry.js";
+import type { Domain } from "../domain.js";
 import { chatTypes } from "./events.js";
-import { projectChat } from "./projection.js";
-import { projectTool } from "./tool-projection.js";
+import { chatProjection } from "./projection.js";
 
 export { chatRoutes } from "./routes.js";
 
@@ -13,9 +11,8 @@ export { chatRoutes } from "./routes.js";
  * Nothing here expires: a message waits on the agent's resumable command
  * stream until the agent reads it.
  */
-export const chatDomain = ({ db }: DomainContext): Domain => ({
+export const chatDomain: Domain = {
   name: "chat",
-  topics: ["chat", "tool"],
+  topics: chatProjection.topics,
   types: chatTypes,
-  project: (e, data) => (topicOf(e.type) === "tool" ? projectTool(db, e, data) : projectChat(db, e, data)),
-});
+};

@@ -3,7 +3,9 @@ import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
-import type { Data } from "../domain.js";
+import type { Data, Projection } from "../domain.js";
+import { topicOf } from "../registry.js";
+import { projectTool } from "./tool-projection.js";
 import type { chatCompleted, chatDelta, chatError, chatMessage, sessionStarted } from "./events.js";
 import { findSession, type Session } from "./queries.js";
 import { chatDeltas, chatMessages, chatSessions } from "./schema.js";
@@ -163,3 +165,9 @@ const sessionKey = (tenant: string, sessionId: string) => and(eq(chatSessions.te
 const messageKey = (tenant: string, sessionId: string, messageId: string) =>
   and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.messageId, messageId));
 const ended = (status: Status) => (status === "complete" ? "completed" : "failed");
+
+/** Chat sessions and the tool runs within them, run by the log's writer. */
+export const chatProjection: Projection = {
+  topics: ["chat", "tool"],
+  project: (db, e, data) => (topicOf(e.type) === "tool" ? projectTool(db, e, data) : projectChat(db, e, data)),
+};

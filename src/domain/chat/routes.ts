@@ -30,9 +30,7 @@ export function chatRoutes(deps: DomainDeps) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_SESSIONS) {
       throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_SESSIONS}`);
     }
-    // Head and rows in one synchronous step: the state is exactly the log through `head`.
-    const head = deps.log.head();
-    const sessions = listSessions(deps.db, c.req.param("tenant"), { agent, limit: count });
+    const { head, value: sessions } = deps.log.atHead(() => listSessions(deps.db, c.req.param("tenant"), { agent, limit: count }));
     return c.json({ head, sessions: sessions.map(rowJson) });
   });
 
@@ -40,10 +38,12 @@ export function chatRoutes(deps: DomainDeps) {
   app.get("/api/v1/tenants/:tenant/sessions/:session", read, (c) => {
     const tenant = c.req.param("tenant");
     const sessionId = c.req.param("session");
-    const head = deps.log.head();
-    const session = findSession(deps.db, tenant, sessionId);
-    if (!session) throw new ApiError(404, "not_found", `no session "${sessionId}"`);
-    const messages = sessionMessages(deps.db, tenant, sessionId);
+    const { head, value } = deps.log.atHead(() => {
+      const session = findSession(deps.db, tenant, sessionId);
+      return session && { session, messages: sessionMessages(deps.db, tenant, sessionId) };
+    });
+    if (!value) throw new ApiError(404, "not_found", `no session "${sessionId}"`);
+    const { session, messages } = value;
     return c.json({ head, session: rowJson(session), messages: messages.map(messageJson) });
   });
 
@@ -60,8 +60,7 @@ export function chatRoutes(deps: DomainDeps) {
   });
 
   app.get("/api/v1/tenants/:tenant/tools/:tool", read, (c) => {
-    const head = deps.log.head();
-    const run = findToolRun(deps.db, c.req.param("tenant"), c.req.param("tool"));
+    const { head, value: run } = deps.log.atHead(() => findToolRun(deps.db, c.req.param("tenant"), c.req.param("tool")));
     if (!run) throw new ApiError(404, "not_found", `no tool run "${c.req.param("tool")}"`);
     return c.json({ head, tool: rowJson(run) });
   });

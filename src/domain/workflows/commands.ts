@@ -38,7 +38,6 @@ export async function requestControl(
     data: { action, worker: workflow.worker },
     key: idempotencyKey,
   });
-  // Nothing commits between the append's resolution and this synchronous read.
-  const head = deps.log.head();
-  return { id, head, workflow: findWorkflow(deps.db, tenant, workflowId)! };
+  const { head, value } = deps.log.atHead(() => findWorkflow(deps.db, tenant, workflowId)!);
+  return { id, head, workflow: value };
 }

@@ -25,9 +25,8 @@ export function workflowsConsoleRoutes(deps: ConsoleDeps) {
   /** The detail page: the card in full and the workflow's events, newest first; `message` is a refused control. */
   async function detailPage(c: Ctx, w: Workflow, message?: string, status: ContentfulStatusCode = 200) {
     const ctx = panelContext(c, deps);
-    // The card and the head in one synchronous step, then the stream starts exactly there.
-    const head = deps.log.head();
-    const card = renderWorkflowCard(ctx, w, { full: true, message });
+    // The card and the head in one snapshot, then the stream starts exactly there.
+    const { head, value: card } = deps.log.atHead(() => renderWorkflowCard(ctx, w, { full: true, message }));
     const events = await renderFeed(deps.log, ctx, history(w.workflowId), head);
     const liveUrl = `${href(w.tenant, w.workflowId)}/live?after=${head}`;
     return c.html(deps.views.render("pages/workflow", { ...layoutData(c, deps), w, card, history: events, head, liveUrl }), status);

@@ -1,7 +1,7 @@
 import type { Domain, DomainContext } from "../domain.js";
 import { workflowTypes } from "./events.js";
 import { ControlExpiry } from "./expiry.js";
-import { projectWorkflow } from "./projection.js";
+import { workflowsProjection } from "./projection.js";
 
 export { workflowsRoutes } from "./routes.js";
 
@@ -9,9 +9,8 @@ export const workflowsDomain = (ctx: DomainContext): Domain => {
   const expiry = new ControlExpiry(ctx);
   return {
     name: "workflows",
-    topics: ["workflow"],
+    topics: workflowsProjection.topics,
     types: workflowTypes,
-    project: (e, data) => projectWorkflow(ctx.db, e, data),
     onCommit: (e) => expiry.onCommit(e),
     start: () => expiry.start(),
     stop: () => expiry.stop(),

@@ -4,7 +4,7 @@ import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
 import { agents } from "../agents/schema.js";
-import type { Data } from "../domain.js";
+import type { Data, Projection } from "../domain.js";
 import type { workflowCancelled, workflowControlExpired, workflowControlRequested, workflowFailed, workflowProgress, workflowStarted } from "./events.js";
 import { CONTROLS, confirmedAction, FINISHED, PAST } from "./lifecycle.js";
 import { workflows, type WorkflowState } from "./schema.js";
@@ -139,3 +139,6 @@ function workerConnected(db: Db, tenant: string, worker: string): boolean {
   const row = db.select({ connected: agents.connected }).from(agents).where(and(eq(agents.tenant, tenant), eq(agents.agentId, worker))).get();
   return row?.connected ?? false;
 }
+
+/** The workflows domain's projection, run by the log's writer. */
+export const workflowsProjection: Projection = { topics: ["workflow"], project: projectWorkflow };

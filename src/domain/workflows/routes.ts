@@ -22,15 +22,12 @@ export function workflowsRoutes(deps: DomainDeps) {
     const limitText = c.req.query("limit");
     const limit = limitText === undefined ? DEFAULT_LIST : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_LIST}`);
-    // Read in one synchronous step with the head, so the state is exactly the log through `head`.
-    const head = deps.log.head();
-    const workflows = listWorkflows(deps.db, c.req.param("tenant"), { state: state as WorkflowState | undefined, limit });
+    const { head, value: workflows } = deps.log.atHead(() => listWorkflows(deps.db, c.req.param("tenant"), { state: state as WorkflowState | undefined, limit }));
     return c.json({ head, workflows: workflows.map(rowJson) });
   });
 
   app.get("/api/v1/tenants/:tenant/workflows/:workflow", read, (c) => {
-    const head = deps.log.head();
-    const workflow = findWorkflow(deps.db, c.req.param("tenant"), c.req.param("workflow"));
+    const { head, value: workflow } = deps.log.atHead(() => findWorkflow(deps.db, c.req.param("tenant"), c.req.param("workflow")));
     if (!workflow) throw new ApiError(404, "not_found", `no workflow "${c.req.param("workflow")}"`);
     return c.json({ head, workflow: rowJson(workflow) });
   });

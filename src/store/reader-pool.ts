@@ -1,0 +1,79 @@
+import type { Worker } from "node:worker_threads";
+import type { ReadPage, ReadQuery } from "./event-log.js";
+import type { FromReader, ToReader } from "./reader-protocol.js";
+import { startThread } from "./threads.js";
+
+interface Reader {
+  thread: Worker;
+  waiting: Map<number, { resolve: (page: ReadPage) => void; reject: (error: Error) => void }>;
+}
+
+/**
+ * History reads off the main thread: a few reader threads, each with its own
+ * connection. A read goes to the reader with the fewest reads waiting, and
+ * each answers its reads in order, one page at a time, so a long replay is
+ * many small reads interleaved with everyone else's.
+ */
+export class ReaderPool {
+  readonly #readers: Reader[] = [];
+  #nextId = 0;
+
+  private constructor(private readonly path: string) {}
+
+  /** Starts `size` readers on the database at `path` and waits until each has opened it. */
+  static async start(path: string, size: number): Promise<ReaderPool> {
+    const pool = new ReaderPool(path);
+    await Promise.all(Array.from({ length: size }, () => pool.#spawn()));
+    return pool;
+  }
+
+  read(query: ReadQuery): Promise<ReadPage> {
+    let reader = this.#readers[0];
+    for (const r of this.#readers) if (r.waiting.size < reader.waiting.size) reader = r;
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      reader.waiting.set(id, { resolve, reject });
+      reader.thread.postMessage({ op: "read", id, query } satisfies ToReader);
+    });
+  }
+
+  /** Stops every reader (reads still waiting are answered first: each reader works in order). */
+  async stop(): Promise<void> {
+    const readers = this.#readers.splice(0);
+    await Promise.all(
+      readers.map(
+        (r) =>
+          new Promise<void>((resolve) => {
+            r.thread.once("exit", () => resolve());
+            r.thread.postMessage({ op: "stop" } satisfies ToReader);
+          }),
+      ),
+    );
+  }
+
+  #spawn(): Promise<void> {
+    const reader: Reader = { thread: startThread("./reader-thread.ts", { path: this.path }), waiting: new Map() };
+    this.#readers.push(reader);
+    return new Promise((ready, failed) => {
+      reader.thread.on("message", (message: FromReader) => {
+        if (message.op === "ready") return ready();
+        if (message.op === "stopped") return;
+        const waiter = reader.waiting.get(message.id);
+        reader.waiting.delete(message.id);
+        if (message.op === "page") waiter?.resolve(message.page);
+        else waiter?.reject(new Error(`history read failed: ${message.message}`));
+      });
+      reader.thread.once("error", (err) => {
+        failed(err);
+        // A reader that died fails what it held; the pool replaces it, so later reads go on.
+        for (const waiter of reader.waiting.values()) waiter.reject(new Error(`history reader stopped: ${err.message}`));
+        reader.waiting.clear();
+        const at = this.#readers.indexOf(reader);
+        if (at !== -1) {
+          this.#readers.splice(at, 1);
+          void this.#spawn().catch(() => {});
+        }
+      });
+    });
+  }
+}

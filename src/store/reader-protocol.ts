@@ -1,0 +1,11 @@
+import type { ReadPage, ReadQuery } from "./event-log.js";
+
+/** Main thread → reader thread. */
+export type ToReader = { op: "read"; id: number; query: ReadQuery } | { op: "stop" };
+
+/** Reader thread → main thread. */
+export type FromReader =
+  | { op: "ready" }
+  | { op: "page"; id: number; page: ReadPage }
+  | { op: "error"; id: number; message: string }
+  | { op: "stopped" };

@@ -1,0 +1,37 @@
+/**
+ * A reader thread of the log: answers history reads (history pages, stream
+ * catch-up) on its own connection. WAL lets it read while the writer
+ * commits; each read sees one snapshot, in which it also reads the head, so
+ * `through` never claims an event the read could not see.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { openDb } from "./db.js";
+import type { ReadPage, ReadQuery } from "./event-log.js";
+import { EventReader } from "./event-reads.js";
+import type { FromReader, ToReader } from "./reader-protocol.js";
+
+const port = parentPort!;
+const send = (message: FromReader) => port.postMessage(message);
+
+const sqlite = openDb((workerData as { path: string }).path, { migrate: false }).$client;
+sqlite.pragma("query_only = ON");
+const reader = new EventReader(sqlite);
+const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
+// A deferred transaction: its first read fixes the snapshot every later read in it sees.
+const snapshotRead = sqlite.transaction((query: ReadQuery): ReadPage => reader.read(query, (headOf.get() as number | undefined) ?? 0));
+
+port.on("message", (message: ToReader) => {
+  if (message.op === "read") {
+    try {
+      send({ op: "page", id: message.id, page: snapshotRead(message.query) });
+    } catch (err) {
+      send({ op: "error", id: message.id, message: (err as Error).message });
+    }
+  } else {
+    sqlite.close();
+    send({ op: "stopped" });
+    port.close();
+  }
+});
+
+send({ op: "ready" });

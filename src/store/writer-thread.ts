@@ -1,0 +1,83 @@
+/**
+ * The log's writer thread: the only connection that writes events. It owns
+ * group commit (requests that arrive while a commit is under way form the
+ * next group), runs every domain's projection inside the append transaction,
+ * and runs retention between groups. Commits and their fsync happen here, so
+ * the main thread's event loop never waits on the disk.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { createProjector } from "../domain/projections.js";
+import type { NewEvent } from "../event.js";
+import type { Logger } from "../logger.js";
+import { openDb } from "./db.js";
+import { Retention } from "./retention.js";
+import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
+import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
+
+/** Past this many events a group is committed and the rest wait for the next one, so one commit stays short. */
+const MAX_GROUP_EVENTS = 20_000;
+
+const port = parentPort!;
+const options = workerData as WriterOptions;
+const send = (message: FromWriter) => port.postMessage(message);
+const log = (level: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) => send({ op: "log", level, msg, fields });
+const logger: Logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+
+const db = openDb(options.path, { durability: options.durability, migrate: false });
+const writer = new SqliteWriter(db.$client, [createProjector(db)]);
+const retention = new Retention(db.$client, options.retention, logger);
+
+/** Requests whose chunks are still arriving, by seq. */
+const partial = new Map<number, AppendRequest>();
+const queue: AppendRequest[] = [];
+let scheduled = false;
+
+port.on("message", (message: ToWriter) => {
+  if (message.op === "append") {
+    let request = partial.get(message.seq);
+    if (request) for (const e of message.events) request.events.push(e);
+    else request = { seq: message.seq, tenant: message.tenant, events: message.events as NewEvent[] };
+    if (message.more) {
+      partial.set(message.seq, request);
+      return;
+    }
+    partial.delete(message.seq);
+    queue.push(request);
+    if (!scheduled) {
+      scheduled = true;
+      // On the next turn: every request already waiting in the port joins this group.
+      setImmediate(flush);
+    }
+  } else if (message.op === "stop") {
+    void stop();
+  }
+});
+
+function flush(): void {
+  let count = 0;
+  let take = 0;
+  while (take < queue.length && (take === 0 || count + queue[take].events.length <= MAX_GROUP_EVENTS)) {
+    count += queue[take++].events.length;
+  }
+  const batch = queue.splice(0, take);
+  try {
+    const { ts, outcomes } = writer.commit(batch);
+    send({ op: "committed", ts, outcomes });
+  } catch (err) {
+    send({ op: "failed", seqs: batch.map((r) => r.seq), message: (err as Error).message });
+  }
+  if (queue.length > 0) setImmediate(flush);
+  else scheduled = false;
+}
+
+async function stop(): Promise<void> {
+  await retention.stop();
+  // The main thread stops only once every append it accepted has been answered.
+  while (scheduled) await new Promise((resolve) => setImmediate(resolve));
+  db.$client.close();
+  send({ op: "stopped" });
+  port.close();
+}
+
+retention.start();
+send({ op: "ready" });
