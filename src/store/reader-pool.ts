@@ -1,4 +1,5 @@
 import type { Worker } from "node:worker_threads";
+import { unpackStored } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
 import { startThread } from "./threads.js";
@@ -60,7 +61,7 @@ export class ReaderPool {
         if (message.op === "stopped") return;
         const waiter = reader.waiting.get(message.id);
         reader.waiting.delete(message.id);
-        if (message.op === "page") waiter?.resolve(message.page);
+        if (message.op === "page") waiter?.resolve({ events: unpackStored(message.events), through: message.through });
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
       });
       reader.thread.once("error", (err) => {

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDb } from "./db.js";
+import { packStored } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
@@ -23,7 +24,8 @@ const snapshotRead = sqlite.transaction((query: ReadQuery): ReadPage => reader.r
 port.on("message", (message: ToReader) => {
   if (message.op === "read") {
     try {
-      send({ op: "page", id: message.id, page: snapshotRead(message.query) });
+      const { events, through } = snapshotRead(message.query);
+      send({ op: "page", id: message.id, events: packStored(events), through });
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }

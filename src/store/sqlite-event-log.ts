@@ -6,7 +6,8 @@ import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type R
 import { ReaderPool } from "./reader-pool.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn, startThread } from "./threads.js";
-import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
+import { packNew } from "./event-columns.js";
+import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 interface PendingAppend {
   tenant: string;
@@ -53,6 +54,8 @@ export class SqliteEventLog implements EventLog {
   readonly #getMaxPruned: Database.Statement;
   readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
   #writer!: Worker;
+  /** Parts to send to the writer at the end of this turn, in one message. */
+  #outbox: AppendPart[] = [];
   #writerStopped: (() => void) | null = null;
   #seq = 0;
   #delivery: Promise<void> = Promise.resolve();
@@ -94,18 +97,33 @@ export class SqliteEventLog implements EventLog {
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { tenant, events, resolve, reject });
-      if (events.length <= CHUNK_EVENTS) this.#send({ op: "append", seq, tenant, events, more: false });
-      else void this.#sendInChunks(seq, tenant, events);
+      if (events.length <= CHUNK_EVENTS) this.#post({ seq, tenant, events: packNew(events), more: false });
+      else void this.#postInChunks(seq, tenant, events);
     });
   }
 
-  async #sendInChunks(seq: number, tenant: string, events: NewEvent[]): Promise<void> {
+  async #postInChunks(seq: number, tenant: string, events: NewEvent[]): Promise<void> {
     const writer = this.#writer;
     for (let at = 0; at < events.length; at += CHUNK_EVENTS) {
       if (at > 0) await nextTurn();
       // A writer that died meanwhile failed this request; its replacement must not get half of it.
       if (this.#writer !== writer) return;
-      this.#send({ op: "append", seq, tenant, events: events.slice(at, at + CHUNK_EVENTS), more: at + CHUNK_EVENTS < events.length });
+      const to = Math.min(at + CHUNK_EVENTS, events.length);
+      this.#post({ seq, tenant, events: packNew(events, at, to), more: to < events.length });
+    }
+  }
+
+  /**
+   * Queues a part for the writer. Everything queued in one turn goes in one message at the end of
+   * the turn: fewer messages, and requests that arrived together are committed together.
+   */
+  #post(part: AppendPart): void {
+    if (this.#outbox.push(part) === 1) {
+      setImmediate(() => {
+        const parts = this.#outbox;
+        this.#outbox = [];
+        this.#send({ op: "append", parts });
+      });
     }
   }
 
@@ -179,6 +197,7 @@ export class SqliteEventLog implements EventLog {
         // Whatever the writer held is lost with it (nothing it held was acknowledged): fail those
         // requests, then start a new writer so the log keeps working.
         this.options.logger.error("the log's writer thread failed; starting a new one", { error: err.message });
+        this.#outbox = [];
         this.#failed([...this.#pending.keys()], new Error(`the log's writer failed: ${err.message}`));
         void this.#startWriter().catch((e: Error) => this.options.logger.error("the log's writer could not restart", { error: e.message }));
       });

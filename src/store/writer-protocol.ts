@@ -1,4 +1,4 @@
-import type { NewEvent } from "../event.js";
+import type { NewEventColumns } from "./event-columns.js";
 import type { RetentionOptions } from "./retention.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 
@@ -10,10 +10,21 @@ export interface WriterOptions {
   retention: Omit<RetentionOptions, "clock">;
 }
 
+/**
+ * A request, or part of one: a large batch is sent in several chunks, so no
+ * single message is costly to clone; `more` says that others follow.
+ */
+export interface AppendPart {
+  seq: number;
+  tenant: string;
+  events: NewEventColumns;
+  more: boolean;
+}
+
 /** Main thread → writer thread. */
 export type ToWriter =
-  /** Part of a request: a large batch arrives in several chunks, so no single message is costly to send; `more` says others follow. */
-  | { op: "append"; seq: number; tenant: string; events: NewEvent[]; more: boolean }
+  /** Every part the main thread had for the writer in one turn of its loop: one message, and one group when the writer is idle. */
+  | { op: "append"; parts: AppendPart[] }
   /** Finish what was accepted, stop retention, close the database, exit. */
   | { op: "stop" };
 

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createProjector } from "../domain/projections.js";
-import type { NewEvent } from "../event.js";
+import { unpackNew } from "./event-columns.js";
 import type { Logger } from "../logger.js";
 import { openDb } from "./db.js";
 import { Retention } from "./retention.js";
@@ -34,16 +34,17 @@ let scheduled = false;
 
 port.on("message", (message: ToWriter) => {
   if (message.op === "append") {
-    let request = partial.get(message.seq);
-    if (request) for (const e of message.events) request.events.push(e);
-    else request = { seq: message.seq, tenant: message.tenant, events: message.events as NewEvent[] };
-    if (message.more) {
-      partial.set(message.seq, request);
-      return;
+    for (const part of message.parts) {
+      const request = partial.get(part.seq) ?? { seq: part.seq, tenant: part.tenant, events: [] };
+      unpackNew(part.events, request.events);
+      if (part.more) {
+        partial.set(part.seq, request);
+        continue;
+      }
+      partial.delete(part.seq);
+      queue.push(request);
     }
-    partial.delete(message.seq);
-    queue.push(request);
-    if (!scheduled) {
+    if (!scheduled && queue.length > 0) {
       scheduled = true;
       // On the next turn: every request already waiting in the port joins this group.
       setImmediate(flush);

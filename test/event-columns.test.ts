@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import type { NewEvent, StoredEvent } from "../src/event.js";
+import { packNew, packStored, unpackNew, unpackStored } from "../src/store/event-columns.js";
+
+describe("events as columns between threads", () => {
+  const fresh: NewEvent[] = [
+    { type: "call.started", subject: "c1", data: '{"from":"…1234"}', key: "k1" },
+    { type: "hello.world", subject: null, data: "{}", key: null },
+    { type: "agent.status", subject: "ada", data: '{"status":"busy"}', key: null },
+  ];
+
+  it("packs new events and unpacks them after what is already there, in order", () => {
+    const out: NewEvent[] = [fresh[0]];
+    expect(unpackNew(structuredClone(packNew(fresh, 1)), out)).toEqual(fresh);
+    expect(unpackNew(packNew(fresh, 0, 0), [])).toEqual([]);
+  });
+
+  it("round-trips stored events through a structured clone, nulls included", () => {
+    const stored: StoredEvent[] = fresh.map((e, i) => ({ id: 10 + i, tenant: i === 1 ? "acme" : "demo", ...e, ts: 1_700_000_000_000 + i }));
+    expect(unpackStored(structuredClone(packStored(stored)))).toEqual(stored);
+  });
+});
