@@ -56,6 +56,16 @@ export function createApp(deps: AppDeps) {
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES };
   app.route("/", domainRoutes(domainDeps));
   app.route("/", assetRoutes());
-  app.route("/", consoleRoutes({ ...domainDeps, views: deps.views, sessions: deps.sessions, panels: consolePanels, domainConsoles }));
+  app.route(
+    "/",
+    consoleRoutes({
+      ...domainDeps,
+      views: deps.views,
+      sessions: deps.sessions,
+      panels: consolePanels,
+      domainConsoles,
+      maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,
+    }),
+  );
   return app;
 }
