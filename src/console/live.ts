@@ -6,8 +6,9 @@ import type { StreamDeps } from "../http/stream-routes.js";
 import { openStream } from "../http/stream-routes.js";
 import { ApiError } from "../http/errors.js";
 import { topicOf } from "../domain/registry.js";
-import { feedMatches, renderFeed, renderFeedItem, type FeedFilter } from "./feed.js";
+import { feedMatches, renderFeed, type FeedFilter } from "./feed.js";
 import { replacePartial, type Panel, type PanelContext } from "./panels.js";
+import type { Renders, SharedRenders } from "./shared-renders.js";
 
 /**
  * A client this far behind the head gets the page's panels re-rendered from
@@ -19,6 +20,8 @@ export const FAR_BEHIND = 200;
 /** What a page stream needs: the stream's dependencies and the bound on distinct page groups. */
 export interface PageStreamDeps extends StreamDeps {
   maxPageGroupsPerTenant: number;
+  /** Renders groups share at one log position (one per app). */
+  sharedRenders: SharedRenders;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function openPageStream(
   const ctx: PanelContext = { ...options.ctx, csrf: "" };
   const encodeBatch = (events: readonly StoredEvent[]): string | null => {
     try {
-      const parts = renderBatch(panels, ctx, filter, events);
+      const parts = renderBatch(panels, ctx, filter, events, deps.sharedRenders.at(deps.log.head()));
       return parts.length === 0 ? null : encodeFrame({ id: events[events.length - 1].id, data: parts.join("\n") });
     } catch (err) {
       deps.logger.error("page stream render failed", { group: key, error: String(err) });
@@ -106,13 +109,19 @@ function checkGroupRoom(deps: PageStreamDeps, tenant: string | null, key: string
  * matching events, newest first, swapped in above the current ones in one
  * partial (the same list as one partial per event, in one swap).
  */
-export function renderBatch(panels: readonly Panel[], ctx: PanelContext, filter: FeedFilter | null, events: readonly StoredEvent[]): string[] {
+export function renderBatch(
+  panels: readonly Panel[],
+  ctx: PanelContext,
+  filter: FeedFilter | null,
+  events: readonly StoredEvent[],
+  renders: Renders,
+): string[] {
   const parts: string[] = [];
   const topics = new Set(events.map((e) => topicOf(e.type)));
   for (const panel of panels) {
     if (!panel.topics.some((t) => topics.has(t))) continue;
     if (!panel.update) {
-      parts.push(replacePartial(panel.id, panel.render(ctx)));
+      parts.push(replacePartial(panel.id, renders.panel(panel, ctx)));
       continue;
     }
     for (const e of events) {
@@ -124,7 +133,7 @@ export function renderBatch(panels: readonly Panel[], ctx: PanelContext, filter:
     const items: string[] = [];
     for (const e of events) {
       let data: Record<string, unknown> | undefined;
-      if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) items.push(renderFeedItem(ctx.views, e, ctx.tenant === null));
+      if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) items.push(renders.feedItem(ctx, e));
     }
     if (items.length > 0) parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${items.reverse().join("\n")}</hx-partial>`);
   }

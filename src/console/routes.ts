@@ -11,6 +11,7 @@ import { openPageStream } from "./live.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
+import type { SharedRenders } from "./shared-renders.js";
 import { statsRoutes } from "./stats.js";
 import type { Views } from "./views.js";
 
@@ -23,6 +24,8 @@ export interface ConsoleDeps extends DomainDeps {
   domainConsoles?: ((deps: ConsoleDeps) => Hono<ConsoleEnv>)[];
   /** Distinct live page groups (filters × rights, detail pages) a tenant may have open; past it, 429. */
   maxPageGroupsPerTenant: number;
+  /** Renders page groups share at one log position. */
+  sharedRenders: SharedRenders;
 }
 
 export type ConsoleEnv = AppEnv & { Variables: { session: string; csrf: string } };
