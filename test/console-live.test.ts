@@ -107,6 +107,31 @@ describe("console page streams", () => {
     expect(feedAfter(end.messages)).toEqual([next]);
   });
 
+  it("renders each group's panels with its own filters, sharing only what they show alike", async () => {
+    const at = await head(server);
+    const busy = await SseClient.open(`${server.url}/t/demo/live?agent_status=busy&after=${at}`, { cookie });
+    const all = await SseClient.open(`${server.url}/t/demo/live?topic=agent&after=${at}`, { cookie });
+    open.push(busy, all);
+    const { body } = await publish(server, "demo", [
+      ...statuses(4, "Shared"),
+      { type: "call.started", subject: "call-shared", data: { direction: "inbound", number: "+15550009876" } },
+    ]);
+    const last: number = body.ids.at(-1);
+    await busy.until((c) => c.ids().includes(last), 20_000);
+    await all.until((c) => c.ids().includes(last), 20_000);
+    const latest = (page: SseClient, target: string) => page.messages.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === target).at(-1)!.html;
+
+    expect(latest(busy, "agents-list")).toContain('data-agent="a-1"');
+    expect(latest(busy, "agents-list")).not.toContain('data-agent="a-0"');
+    expect(latest(all, "agents-list")).toContain('data-agent="a-0"');
+    // The calls panel reads none of these filters: both show the same markup.
+    expect(latest(busy, "calls")).toContain("9876");
+    expect(latest(busy, "calls")).toBe(latest(all, "calls"));
+    // Each feed keeps its own filter: the topic=agent page shows no call.
+    expect(feedAfter(busy.messages)).toEqual([...body.ids].reverse());
+    expect(feedAfter(all.messages)).toEqual(body.ids.slice(0, 4).reverse());
+  });
+
   it("renders bursts from many concurrent publishers in order, each publisher acknowledged", async () => {
     const page = await SseClient.open(`${server.url}/t/demo/live?after=${await head(server)}`, { cookie });
     open.push(page);
