@@ -6,6 +6,7 @@ import type { Presence } from "./domain/agents/index.js";
 import { assetRoutes } from "./console/assets.js";
 import { consoleRoutes } from "./console/routes.js";
 import { Sessions } from "./console/session.js";
+import { SharedRenders } from "./console/shared-renders.js";
 import { Views } from "./console/views.js";
 import { consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
 import type { Domains } from "./domain/registry.js";
@@ -56,6 +57,17 @@ export function createApp(deps: AppDeps) {
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES };
   app.route("/", domainRoutes(domainDeps));
   app.route("/", assetRoutes());
-  app.route("/", consoleRoutes({ ...domainDeps, views: deps.views, sessions: deps.sessions, panels: consolePanels, domainConsoles }));
+  app.route(
+    "/",
+    consoleRoutes({
+      ...domainDeps,
+      views: deps.views,
+      sessions: deps.sessions,
+      panels: consolePanels,
+      domainConsoles,
+      maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,
+      sharedRenders: new SharedRenders(),
+    }),
+  );
   return app;
 }

@@ -23,6 +23,13 @@ const schema = z.object({
   SSE_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
+  /**
+   * Distinct live console views a tenant may have open at once: each set of
+   * page filters, each detail page (and each of those for read-only and for
+   * control keys) is one group, rendered once per burst of events for all its
+   * pages. Past it, opening one more answers 429.
+   */
+  CONSOLE_MAX_PAGE_GROUPS_PER_TENANT: z.coerce.number().int().min(1).default(100),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(50_000),

@@ -38,6 +38,14 @@ export function createMetrics(hub: Hub, log: EventLog): Registry {
       this.set(hub.stats().streams);
     },
   });
+  new Gauge({
+    name: "switchboard_console_page_groups",
+    help: "Groups of identically filtered console pages open; each renders once per burst of events for all its pages",
+    registers: [registry],
+    collect() {
+      this.set(hub.stats().batchGroups);
+    },
+  });
   new Counter({
     name: "switchboard_slow_consumer_disconnects_total",
     help: "Streams closed because their unsent output passed SSE_MAX_BUFFER_BYTES",

@@ -4,8 +4,11 @@ import type { Selector } from "../hub/hub.js";
 import { encodeFrame } from "../hub/sse-frame.js";
 import type { StreamDeps } from "../http/stream-routes.js";
 import { openStream } from "../http/stream-routes.js";
-import { feedMatches, renderFeed, renderFeedItem, type FeedFilter } from "./feed.js";
-import { panelsFor, replacePartial, type Panel, type PanelContext } from "./panels.js";
+import { ApiError } from "../http/errors.js";
+import { topicOf } from "../domain/registry.js";
+import { feedMatches, renderFeed, type FeedFilter } from "./feed.js";
+import { replacePartial, type Panel, type PanelContext } from "./panels.js";
+import type { Renders, SharedRenders } from "./shared-renders.js";
 
 /**
  * A client this far behind the head gets the page's panels re-rendered from
@@ -14,16 +17,29 @@ import { panelsFor, replacePartial, type Panel, type PanelContext } from "./pane
  */
 export const FAR_BEHIND = 200;
 
+/** What a page stream needs: the stream's dependencies and the bound on distinct page groups. */
+export interface PageStreamDeps extends StreamDeps {
+  maxPageGroupsPerTenant: number;
+  /** Renders groups share at one log position (one per app). */
+  sharedRenders: SharedRenders;
+}
+
 /**
  * The page stream: one SSE connection per console page, unnamed messages
- * whose `<hx-partial>` elements update any panel. Each event becomes the
- * panels it affects, re-rendered from current state, plus its feed item
- * when it passes the page's filter. Subscribers with the same tenant,
- * filter and rights share one group, so each event renders once for all.
+ * whose `<hx-partial>` elements update any panel. Subscribers with the same
+ * tenant, filters and rights share one group (`key`, built from validated
+ * filters only), and a group renders once per turn of the event loop for
+ * everything published since, after the publishers have their answers: the
+ * affected panels once each, re-rendered from current state, then the feed
+ * items of the matching events. Its `id:` is the last event's, so a page
+ * resumes exactly where that frame left it.
+ *
+ * A tenant may have `maxPageGroupsPerTenant` groups open; a page that would
+ * add one more gets 429: each group costs renders on every event.
  */
 export async function openPageStream(
   c: Context,
-  deps: StreamDeps,
+  deps: PageStreamDeps,
   options: {
     panels: Panel[];
     ctx: PanelContext;
@@ -35,32 +51,93 @@ export async function openPageStream(
     match?: (e: StoredEvent) => boolean;
   },
 ): Promise<Response> {
-  const { panels, filter } = options;
+  const { panels, filter, key } = options;
   // One render serves every page in the group, so it must carry no session's
   // CSRF token: forms in live partials get theirs from the page's
   // hx-headers (X-CSRF-Token), which htmx sends with every request.
   const ctx: PanelContext = { ...options.ctx, csrf: "" };
-  const encode = (e: StoredEvent): string | null => {
-    let data: Record<string, unknown> | undefined;
-    const parts = panelsFor(panels, e)
-      .map((p) => (p.update ? p.update(ctx, e) : replacePartial(p.id, p.render(ctx))))
-      .filter((part): part is string => !!part);
-    if (filter && feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) {
-      parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${renderFeedItem(ctx.views, e, ctx.tenant === null)}</hx-partial>`);
+  const encodeBatch = (events: readonly StoredEvent[]): string | null => {
+    try {
+      const parts = renderBatch(panels, ctx, filter, events, deps.sharedRenders.at(deps.log.head()));
+      return parts.length === 0 ? null : encodeFrame({ id: events[events.length - 1].id, data: parts.join("\n") });
+    } catch (err) {
+      deps.logger.error("page stream render failed", { group: key, error: String(err) });
+      throw err;
     }
-    return parts.length === 0 ? null : encodeFrame({ id: e.id, data: parts.join("\n") });
   };
-  const selector: Selector = { tenant: ctx.tenant, key: options.key, match: options.match ?? (() => true), encode };
+  const selector: Selector = {
+    tenant: ctx.tenant,
+    key,
+    match: options.match ?? (() => true),
+    encode: (e) => encodeBatch([e]),
+    encodeBatch,
+  };
 
+  checkGroupRoom(deps, ctx.tenant, key);
   // Far behind (or a stale position): one full render at the head, then live.
-  const head = deps.log.head();
   let position = options.position;
   const prologue: string[] = [];
+  const head = deps.log.head();
   if (position !== null && (head - position > FAR_BEHIND || position < deps.log.prunedThrough(ctx.tenant) || position > head)) {
-    const all = panels.map((p) => replacePartial(p.id, p.render(ctx)));
-    if (filter) all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, head)));
-    prologue.push(encodeFrame({ id: head, data: all.join("\n") }));
-    position = head;
+    // The panels and the head in one snapshot: the page continues from exactly the state it shows.
+    const shown = deps.log.atHead(() => panels.map((p) => replacePartial(p.id, p.render(ctx))));
+    const all = shown.value;
+    if (filter) all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, shown.head)));
+    prologue.push(encodeFrame({ id: shown.head, data: all.join("\n") }));
+    position = shown.head;
   }
+  // Again after the await: another page may have opened a group meanwhile. From here to the subscription nothing waits.
+  checkGroupRoom(deps, ctx.tenant, key);
   return openStream(c, deps, selector, position, { prologue });
+}
+
+/** Throws 429 when opening this group would pass the tenant's bound; joining an open group always fits. */
+function checkGroupRoom(deps: PageStreamDeps, tenant: string | null, key: string): void {
+  if (deps.hub.hasGroup(tenant, key) || deps.hub.batchGroupCount(tenant) < deps.maxPageGroupsPerTenant) return;
+  throw new ApiError(
+    429,
+    "too_many_page_groups",
+    `${tenant === null ? "the all-tenants view" : `tenant ${tenant}`} already has ${deps.maxPageGroupsPerTenant} differently filtered live pages open, the limit; ` +
+      "use the filters of an open page, close some, or raise CONSOLE_MAX_PAGE_GROUPS_PER_TENANT",
+    undefined,
+    { "Retry-After": "30" },
+  );
+}
+
+/**
+ * The `<hx-partial>` parts for a run of events (ascending ids): each panel
+ * they affect once, re-rendered whole; panels with their own `update` (a
+ * transcript's messages) per event, in order; then the feed items of the
+ * matching events, newest first, swapped in above the current ones in one
+ * partial (the same list as one partial per event, in one swap).
+ */
+export function renderBatch(
+  panels: readonly Panel[],
+  ctx: PanelContext,
+  filter: FeedFilter | null,
+  events: readonly StoredEvent[],
+  renders: Renders,
+): string[] {
+  const parts: string[] = [];
+  const topics = new Set(events.map((e) => topicOf(e.type)));
+  for (const panel of panels) {
+    if (!panel.topics.some((t) => topics.has(t))) continue;
+    if (!panel.update) {
+      parts.push(replacePartial(panel.id, renders.panel(panel, ctx)));
+      continue;
+    }
+    for (const e of events) {
+      const part = panel.topics.includes(topicOf(e.type)) ? panel.update(ctx, e) : null;
+      if (part) parts.push(part);
+    }
+  }
+  if (filter) {
+    const items: string[] = [];
+    for (const e of events) {
+      let data: Record<string, unknown> | undefined;
+      if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) items.push(renders.feedItem(ctx, e));
+    }
+    if (items.length > 0) parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${items.reverse().join("\n")}</hx-partial>`);
+  }
+  return parts;
 }

@@ -39,6 +39,13 @@ export interface Panel {
    * markup, or null to send nothing. Defaults to the whole panel re-rendered.
    */
   update?(ctx: PanelContext, e: StoredEvent): string | null;
+  /**
+   * The query parameters this panel renders from (its filters), validated
+   * and normalized, unset ones left out. A page's context and its stream's
+   * group are built from these alone, so unknown or junk parameters neither
+   * reach a render nor split a group. Default: none.
+   */
+  params?(query: Record<string, string | undefined>): Record<string, string>;
   /** Whether it also renders across tenants (ctx.tenant null): such panels make the admin's all-tenants view. */
   allTenants?: boolean;
 }

@@ -8,8 +8,10 @@ import type { ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
+import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
+import type { SharedRenders } from "./shared-renders.js";
 import { statsRoutes } from "./stats.js";
 import type { Views } from "./views.js";
 
@@ -20,6 +22,10 @@ export interface ConsoleDeps extends DomainDeps {
   panels: Panel[];
   /** Each domain's console pages and control forms, under /t/:tenant/…. */
   domainConsoles?: ((deps: ConsoleDeps) => Hono<ConsoleEnv>)[];
+  /** Distinct live page groups (filters × rights, detail pages) a tenant may have open; past it, 429. */
+  maxPageGroupsPerTenant: number;
+  /** Renders page groups share at one log position. */
+  sharedRenders: SharedRenders;
 }
 
 export type ConsoleEnv = AppEnv & { Variables: { session: string; csrf: string } };
@@ -67,7 +73,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.use("/admin/*", page);
 
   app.get("/t/:tenant", async (c) => {
-    const ctx = panelContext(c, deps);
+    const ctx = { ...panelContext(c, deps), query: pageQuery(deps.panels, c.req.query()) };
     const filter = feedFilter(ctx.query);
     // State and head in one snapshot, then the stream starts exactly there.
     const { head, value: panels } = deps.log.atHead(() => deps.panels.map((p) => ({ id: p.id, html: p.page ? p.page(ctx) : p.render(ctx) })));
@@ -77,11 +83,12 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get("/t/:tenant/live", async (c) => {
-    const ctx = panelContext(c, deps);
-    const filter = feedFilter(ctx.query);
+    const query = pageQuery(deps.panels, c.req.query());
+    const ctx = { ...panelContext(c, deps), query };
+    const filter = feedFilter(query);
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
-    // Panels render from the whole query (their filters), so one group serves one query.
-    const key = `page|${ctx.tenant}|${pageQuery(ctx.query)}|${ctx.canControl ? "c" : "r"}`;
+    // Panels render from the page's filters alone (validated), so one group serves every URL with the same filters.
+    const key = `page|${ctx.tenant}|${queryString(query)}|${ctx.canControl ? "c" : "r"}`;
     endWithSession(c, deps);
     return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
   });
@@ -110,15 +117,9 @@ function safeNext(next: string | undefined): string | null {
   return next && /^\/[^/\\]/.test(next) ? next : null;
 }
 
-/** The page's query (every panel's filters) in a canonical order, without the stream position. */
-function pageQuery(query: Record<string, string | undefined>): string {
-  const entries = Object.entries(query).filter((e): e is [string, string] => e[0] !== "after" && !!e[1]);
-  return new URLSearchParams(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))).toString();
-}
-
 /** The tenant console's page stream: the page's own filters, from the head the page was rendered at. */
-export function pageLiveUrl(tenant: string, query: Record<string, string | undefined>, head: number): string {
-  const q = pageQuery(query);
+export function pageLiveUrl(tenant: string, query: PageQuery, head: number): string {
+  const q = queryString(query);
   return `/t/${encodeURIComponent(tenant)}/live?${q ? `${q}&` : ""}after=${head}`;
 }
 

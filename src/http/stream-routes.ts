@@ -24,6 +24,9 @@ export interface StreamDeps extends AuthDeps {
   retryMs: number;
 }
 
+/** Events per catch-up page for batch selectors (console pages), each page one frame. */
+const BATCH_PAGE_SIZE = 200;
+
 /** Where a new stream starts, and the reset to send first when its position was unusable. */
 export interface StartPoint {
   cursor: number;
@@ -89,7 +92,11 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
     }));
   const s = sub;
   s.catchUp = () =>
-    void catchUp(s, deps.hub, read, selector.encode, { stallMs: 2 * deps.hub.options.heartbeatMs }).catch((err) => {
+    void catchUp(s, deps.hub, read, selector.encode, {
+      stallMs: 2 * deps.hub.options.heartbeatMs,
+      // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
+      ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
+    }).catch((err) => {
       deps.logger.error("stream catch-up failed", { error: String(err) });
       s.close("shutdown");
     });

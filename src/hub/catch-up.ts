@@ -11,6 +11,12 @@ export interface CatchUpOptions {
   highWater?: number;
   /** A socket that does not drain for this long is a stalled client, closed as slow. */
   stallMs?: number;
+  /**
+   * Encodes a whole page as one frame instead of each event (the selector's
+   * `encodeBatch`): a console page renders its panels once per page of
+   * history. Its frame is bounded by `pageSize`, so keep that small.
+   */
+  encodeBatch?: (events: readonly StoredEvent[]) => string | null;
 }
 
 /**
@@ -36,7 +42,9 @@ export async function catchUp(
     let text = "";
     let through = page.through;
     let cut = false;
-    for (const e of page.events) {
+    if (options.encodeBatch) {
+      if (page.events.length > 0) text = options.encodeBatch(page.events) ?? "";
+    } else for (const e of page.events) {
       text += encode(e) ?? "";
       // Bound what one step buffers (large events): continue after this one next time.
       if (text.length > highWater) {

@@ -18,11 +18,22 @@ export interface Selector {
   encode: (e: StoredEvent) => string | null;
   /** Optional pre-filter for reading history, a superset of `match` (lets the log filter in SQL). */
   narrow?: { types: readonly string[]; subject: string | null };
+  /**
+   * One frame for a run of matching events (ascending ids), or null to send
+   * nothing; its `id:` must be the last event's. When set, live events are
+   * not encoded in the commit listener: they are collected and encoded once
+   * per group per turn of the event loop, after the publishers have their
+   * acknowledgements (console pages, whose frames run SQL and templates).
+   * Catch-up uses it once per page of history too.
+   */
+  encodeBatch?: (events: readonly StoredEvent[]) => string | null;
 }
 
 interface Group {
   selector: Selector;
   subscribers: Set<Subscriber>;
+  /** Batch groups: matching events published since the group last rendered. */
+  pending: StoredEvent[];
 }
 
 export interface HubOptions {
@@ -36,23 +47,35 @@ export interface HubStats {
   slowDisconnects: number;
   /** Socket writes of live frames; several frames to one stream in one turn make one write. */
   writes: number;
+  /** Open groups whose frames are encoded once per turn (`encodeBatch`: console pages). */
+  batchGroups: number;
 }
 
 export class TooManyStreams extends Error {}
 
 const ALL = "*";
 const HEARTBEAT = encodeComment("keep-alive");
+/**
+ * Batch groups render for at most about this long per turn; the rest wait
+ * for the next turn, so requests, JSON streams and acknowledgements
+ * interleave with a burst of console renders instead of queueing behind it.
+ */
+const RENDER_SLICE_MS = 5;
 
 /**
  * The fan-out: live subscribers grouped by tenant and selector. `publish`
  * is called synchronously right after each commit, in id order; frames are
- * queued per subscriber and flushed once per turn of the event loop.
+ * queued per subscriber and flushed once per turn of the event loop. Batch
+ * groups (`encodeBatch`) only collect their events in `publish`; they are
+ * encoded in that later turn, one frame per group for the whole burst.
  * No SQL and no HTML here.
  */
 export class Hub {
   readonly #groups = new Map<string, Map<string, Group>>();
   readonly #counts = new Map<string, number>();
   #dirty: Subscriber[] = [];
+  /** Batch groups with pending events, oldest first: rendered in this order across turns. */
+  readonly #toRender = new Set<Group>();
   #flushScheduled = false;
   #publishedHead = 0;
   #slowDisconnects = 0;
@@ -94,7 +117,7 @@ export class Hub {
     let groups = this.#groups.get(scope);
     if (!groups) this.#groups.set(scope, (groups = new Map()));
     let group = groups.get(selector.key);
-    if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set() }));
+    if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set(), pending: [] }));
     const g = group;
     const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, (reason) => this.#remove(scope, g, sub, reason));
     g.subscribers.add(sub);
@@ -112,15 +135,25 @@ export class Hub {
       if (own) this.#deliver(own, e);
       if (all) this.#deliver(all, e);
     }
-    if (this.#dirty.length > 0 && !this.#flushScheduled) {
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if ((this.#dirty.length > 0 || this.#toRender.size > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
     }
   }
 
   #deliver(groups: Map<string, Group>, e: StoredEvent): void {
-    for (const { selector, subscribers } of groups.values()) {
+    for (const group of groups.values()) {
+      const { selector, subscribers } = group;
       if (subscribers.size === 0 || !selector.match(e)) continue;
+      if (selector.encodeBatch) {
+        group.pending.push(e);
+        this.#toRender.add(group);
+        continue;
+      }
       const text = selector.encode(e);
       // An empty frame would be an empty HTTP chunk: the end of the response.
       if (!text) continue;
@@ -133,11 +166,55 @@ export class Hub {
 
   #flush = (): void => {
     this.#flushScheduled = false;
+    this.#renderSlice();
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const sub of dirty) sub.flush();
     this.#writes += dirty.length;
+    this.#scheduleFlush();
   };
+
+  /** Renders queued batch groups, oldest first, for about RENDER_SLICE_MS (at least one group). */
+  #renderSlice(): void {
+    const deadline = performance.now() + RENDER_SLICE_MS;
+    for (const group of this.#toRender) {
+      this.#toRender.delete(group);
+      this.#render(group);
+      if (performance.now() >= deadline) return;
+    }
+  }
+
+  #render(group: Group): void {
+    const events = group.pending;
+    group.pending = [];
+    if (events.length === 0 || group.subscribers.size === 0) return;
+    const last = events[events.length - 1].id;
+    // Usually every live subscriber needs the whole run. One that went live after some of it was
+    // published has read those events from the log already: it gets a frame of the rest only.
+    const byStart = new Map<number, Subscriber[]>();
+    for (const sub of group.subscribers) {
+      if (sub.state !== "live" || sub.cursor >= last) continue;
+      const start = sub.cursor < events[0].id ? 0 : events.findIndex((e) => e.id > sub.cursor);
+      const subs = byStart.get(start);
+      if (subs) subs.push(sub);
+      else byStart.set(start, [sub]);
+    }
+    for (const [start, subs] of byStart) {
+      let text: string | null;
+      try {
+        text = group.selector.encodeBatch!(start === 0 ? events : events.slice(start));
+      } catch {
+        // The selector reports its own failure; its streams end cleanly and resume from the log.
+        for (const sub of subs) sub.close("shutdown");
+        continue;
+      }
+      if (!text) continue;
+      const frame = new EncodedFrame(Buffer.from(text));
+      for (const sub of subs) {
+        if (sub.enqueue(frame, last)) this.#dirty.push(sub);
+      }
+    }
+  }
 
   #beat(): void {
     for (const groups of this.#groups.values()) {
@@ -157,10 +234,26 @@ export class Hub {
     if (group.subscribers.size === 0) this.#groups.get(scope)?.delete(group.selector.key);
   }
 
+  /** Whether a group with this key is open for the tenant (null: the admin scope); joining it adds no group. */
+  hasGroup(tenant: string | null, key: string): boolean {
+    return this.#groups.get(tenant ?? ALL)?.has(key) ?? false;
+  }
+
+  /** Open batch groups (`encodeBatch`) of one tenant, or of the admin scope for null. */
+  batchGroupCount(tenant: string | null): number {
+    let n = 0;
+    for (const { selector } of this.#groups.get(tenant ?? ALL)?.values() ?? []) if (selector.encodeBatch) n++;
+    return n;
+  }
+
   stats(): HubStats {
     let streams = 0;
     for (const n of this.#counts.values()) streams += n;
-    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes };
+    let batchGroups = 0;
+    for (const groups of this.#groups.values()) {
+      for (const { selector } of groups.values()) if (selector.encodeBatch) batchGroups++;
+    }
+    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes, batchGroups };
   }
 
   /** True once closeAll ran: the server is stopping and takes no new streams. */

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
+import { pageQuery, queryString } from "../../console/page-query.js";
 import { replacePartial } from "../../console/panels.js";
 import { type ConsoleDeps, type ConsoleEnv, endWithSession, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
 import { parsePosition } from "../../http/position.js";
@@ -22,8 +23,8 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
    */
   app.get("/t/:tenant/agents", (c) => {
     const tenant = c.req.param("tenant");
-    const query = Object.fromEntries(Object.entries(c.req.query()).filter(([k, v]) => k !== "after" && v !== ""));
-    const page = `/t/${encodeURIComponent(tenant)}${Object.keys(query).length ? `?${new URLSearchParams(query)}` : ""}`;
+    const query = pageQuery(deps.panels, c.req.query());
+    const page = `/t/${encodeURIComponent(tenant)}${Object.keys(query).length ? `?${queryString(query)}` : ""}`;
     if (c.req.header("hx-request") !== "true") return c.redirect(page, 303);
     const ctx = { ...panelContext(c, deps), query };
     const { head, value: list } = deps.log.atHead(() => agentsPanel.render(ctx));

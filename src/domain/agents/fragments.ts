@@ -42,6 +42,10 @@ export const agentsPanel: Panel = {
   id: "agents-list",
   topics: ["agent"],
   render: renderList,
+  params(query) {
+    const { status, q } = agentFilter(query);
+    return { ...(status && { agent_status: status }), ...(q && { agent_q: q }) };
+  },
   page(ctx) {
     const filter = agentFilter(ctx.query);
     // The form keeps the rest of the page's query (the feed's filters…) as it is.
