@@ -5,7 +5,7 @@
  * `through` never claims an event the read could not see.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openDb } from "./db.js";
+import Database from "better-sqlite3";
 import { packStored } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
@@ -14,8 +14,10 @@ import type { FromReader, ToReader } from "./reader-protocol.js";
 const port = parentPort!;
 const send = (message: FromReader) => port.postMessage(message);
 
-const sqlite = openDb((workerData as { path: string }).path, { migrate: false }).$client;
+// better-sqlite3 directly, not drizzle: a reader runs one query, and each module a thread loads costs memory.
+const sqlite = new Database((workerData as { path: string }).path);
 sqlite.pragma("query_only = ON");
+sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
 const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
 // A deferred transaction: its first read fixes the snapshot every later read in it sees.
