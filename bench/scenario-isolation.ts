@@ -226,19 +226,22 @@ function consoleCase(n: number): IsolationCase {
 
 /**
  * Calls starting and ending and agents changing status: every event re-renders a panel of
- * every page. Each call id is used once (a call that ended cannot end again).
+ * every page. Each call id is used once (a call that ended cannot end again), and a call ends
+ * ten calls after it started: more than the publisher's connections can have in flight, so
+ * its end can never overtake its start.
  */
 function consoleEvents(count: number): string[] {
   const out: string[] = [];
   for (let i = 0; out.length < count; i++) {
-    const call = `call-${i}`;
     const agent = `agent-${i % 7}`;
-    out.push(`{"type":"call.started","subject":"${call}","data":{"direction":"inbound","number":"+1415555${String(1000 + (i % 9000)).padStart(4, "0")}","agent":"${agent}"}}`);
+    out.push(`{"type":"call.started","subject":"call-${i}","data":{"direction":"inbound","number":"+1415555${String(1000 + (i % 9000)).padStart(4, "0")}","agent":"${agent}"}}`);
     out.push(`{"type":"agent.status","subject":"${agent}","data":{"status":"${["busy", "available"][i % 2]}","name":"Agent ${i % 7}"}}`);
-    out.push(`{"type":"call.ended","subject":"${call}","data":{"duration_ms":${1000 * (i + 1)},"status":"completed"}}`);
+    if (i >= ENDS_AFTER) out.push(`{"type":"call.ended","subject":"call-${i - ENDS_AFTER}","data":{"duration_ms":${1000 * i},"status":"completed"}}`);
   }
   return out.slice(0, count);
 }
+
+const ENDS_AFTER = 10;
 
 /** (e) One JSON array of batchEvents events in one POST. */
 const batch: IsolationCase = {
