@@ -77,6 +77,9 @@ export interface IsolationCase {
   after?(c: CaseContext): Promise<void>;
 }
 
+/** The target's stream endpoint with another path (and headers). */
+export const withPath = (target: Target, path: string, headers = target.stream.headers) => ({ ...target.stream, path, headers });
+
 /** Samples the server's RSS every 100 ms; kills it past the abort limit, since the machine is shared. */
 export class RssWatch {
   peak = 0;
