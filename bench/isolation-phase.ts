@@ -125,7 +125,9 @@ export async function runCase(bench: Bench, probe: Worker, kase: IsolationCase):
     const quiet = await phase(c, probe, async () => void (await sleep(iso.quietSeconds * 1000)), iso.quietSeconds * 1000);
     const load = await phase(c, probe, () => kase.load(c), iso.loadSeconds * 1000);
     if (load.stalledMs > 0) c.notes.push(`server stalled: /healthz unanswered for ${(load.stalledMs / 1000).toFixed(0)} s when the phase ended`);
+    const exited = target.exited();
     if (rss.aborted) c.notes.push(`server killed: RSS passed ${iso.rssAbortMiB} MiB`);
+    else if (exited) c.notes.push(`server ${exited} during the load phase`);
     else if (kase.after) await kase.after(c);
     return { quiet, load, extra: c.extra, notes: c.notes };
   } finally {
@@ -161,7 +163,8 @@ async function phase(c: CaseContext, probe: Worker, body: () => Promise<void>, m
   const rest = Math.min(minMs, capMs) - (performance.now() - t0);
   if (rest > 0) await sleep(rest);
   const p = await probe.call<ProbeResult>({ op: "probeStop", graceMs: iso.graceSeconds * 1000 }, iso.graceSeconds * 1000 + 30_000);
-  const cpuUse = cpu.stop();
+  // The server may be gone (killed past the RSS limit, or crashed): the figures so far still count.
+  const cpuUse = target.exited() ? null : cpu.stop();
   const stalledMs = p.healthz.unanswered > 0 ? p.healthz.oldestUnansweredMs : 0;
   const end = target.exited() ? null : await scrapeMetrics(target, stalledMs > 0 ? 2_000 : 10_000);
   const loop = loopFigures(start, end);
@@ -172,8 +175,8 @@ async function phase(c: CaseContext, probe: Worker, body: () => Promise<void>, m
     delivery: seriesFigures(p.delivery),
     ...loop,
     peakRssBytes: c.rss.peak,
-    serverCpuPct: (100 * cpuUse.serverUs) / 1000 / cpuUse.wallMs,
-    otherCpuPct: (100 * cpuUse.otherUs) / 1000 / cpuUse.wallMs,
+    serverCpuPct: cpuUse ? (100 * cpuUse.serverUs) / 1000 / cpuUse.wallMs : NaN,
+    otherCpuPct: cpuUse ? (100 * cpuUse.otherUs) / 1000 / cpuUse.wallMs : NaN,
     stalledMs,
   };
 }

@@ -66,7 +66,8 @@ export function isolationRows(results: IsolationResult[]): IsolationRow[] {
     });
     if (r.id === "stalled") {
       const base = extra.rssBaselineMiB;
-      rows.push({ figure: `${r.title}: server RSS, baseline / peak MiB`, quiet: fmt(base), load: fmt(extra.peakRssMiB), ratio: base > 0 ? extra.peakRssMiB / base : null, target: `peak < ${PEAK_RSS_MIB} MB`, pass: Number.isFinite(extra.peakRssMiB) ? extra.peakRssMiB * 1.048576 < PEAK_RSS_MIB : null });
+      const peak = load.peakRssBytes / 2 ** 20;
+      rows.push({ figure: `${r.title}: server RSS, baseline / peak MiB`, quiet: fmt(base), load: fmt(peak), ratio: base > 0 && peak > 0 ? peak / base : null, target: `peak < ${PEAK_RSS_MIB} MB`, pass: peak > 0 ? peak * 1.048576 < PEAK_RSS_MIB : null });
       const back = Number.isFinite(extra.rssAfterMiB) && base > 0 ? extra.rssAfterMiB / base : null;
       rows.push({ figure: `${r.title}: server RSS, baseline / after the stalled streams closed MiB`, quiet: fmt(base), load: fmt(extra.rssAfterMiB), ratio: back, target: `≤ ${RSS_BACK_FACTOR}× baseline`, pass: back === null ? null : back <= RSS_BACK_FACTOR });
     }

@@ -157,7 +157,6 @@ const stalled: IsolationCase = {
     const { bench, target } = c;
     const m = await scrapeMetrics(target, 5_000);
     c.extra.slowConsumerCuts = m?.get("switchboard_slow_consumer_disconnects_total") ?? NaN;
-    c.extra.peakRssMiB = c.rss.peak / MiB;
     await Promise.all(bench.subs.map((w) => w.call({ op: "unstall" }, 10_000)));
     await bench.subs[0].call({ op: "close", group: "healthy" }, 10_000);
     // RSS falls as the server notices the closed sockets and the GC runs: watch it for a while.
