@@ -1,15 +1,19 @@
 /**
  * A load-client worker, forked by run.ts: holds a share of the SSE
  * subscriber connections (sse-subscribers.ts), or publishes (publisher.ts),
- * or replays (replay-client.ts), as the orchestrator commands over IPC.
+ * or replays (replay-client.ts), or holds stalled streams
+ * (stalled-consumers.ts), or probes as a second tenant (probe.ts), as the
+ * orchestrator commands over IPC.
  * Workers share the machine's two cores with the server being measured, so
  * every byte of work here is work the server does not get; run.ts reports
  * the workers' CPU next to the server's.
  */
+import { probeClose, probeOpen, probeStart, probeStop } from "./probe.js";
 import { ingest, publish } from "./publisher.js";
 import type { Command, Reply, Request } from "./protocol.js";
 import { replay } from "./replay-client.js";
 import { closeAllGroups, closeGroup, groupOf, subscribe, waitFor } from "./sse-subscribers.js";
+import { stall, unstall } from "./stalled-consumers.js";
 
 async function handle(cmd: Command): Promise<unknown> {
   switch (cmd.op) {
@@ -28,6 +32,18 @@ async function handle(cmd: Command): Promise<unknown> {
       return ingest(cmd);
     case "replay":
       return replay(cmd);
+    case "stall":
+      return stall(cmd);
+    case "unstall":
+      return unstall();
+    case "probeOpen":
+      return probeOpen(cmd);
+    case "probeStart":
+      return probeStart(cmd);
+    case "probeStop":
+      return probeStop(cmd);
+    case "probeClose":
+      return probeClose();
     case "guard":
       guarded = cmd.pids;
       return null;

@@ -5,8 +5,14 @@
  */
 import type { TargetName } from "./servers.js";
 
-export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay"] as const;
+export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "isolation"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** `npm run bench` alone runs these; `isolation` is asked for by name or with `--isolation`. */
+const DEFAULT_SCENARIOS: readonly Scenario[] = ["disk", "memory", "fanout", "ingest", "replay"];
+
+/** The isolation cases (issue 8): (a) glob, (b) replay, (c) stalled, (d) console, (e) batch, (f) flood. */
+export const ISOLATION_CASES = ["glob", "replay", "stalled", "console", "batch", "flood"] as const;
+export type IsolationCaseName = (typeof ISOLATION_CASES)[number];
 
 export interface Options {
   quick: boolean;
@@ -44,6 +50,38 @@ export interface Options {
   quietCores: number;
   /** Total time a run may spend waiting for a quiet machine. */
   quietBudgetSeconds: number;
+  /** Extra environment for our server, `NAME=value,NAME=value` (e.g. a knob the isolation cases need). */
+  serverEnv: Record<string, string>;
+  iso: IsolationOptions;
+}
+
+/** Sizes of the isolation cases; see bench/README.md, "Isolation". */
+export interface IsolationOptions {
+  cases: IsolationCaseName[];
+  /** Each case is run this many times, each on a fresh server; figures are medians. */
+  repeats: number;
+  /** Length of the quiet baseline, probes only. */
+  quietSeconds: number;
+  /** Least length of a load phase (the flood and the console's events last this long). */
+  loadSeconds: number;
+  /** Most a load phase may last before it is cut (a replay that never ends). */
+  capSeconds: number;
+  /** After a phase, how long answers still due may take; what is still unanswered then is a stall. */
+  graceSeconds: number;
+  healthzEveryMs: number;
+  publishEveryMs: number;
+  replayEvents: number;
+  replayClients: number;
+  stalledConns: number;
+  burstEvents: number;
+  burstEventBytes: number;
+  pageGroups: number[];
+  consoleRate: number;
+  batchEvents: number;
+  floodConns: number;
+  floodBatch: number;
+  /** Our server is killed when its RSS passes this (MiB): the machine is shared. */
+  rssAbortMiB: number;
 }
 
 export function readOptions(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Options {
@@ -68,13 +106,19 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
     for (const i of items) if (!all.includes(i as T)) throw new Error(`BENCH_${name}: unknown "${i}", expected some of ${all.join(",")}`);
     return items as T[];
   };
+  const ints = (name: string, full: string, smoke: string): number[] => {
+    const v = (vars[`BENCH_${name}`] ?? (quick ? smoke : full)).split(",").map(Number);
+    if (v.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_${name} must be a list of positive integers`);
+    return v;
+  };
+  const isolationOnly = /^(1|true|yes)$/i.test(vars.BENCH_ISOLATION ?? "") && !vars.BENCH_SCENARIOS;
   const sizes = (vars.BENCH_FANOUT_SIZES ?? (quick ? "1000" : "1000,5000")).split(",").map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_FANOUT_SIZES must be a list of positive integers`);
 
   return {
     quick,
     targets: list<TargetName>("TARGETS", ["floor", "ours"], ["floor", "ours"]),
-    scenarios: list<Scenario>("SCENARIOS", SCENARIOS, SCENARIOS),
+    scenarios: isolationOnly ? ["isolation"] : list<Scenario>("SCENARIOS", SCENARIOS, DEFAULT_SCENARIOS),
     clients: num("CLIENTS", 4, 4),
     publishers: num("PUBLISHERS", 2, 2),
     connectConcurrency: num("CONNECT_CONCURRENCY", 64, 64),
@@ -99,5 +143,36 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
     diskSeconds: num("DISK_SECONDS", 5, 2),
     quietCores: num("QUIET_CORES", 0.3, 0.3, 0),
     quietBudgetSeconds: num("QUIET_BUDGET_SECONDS", 20, 5, 0),
+    serverEnv: Object.fromEntries(
+      (vars.BENCH_SERVER_ENV ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => {
+          const eq = kv.indexOf("=");
+          if (eq < 1) throw new Error(`BENCH_SERVER_ENV: "${kv}" is not NAME=value`);
+          return [kv.slice(0, eq).trim(), kv.slice(eq + 1).trim()];
+        }),
+    ),
+    iso: {
+      cases: list<IsolationCaseName>("ISO_CASES", ISOLATION_CASES, ISOLATION_CASES),
+      repeats: num("ISO_REPEATS", 1, 1),
+      quietSeconds: num("ISO_QUIET_SECONDS", 4, 2),
+      loadSeconds: num("ISO_LOAD_SECONDS", 6, 3),
+      capSeconds: num("ISO_CAP_SECONDS", 30, 15),
+      graceSeconds: num("ISO_GRACE_SECONDS", 10, 5),
+      healthzEveryMs: num("ISO_HEALTHZ_EVERY_MS", 10, 10),
+      publishEveryMs: num("ISO_PUBLISH_EVERY_MS", 50, 50),
+      replayEvents: num("ISO_REPLAY_EVENTS", 1_000_000, 200_000),
+      replayClients: num("ISO_REPLAY_CLIENTS", 4, 4),
+      stalledConns: num("ISO_STALLED_CONNS", 1000, 250),
+      burstEvents: num("ISO_BURST_EVENTS", 350, 350),
+      burstEventBytes: num("ISO_BURST_EVENT_BYTES", 60_000, 60_000, 100),
+      pageGroups: ints("ISO_PAGE_GROUPS", "20,100", "20"),
+      consoleRate: num("ISO_CONSOLE_RATE", 20, 20),
+      batchEvents: num("ISO_BATCH_EVENTS", 50_000, 50_000),
+      floodConns: num("ISO_FLOOD_CONNS", 8, 8),
+      floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
+      rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),
+    },
   };
 }

@@ -20,9 +20,42 @@ export type Command =
   | { op: "waitFor"; group: string; id: number; timeoutMs: number }
   /** Closes a group's streams, or every stream when no group is named. */
   | { op: "close"; group?: string }
-  | { op: "publish"; target: HttpTarget; mode: "steady" | "burst"; count: number; rate: number; batch: number; conns: number; timeoutMs: number }
-  | { op: "ingest"; target: HttpTarget; mode: "single" | "ndjson"; conns: number; batch: number; durationMs: number }
+  | {
+      op: "publish";
+      target: HttpTarget;
+      mode: "steady" | "burst";
+      count: number;
+      rate: number;
+      batch: number;
+      conns: number;
+      timeoutMs: number;
+      /** Event JSON texts to send in turn instead of timestamped ticks (domain events, large payloads). */
+      events?: string[];
+    }
+  | {
+      op: "ingest";
+      target: HttpTarget;
+      /** `array`: one JSON array of `batch` events per request. */
+      mode: "single" | "ndjson" | "array";
+      conns: number;
+      batch: number;
+      durationMs: number;
+      /** Stop each connection after this many requests (default: only the duration bounds it). */
+      maxRequests?: number;
+    }
   | { op: "replay"; target: HttpTarget; after: number; last: number; timeoutMs: number }
+  /** Opens streams that read their response head and then never read again (stalled consumers). */
+  | { op: "stall"; target: HttpTarget; count: number; concurrency: number; timeoutMs: number }
+  /** Closes every stalled connection of this worker. */
+  | { op: "unstall" }
+  /** Opens the probe tenant's own stream (once per server) and readies its connections. */
+  | { op: "probeOpen"; probe: ProbeTargets; timeoutMs: number }
+  /** Starts probing on a fixed schedule; figures are kept from here until probeStop. */
+  | { op: "probeStart"; healthzEveryMs: number; publishEveryMs: number }
+  /** Stops scheduling, waits up to graceMs for answers still due, and returns the figures. */
+  | { op: "probeStop"; graceMs: number }
+  /** Closes the probe's connections. */
+  | { op: "probeClose" }
   /** Server pids to kill if the orchestrator dies without stopping them (SIGKILL leaves no exit handler). */
   | { op: "guard"; pids: number[] };
 
@@ -85,6 +118,41 @@ export interface ReplayResult {
   bytes: number;
   timedOut: boolean;
   error: string | null;
+}
+
+/** Where the probe tenant's three probes go. */
+export interface ProbeTargets {
+  healthz: HttpTarget;
+  publish: HttpTarget;
+  stream: HttpTarget;
+}
+
+export interface StallResult {
+  opened: number;
+  failed: number;
+  failures: string[];
+}
+
+/** One probe's latencies over a window, measured from each request's scheduled time (no coordinated omission). */
+export interface ProbeSeries {
+  latency: HistogramData;
+  /** Requests (or events) scheduled in the window. */
+  scheduled: number;
+  /** Scheduled while every probe connection was busy: their latency is estimated from the next answer. */
+  missed: number;
+  errors: number;
+  errorSamples: string[];
+  /** Still unanswered (or undelivered) when the grace period ended: the server was stalled. */
+  unanswered: number;
+  /** Age of the oldest of those, in ms (0 when none). */
+  oldestUnansweredMs: number;
+}
+
+export interface ProbeResult {
+  healthz: ProbeSeries;
+  publish: ProbeSeries;
+  delivery: ProbeSeries;
+  windowMs: number;
 }
 
 export type Reply = { reqId: number; ok: true; result: unknown } | { reqId: number; ok: false; error: string };

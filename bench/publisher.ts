@@ -30,6 +30,8 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
   const deadline = performance.now() + cmd.timeoutMs;
   const conns = Array.from({ length: Math.max(1, cmd.conns) }, () => new HttpConnection(ep));
   const requests = new Histogram();
+  // Given events are sent as they are (they carry no send time); otherwise timestamped ticks.
+  const eventAt = cmd.events?.length ? (seq: number) => cmd.events![seq % cmd.events!.length] : (seq: number, t: number) => tickJson(seq, t);
   const send = async (conn: HttpConnection, body: string, contentType: string, events: number) => {
     res.sent += events;
     try {
@@ -67,7 +69,7 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
       if (wait > 0.5) await new Promise((r) => setTimeout(r, wait));
       const conn = await acquire();
       if (performance.now() - due > interval) res.late++;
-      const p = send(conn, tickJson(i, wallNow()), "application/json", 1).finally(() => {
+      const p = send(conn, eventAt(i, wallNow()), "application/json", 1).finally(() => {
         release(conn);
         inflight.delete(p);
       });
@@ -84,7 +86,7 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
         seq += n;
         const t = wallNow();
         let body = "";
-        for (let k = 0; k < n; k++) body += tickJson(first + k, t) + "\n";
+        for (let k = 0; k < n; k++) body += eventAt(first + k, t) + "\n";
         await send(conn, body, "application/x-ndjson", n);
       }
     };
@@ -102,10 +104,13 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
 export async function ingest(cmd: Extract<Command, { op: "ingest" }>): Promise<IngestResult> {
   const ep = endpointOf(cmd.target);
   const event = (i: number) => `{"type":"bench.ingest","subject":"s${i % 16}","data":{"seq":${i},"src":"bench","note":"durable append throughput"}}`;
+  const batch = Array.from({ length: cmd.batch }, (_, i) => event(i));
   const [contentType, body, events] =
     cmd.mode === "single"
       ? ["application/json", event(0), 1]
-      : ["application/x-ndjson", Array.from({ length: cmd.batch }, (_, i) => event(i)).join("\n") + "\n", cmd.batch];
+      : cmd.mode === "array"
+        ? ["application/json", `[${batch.join(",")}]`, cmd.batch]
+        : ["application/x-ndjson", batch.join("\n") + "\n", cmd.batch];
   const request = postRequest(ep, cmd.target.path, cmd.target.headers, contentType, body);
   const res: IngestResult = { events: 0, requests: 0, errors: 0, errorSamples: [], elapsedMs: 0, latency: new Histogram().toData() };
   const latency = new Histogram();
@@ -114,8 +119,9 @@ export async function ingest(cmd: Extract<Command, { op: "ingest" }>): Promise<I
   let last = t0;
   const lane = async () => {
     const conn = new HttpConnection(ep);
+    let sent = 0;
     try {
-      while (performance.now() < end) {
+      while (performance.now() < end && sent++ < (cmd.maxRequests ?? Infinity)) {
         const s = performance.now();
         try {
           const reply = await conn.request(request);

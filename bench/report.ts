@@ -6,7 +6,9 @@
  */
 import type { Options } from "./options.js";
 import type { DiskProbe } from "./disk-probe.js";
+import type { IsolationRow } from "./isolation-report.js";
 import type { FanoutResult, FanoutRun } from "./scenario-fanout.js";
+import type { IsolationResult } from "./scenario-isolation.js";
 import type { IngestFigures } from "./scenario-ingest.js";
 import type { MemoryFigures } from "./scenario-memory.js";
 import type { ReplayFigures } from "./scenario-replay.js";
@@ -31,6 +33,9 @@ export interface Results {
   otherCpuPctMedian?: number;
   /** Filled by report(): every row of the table, for tooling that reads the JSON. */
   table?: Row[];
+  /** The isolation cases (issue 8), when asked for: every run of every case, and their table. */
+  isolation?: IsolationResult[];
+  isolationTable?: IsolationRow[];
 }
 
 export interface Row {

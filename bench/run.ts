@@ -14,6 +14,8 @@ import { buildRows, formatTable, type PerTarget, type Results } from "./report.j
 import type { Bench } from "./bench-context.js";
 import { fanout } from "./scenario-fanout.js";
 import { ingest } from "./scenario-ingest.js";
+import { formatIsolationTable, isolationNotes, isolationRows } from "./isolation-report.js";
+import { isolation } from "./scenario-isolation.js";
 import { idleMemory, memoryFigures, type MemoryResult } from "./scenario-memory.js";
 import { replay } from "./scenario-replay.js";
 import { killAllNow, onServersChange, startFloor, startOurs, type Target, type TargetName } from "./servers.js";
@@ -67,7 +69,9 @@ async function main(): Promise<number> {
   try {
     const subNames = Array.from({ length: opts.clients }, (_, i) => `sub-${i + 1}`);
     const pubNames = Array.from({ length: opts.publishers }, (_, i) => `pub-${i + 1}`);
-    workers.push(...(await startWorkers([...subNames, ...pubNames])));
+    // The isolation cases' probe tenant gets a process of its own, apart from the hostile load.
+    const probeNames = opts.scenarios.includes("isolation") ? ["probe"] : [];
+    workers.push(...(await startWorkers([...subNames, ...pubNames, ...probeNames])));
     // Every worker learns the server pids, so if this process is killed outright they stop the servers.
     onServersChange((pids) => {
       for (const w of workers) w.call({ op: "guard", pids }, 5000).catch(() => {});
@@ -75,7 +79,7 @@ async function main(): Promise<number> {
     const b: Bench = (bench = {
       opts,
       subs: workers.slice(0, opts.clients),
-      pubs: workers.slice(opts.clients),
+      pubs: workers.slice(opts.clients, opts.clients + opts.publishers),
       clientPids: workers.map((w) => w.pid),
       log,
       quietBudgetMs: opts.quietBudgetSeconds * 1000,
@@ -116,7 +120,8 @@ async function main(): Promise<number> {
       }
     }
 
-    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk");
+    // Memory and isolation start servers of their own; the disk probe needs none.
+    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "isolation");
     for (const name of needServers ? opts.targets : []) {
       try {
         const t = await start(name);
@@ -173,6 +178,14 @@ async function main(): Promise<number> {
       });
     }
     await each("replay", `Catch-up replay, ${opts.replayEvents} events`, results.replay, (t) => replay(b, t), (t) => t.replays);
+
+    // Last: it lowers the load clients' CPU priority for good, and each case starts a server of its own.
+    if (opts.scenarios.includes("isolation")) {
+      await Promise.allSettled(targets.map((t) => t.stop()));
+      targets.length = 0;
+      if (!opts.targets.includes("ours")) log("Isolation: only Switchboard has tenants to isolate; skipped (targets has no ours)");
+      else results.isolation = await isolation(b, workers[workers.length - 1]);
+    }
   } finally {
     await stopAll();
     killAllNow();
@@ -182,8 +195,14 @@ async function main(): Promise<number> {
   const rows = buildRows(results);
   results.table = rows;
   console.log("");
-  console.log(formatTable(rows));
-  console.log("");
+  if (rows.length) console.log(formatTable(rows) + "\n");
+  if (results.isolation) {
+    const iso = isolationRows(results.isolation);
+    results.isolationTable = iso;
+    log(`Isolation: the probe tenant beside a hostile client of "demo"; each case on a fresh server, quiet baseline then load${opts.iso.repeats > 1 ? `, median of ${opts.iso.repeats}` : ""}`);
+    console.log(formatIsolationTable(iso));
+    console.log(["", "Notes:", ...isolationNotes(results.isolation), ""].join("\n"));
+  }
   const other = otherCpuOf(results);
   results.otherCpuPctMedian = other;
   if (Number.isFinite(other)) {

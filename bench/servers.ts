@@ -28,6 +28,9 @@ export interface Target {
   publish: HttpTarget;
   /** Whether the server can replay history from Last-Event-ID (the floor keeps none). */
   replays: boolean;
+  /** Ours only: its admin key and database file (for the CLI, and for logging in to the console). */
+  adminKey?: string;
+  dbPath?: string;
   /** Null while running; otherwise how it ended. */
   exited(): string | null;
   /** Last lines the server printed, for error reports. */
@@ -84,7 +87,11 @@ export async function startFloor(): Promise<Target> {
   };
 }
 
-export async function startOurs(): Promise<Target> {
+/**
+ * Starts Switchboard on a fresh database. `extraEnv` is added last (e.g. a
+ * setting an isolation run needs: a rate limit raised for the prefill).
+ */
+export async function startOurs(extraEnv: Record<string, string> = {}): Promise<Target> {
   if (!existsSync(OURS_MAIN)) throw new Error(`${path.relative(REPO_ROOT, OURS_MAIN)} does not exist yet`);
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
@@ -98,6 +105,7 @@ export async function startOurs(): Promise<Target> {
     // Pruning runs on a timer and would land inside some measured window at random; the bench measures the hot paths.
     RETENTION_MAX_EVENTS: "0",
     RETENTION_MAX_AGE: "0",
+    ...extraEnv,
   };
   const t = await launch("ours", OURS_MAIN, port, env, () => rmSync(dir, { recursive: true, force: true }));
   const auth = { Authorization: `Bearer ${key}` };
@@ -106,6 +114,8 @@ export async function startOurs(): Promise<Target> {
     stream: { host: HOST, port, path: "/api/v1/tenants/demo/stream", headers: auth },
     publish: { host: HOST, port, path: "/api/v1/tenants/demo/events", headers: auth },
     replays: true,
+    adminKey: key,
+    dbPath: env.DATABASE_URL,
   };
 }
 
