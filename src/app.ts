@@ -44,6 +44,7 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxEventBytes: config.MAX_EVENT_BYTES,
     maxBatchEvents: config.MAX_BATCH_EVENTS,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
     checkData: deps.domains.normalize,
   };
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
@@ -53,7 +54,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", opsRoutes(deps));
   app.route("/", eventsRoutes({ ...deps, limits, isCommand: (type) => deps.domains.isCommand(type) }));
   app.route("/", streamRoutes(streamDeps));
-  const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES };
+  const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH };
   app.route("/", domainRoutes(domainDeps));
   app.route("/", assetRoutes());
   app.route("/", consoleRoutes({ ...domainDeps, views: deps.views, sessions: deps.sessions, panels: consolePanels, domainConsoles }));

@@ -83,4 +83,6 @@ export interface DomainDeps extends StreamDeps {
   domains: Domains;
   presence: Presence;
   maxEventBytes: number;
+  /** How deep a command's JSON body may nest (MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
 }

@@ -45,13 +45,13 @@ export function channelsRoutes(deps: DomainDeps) {
    * on in the background (progress, then connected or failed, on the streams).
    */
   app.post("/api/v1/tenants/:tenant/channels", control, limit, async (c) => {
-    const body = await readBody(c, connectBody);
+    const body = await readBody(c, connectBody, deps.maxJsonDepth);
     return c.json(await connectChannel(deps, c.req.param("tenant"), body), 201);
   });
 
   /** Disconnect: a command to the worker holding the connection, which answers channel.disconnected. */
   app.post("/api/v1/tenants/:tenant/channels/:channel/disconnect", control, limit, async (c) => {
-    const body = await readBody(c, disconnectBody);
+    const body = await readBody(c, disconnectBody, deps.maxJsonDepth);
     return c.json(await disconnectChannel(deps, c.req.param("tenant"), c.req.param("channel"), body), 201);
   });
 

@@ -49,13 +49,13 @@ export function chatRoutes(deps: DomainDeps) {
 
   /** Opens a session with an agent (chat.session_started); its messages follow. */
   app.post("/api/v1/tenants/:tenant/sessions", control, limit, async (c) => {
-    const { id, session } = await startSession(deps, c.req.param("tenant"), await readBody(c, newSessionBody));
+    const { id, session } = await startSession(deps, c.req.param("tenant"), await readBody(c, newSessionBody, deps.maxJsonDepth));
     return c.json({ id, session: rowJson(session) }, 201);
   });
 
   /** A user's message: a command to the session's agent, which answers with deltas. */
   app.post("/api/v1/tenants/:tenant/sessions/:session/messages", control, limit, async (c) => {
-    const body = await readBody(c, newMessageBody);
+    const body = await readBody(c, newMessageBody, deps.maxJsonDepth);
     return c.json(await sendMessage(deps, c.req.param("tenant"), c.req.param("session"), body), 201);
   });
 
@@ -68,7 +68,7 @@ export function chatRoutes(deps: DomainDeps) {
 
   /** Asks the session's agent to stop a tool run; it answers with tool.cancelled. 409 once the run has ended. */
   app.post("/api/v1/tenants/:tenant/tools/:tool/cancel", control, limit, async (c) => {
-    const body = await readBody(c, cancelBody);
+    const body = await readBody(c, cancelBody, deps.maxJsonDepth);
     return c.json(await cancelToolRun(deps, c.req.param("tenant"), c.req.param("tool"), body), 201);
   });
 
