@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { BatchScanner, jsonDepth, LineScanner, ScanError, type ScannedValue } from "../src/http/json-scan.js";
+import { jsonDepth } from "../src/http/json-depth.js";
+import { BatchScanner, ScanError, type ScannedValue } from "../src/http/json-scan.js";
+import { LineScanner } from "../src/http/ndjson-scan.js";
 
 /** Scans `chunks` as one body; returns the values found and whether it was an array. */
 function scan(mode: "json" | "ndjson", chunks: string[], limits = { maxDepth: 10, maxChars: 1000 }): { values: ScannedValue[]; array: boolean } {

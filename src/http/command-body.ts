@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
-import { jsonDepth } from "./json-scan.js";
+import { jsonDepth } from "./json-depth.js";
 
 /** A command body is one event's data and a few fields; the event's own size limit applies again on append. */
 export function commandBodyLimit(maxEventBytes: number) {

@@ -3,7 +3,8 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
 import { ApiError, type ErrorDetail } from "./errors.js";
-import { BatchScanner, LineScanner, ScanError, type ScanLimits, type ValueScanner } from "./json-scan.js";
+import { BatchScanner, ScanError, type ScanLimits, type ValueScanner } from "./json-scan.js";
+import { LineScanner } from "./ndjson-scan.js";
 import { timeSlicer } from "./time-slice.js";
 
 export interface BodyLimits {

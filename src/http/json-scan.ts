@@ -6,7 +6,7 @@
  * (whose recursion overflows the stack a few thousand levels down), and so
  * that each event of a batch can be parsed and checked on its own, in
  * slices that hand the event loop back. It does not validate: JSON.parse
- * still judges every value it lets through.
+ * still judges every value it lets through. NDJSON's twin is ndjson-scan.ts.
  */
 
 /** One value of a batch: its JSON text, or why it was set aside unparsed (its text is not kept). */
@@ -53,13 +53,13 @@ function indexIn(text: string, char: string, from: number): number {
 const isSpace = (code: number) => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 const enum State {
-  /** json: before the first non-space character. */
+  /** Before the first non-space character. */
   Start,
-  /** json: inside the top-level array, whose elements are the values. */
+  /** Inside the top-level array, whose elements are the values. */
   Array,
-  /** json: the body is one value (not an array). */
+  /** The body is one value (not an array). */
   Single,
-  /** json: after the top-level array's closing bracket: only spaces may follow. */
+  /** After the top-level array's closing bracket: only spaces may follow. */
   Done,
 }
 
@@ -227,91 +227,4 @@ export class BatchScanner implements ValueScanner {
     this.values.push(value);
     this.#limits.onValue?.(value, this.values.length - 1);
   }
-}
-
-/**
- * Splits an NDJSON body into its non-blank lines as it streams in, each
- * measured against the limits. Lines are found with indexOf, and a line's
- * depth is only scanned when it holds more brackets than the limit, so the
- * common case costs next to nothing beyond JSON.parse.
- */
-export class LineScanner implements ValueScanner {
-  readonly values: ScannedValue[] = [];
-  readonly array = true;
-  readonly #limits: ScanLimits;
-  /** The current line's pieces from earlier chunks; null once it is too long to keep. */
-  #parts: string[] | null = [];
-  #chars = 0;
-
-  constructor(limits: ScanLimits) {
-    this.#limits = limits;
-  }
-
-  feed(chunk: string): void {
-    let start = 0;
-    for (let end = chunk.indexOf("\n"); end >= 0; end = chunk.indexOf("\n", start)) {
-      this.#take(chunk.slice(start, end));
-      this.#complete();
-      start = end + 1;
-    }
-    if (start < chunk.length) this.#take(start === 0 ? chunk : chunk.slice(start));
-  }
-
-  end(): void {
-    this.#complete();
-  }
-
-  #take(piece: string): void {
-    this.#chars += piece.length;
-    if (this.#chars > this.#limits.maxChars) this.#parts = null;
-    else this.#parts?.push(piece);
-  }
-
-  #complete(): void {
-    const parts = this.#parts;
-    const chars = this.#chars;
-    this.#parts = [];
-    this.#chars = 0;
-    let value: ScannedValue;
-    if (parts === null) {
-      value = { tooLong: chars };
-    } else {
-      const text = (parts.length === 1 ? parts[0] : parts.join("")).trim();
-      if (text === "") return;
-      value = bracketsAtMost(text, this.#limits.maxDepth) || jsonDepth(text, this.#limits.maxDepth) <= this.#limits.maxDepth ? { text } : { tooDeep: true };
-    }
-    this.values.push(value);
-    this.#limits.onValue?.(value, this.values.length - 1);
-  }
-}
-
-/** Whether `text` holds at most `max` opening brackets (in strings or not): then it cannot nest deeper than `max`. */
-function bracketsAtMost(text: string, max: number): boolean {
-  let count = 0;
-  for (const open of ["{", "["]) {
-    for (let at = text.indexOf(open); at >= 0; at = text.indexOf(open, at + 1)) if (++count > max) return false;
-  }
-  return true;
-}
-
-/**
- * How deep a JSON text nests, counting `[` and `{` outside strings, or
- * Infinity as soon as it passes `max` (the rest is not read). Linear,
- * without recursion, so any text can be measured safely before JSON.parse.
- */
-export function jsonDepth(text: string, max: number): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === BACKSLASH) i++;
-      else if (code === QUOTE) inString = false;
-    } else if (code === QUOTE) inString = true;
-    else if (code === OPEN_SQUARE || code === OPEN_CURLY) {
-      if (++depth > deepest && (deepest = depth) > max) return Infinity;
-    } else if ((code === CLOSE_SQUARE || code === CLOSE_CURLY) && depth > 0) depth--;
-  }
-  return deepest;
 }

@@ -4,7 +4,7 @@ import { checkEvent, type NewEvent } from "../../event.js";
 import { appendOrThrow } from "../../http/append.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
-import { jsonDepth } from "../../http/json-scan.js";
+import { jsonDepth } from "../../http/json-depth.js";
 import type { DomainDeps } from "../domain.js";
 import { maskNumber } from "../mask.js";
 

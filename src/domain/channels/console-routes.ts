@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
-import { jsonDepth } from "../../http/json-scan.js";
+import { jsonDepth } from "../../http/json-depth.js";
 import { connectBody, connectChannel, disconnectChannel } from "./commands.js";
 import { channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
 
