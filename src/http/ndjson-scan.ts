@@ -22,15 +22,14 @@ export class LineScanner implements ValueScanner {
   feed(chunk: string): void {
     let start = 0;
     for (let end = chunk.indexOf("\n"); end >= 0; end = chunk.indexOf("\n", start)) {
-      this.#take(chunk.slice(start, end));
-      this.#complete();
+      this.#complete(chunk.slice(start, end));
       start = end + 1;
     }
     if (start < chunk.length) this.#take(start === 0 ? chunk : chunk.slice(start));
   }
 
   end(): void {
-    this.#complete();
+    this.#complete("");
   }
 
   #take(piece: string): void {
@@ -39,19 +38,23 @@ export class LineScanner implements ValueScanner {
     else this.#parts?.push(piece);
   }
 
-  #complete(): void {
+  /** The line ends with `last`; most lines lie within one chunk and need no pieces joined (nor an array each). */
+  #complete(last: string): void {
     const parts = this.#parts;
-    const chars = this.#chars;
-    this.#parts = [];
-    this.#chars = 0;
+    const chars = this.#chars + last.length;
     let value: ScannedValue;
-    if (parts === null) {
+    if (parts === null || chars > this.#limits.maxChars) {
       value = { tooLong: chars };
+      this.#parts = [];
     } else {
-      const text = (parts.length === 1 ? parts[0] : parts.join("")).trim();
+      const text = (parts.length === 0 ? last : parts.join("") + last).trim();
+      if (parts.length > 0) this.#parts = [];
+      this.#chars = 0;
       if (text === "") return;
-      value = bracketsAtMost(text, this.#limits.maxDepth) || jsonDepth(text, this.#limits.maxDepth) <= this.#limits.maxDepth ? { text } : { tooDeep: true };
+      const max = this.#limits.maxDepth;
+      value = bracketsAtMost(text, max) || jsonDepth(text, max) <= max ? { text } : { tooDeep: true };
     }
+    this.#chars = 0;
     this.values.push(value);
     this.#limits.onValue?.(value, this.values.length - 1);
   }
