@@ -69,6 +69,8 @@ export interface CaseContext {
 export interface IsolationCase {
   id: string;
   title: string;
+  /** Server settings of this case, over the bench's (e.g. the flood runs with the default per-key rate limit on). */
+  serverEnv?: Record<string, string>;
   /** Before the quiet baseline: prefill, open the hostile connections. */
   setup?(c: CaseContext): Promise<void>;
   /** The load; resolves when done. The phase lasts at least `loadSeconds` and at most `capSeconds`. */
@@ -114,7 +116,7 @@ export class RssWatch {
 /** Runs one case once on a fresh server. */
 export async function runCase(bench: Bench, probe: Worker, kase: IsolationCase): Promise<CaseRun> {
   const iso = bench.opts.iso;
-  const target = await startOurs(bench.opts.serverEnv);
+  const target = await startOurs({ ...bench.opts.serverEnv, ...kase.serverEnv });
   const rss = new RssWatch(target, iso.rssAbortMiB * 2 ** 20);
   const c: CaseContext = { bench, iso, target, rss, extra: {}, notes: [] };
   try {

@@ -200,6 +200,8 @@ const batch: IsolationCase = {
 const flood: IsolationCase = {
   id: "flood",
   title: "(f) publishing flood",
+  // The server's default per-key rate limit (an empty value is unset): the flood is what it is for.
+  serverEnv: { PUBLISH_RATE_PER_KEY: "" },
   async load(c) {
     const pubs = c.bench.pubs;
     const r = await ingestArrays(c, pubs, split(c.iso.floodConns, pubs.length), c.iso.floodBatch, c.iso.loadSeconds * 1000);

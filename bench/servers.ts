@@ -105,6 +105,8 @@ export async function startOurs(extraEnv: Record<string, string> = {}): Promise<
     // Pruning runs on a timer and would land inside some measured window at random; the bench measures the hot paths.
     RETENTION_MAX_EVENTS: "0",
     RETENTION_MAX_AGE: "0",
+    // The bench publishes millions of events with one key to measure the server's ceiling: a per-key limit would measure itself.
+    PUBLISH_RATE_PER_KEY: "0",
     ...extraEnv,
   };
   const t = await launch("ours", OURS_MAIN, port, env, () => rmSync(dir, { recursive: true, force: true }));

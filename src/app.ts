@@ -16,6 +16,7 @@ import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
+import { RateLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
 import type { Db } from "./store/db.js";
 import type { EventLog } from "./store/event-log.js";
@@ -45,16 +46,19 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxEventBytes: config.MAX_EVENT_BYTES,
     maxBatchEvents: config.MAX_BATCH_EVENTS,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
     checkData: deps.domains.normalize,
   };
+  // One allowance per API key across every publishing route: events, commands and console forms.
+  const limiter = new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
-  app.route("/", eventsRoutes({ ...deps, limits, isCommand: (type) => deps.domains.isCommand(type) }));
+  app.route("/", eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type) }));
   app.route("/", streamRoutes(streamDeps));
-  const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES };
+  const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };
   app.route("/", domainRoutes(domainDeps));
   app.route("/", assetRoutes());
   app.route(

@@ -33,6 +33,18 @@ const schema = z.object({
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(50_000),
+  /**
+   * How deep an event's data (or a command's body) may nest; deeper JSON is refused with a 400 before
+   * it is parsed. At most 1000: JSON.stringify recurses, and a few thousand levels overflow its stack.
+   */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
+  /**
+   * Events per second each API key may publish, sustained (commands count one each);
+   * past it, 429 with Retry-After. 0 turns the limit off.
+   */
+  PUBLISH_RATE_PER_KEY: z.coerce.number().min(0).default(1000),
+  /** Events a key may publish at once after being idle: the bucket of the rate limit. */
+  PUBLISH_BURST_PER_KEY: z.coerce.number().int().min(1).default(50_000),
   /** Events older than this are pruned; 0 keeps them forever. Accepts `30d`, `12h`, `15m`, `90s` or ms. */
   RETENTION_MAX_AGE: z
     .string()

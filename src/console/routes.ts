@@ -71,6 +71,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.use("/t/:tenant/*", page);
   app.use("/admin", page);
   app.use("/admin/*", page);
+  // Control forms publish commands: each POST spends one event of the session key's allowance, as on the API.
+  app.use("/t/:tenant/*", async function rateLimit(c, next) {
+    if (c.req.method !== "POST") return next();
+    const admission = deps.limiter.take(c.get("key").id, 1);
+    if (admission.ok) return next();
+    const message = deps.limiter.message(admission.retryAfterSec);
+    const headers = { "Retry-After": String(admission.retryAfterSec) };
+    if (c.req.header("hx-request") === "true") return c.text(message, 429, { ...headers, "HX-Reswap": "none" });
+    return c.html(views.render("pages/error", { status: 429, message }), 429, headers);
+  });
 
   app.get("/t/:tenant", async (c) => {
     const ctx = { ...panelContext(c, deps), query: pageQuery(deps.panels, c.req.query()) };

@@ -3,11 +3,16 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
 import { ApiError, type ErrorDetail } from "./errors.js";
+import { BatchScanner, ScanError, type ScanLimits, type ValueScanner } from "./json-scan.js";
+import { LineScanner } from "./ndjson-scan.js";
+import { timeSlicer } from "./time-slice.js";
 
 export interface BodyLimits {
   maxBodyBytes: number;
   maxEventBytes: number;
   maxBatchEvents: number;
+  /** How deep an event's data may nest (MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
   /** Domain validation of each event's data by type. */
   checkData?: DataCheck;
 }
@@ -18,105 +23,112 @@ const NDJSON_TYPE = /^application\/(x-ndjson|ndjson|jsonl|x-jsonlines)\s*(;|$)/i
 const MAX_DETAILS = 100;
 
 /**
- * Reads the events of a publish request: one JSON event, a JSON array, or
- * NDJSON (one event per line, parsed as the body streams in). The whole
- * body is one batch: any bad event rejects it, with every bad event's index
- * and reason, and nothing is appended.
+ * The longest JSON text one event may arrive as. Its data is at most
+ * maxEventBytes once compact, but as sent it may be indented or escaped
+ * (`\u00e9` is six characters for one), and type, subject and key add a
+ * little; anything longer cannot be a valid event and is refused unparsed,
+ * so no single JSON.parse holds the event loop for long.
  */
-export async function readEvents(c: Context, limits: BodyLimits): Promise<NewEvent[]> {
+export const maxEventChars = (maxEventBytes: number) => 8 * maxEventBytes + 64 * 1024;
+
+/**
+ * Reads the events of a publish request: one JSON event, a JSON array, or
+ * NDJSON (one event per line). The whole body is one batch: any bad event
+ * rejects it, with every bad event's index and reason, and nothing is
+ * appended.
+ *
+ * The body is scanned as it streams in (nesting depth, each event's extent,
+ * the batch's size), then each event is parsed and checked on its own, in
+ * slices that hand the event loop back every few milliseconds, so a large
+ * or hostile batch never stalls other clients. `charge` learns the number
+ * of events before any is parsed (the rate limit), and may throw.
+ */
+export async function readEvents(c: Context, limits: BodyLimits, charge?: (events: number) => void): Promise<NewEvent[]> {
   const contentType = c.req.header("content-type") ?? "";
   const ndjson = NDJSON_TYPE.test(contentType);
   if (!ndjson && !JSON_TYPE.test(contentType)) {
     throw new ApiError(415, "unsupported_media_type", `Content-Type must be application/json or application/x-ndjson, not "${contentType || "(none)"}"`);
   }
-  if (ndjson && c.req.header("idempotency-key") !== undefined) {
+  const idempotencyKey = c.req.header("idempotency-key");
+  if (ndjson && idempotencyKey !== undefined) {
     // NDJSON is a batch: the header cannot say which event it keys, and ignoring it would make retries duplicate.
     throw new ApiError(400, "invalid_request", "Idempotency-Key applies to a single JSON event; give each NDJSON event its own \"key\"");
   }
   const declared = Number(c.req.header("content-length") ?? NaN);
   if (declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
 
-  const inputs: unknown[] = [];
-  const details: ErrorDetail[] = [];
-  if (ndjson) await readNdjson(c, limits, inputs, details);
-  else inputs.push(...jsonEvents(await readText(c, limits.maxBodyBytes), c.req.header("idempotency-key")));
-
-  // Lines of NDJSON that were not JSON are in `inputs` too (as BadLine), so it counts every event once.
-  if (inputs.length === 0) throw new ApiError(400, "no_events", "the body holds no events");
-  if (inputs.length > limits.maxBatchEvents) {
-    throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events`);
+  const maxChars = maxEventChars(limits.maxEventBytes);
+  const scanLimits: ScanLimits = {
+    // The event object itself is one level; its data may nest maxJsonDepth more.
+    maxDepth: limits.maxJsonDepth + 1,
+    maxChars,
+    onValue: (_value, index) => {
+      if (index >= limits.maxBatchEvents) throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events`);
+    },
+  };
+  const scanner: ValueScanner = ndjson ? new LineScanner(scanLimits) : new BatchScanner(scanLimits);
+  try {
+    await readChunks(c, limits.maxBodyBytes, (chunk) => scanner.feed(chunk));
+    scanner.end();
+  } catch (err) {
+    if (err instanceof ScanError) throw invalidJson(err.message);
+    throw err;
   }
+  const values = scanner.values;
+  // Lines of NDJSON that are not JSON count too: every event is counted once.
+  if (values.length === 0) throw new ApiError(400, "no_events", "the body holds no events");
+  if (scanner.array && idempotencyKey !== undefined) {
+    throw new ApiError(400, "invalid_request", "Idempotency-Key applies to a single event; give each event of a batch its own \"key\"");
+  }
+  charge?.(values.length);
+
   const events: NewEvent[] = [];
+  const details: ErrorDetail[] = [];
   let oversized = 0;
-  inputs.forEach((input, index) => {
-    if (input instanceof BadLine) return;
+  const pause = timeSlicer();
+  for (let index = 0; index < values.length; index++) {
+    const paused = pause();
+    if (paused) await paused;
+    const value = values[index];
+    if ("tooDeep" in value) {
+      details.push({ index, reason: `data nests deeper than ${limits.maxJsonDepth} levels, the limit (MAX_JSON_DEPTH)` });
+      continue;
+    }
+    if ("tooLong" in value) {
+      oversized++;
+      details.push({ index, reason: `the event is ${value.tooLong} characters of JSON, more than the limit of ${maxChars} for data of at most ${limits.maxEventBytes} bytes` });
+      continue;
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(value.text);
+    } catch (err) {
+      const message = (err as Error).message;
+      // In a JSON body any syntax error makes the whole body unreadable; an NDJSON line is one bad event.
+      if (!ndjson) throw invalidJson(scanner.array ? `event ${index}: ${message}` : message);
+      details.push({ index, reason: `line is not valid JSON: ${message}` });
+      continue;
+    }
+    // The header is the single event's key unless the event names its own.
+    if (idempotencyKey !== undefined && input !== null && typeof input === "object" && !Array.isArray(input) && !("key" in input)) {
+      input = { ...input, key: idempotencyKey };
+    }
     const checked = checkEvent(input, limits.maxEventBytes, limits.checkData);
     if (checked.ok) events.push(checked.event);
     else {
       if (checked.reason.startsWith("data is ")) oversized++;
       details.push({ index, reason: checked.reason });
     }
-  });
+  }
   if (details.length > 0) {
-    details.sort((a, b) => a.index - b.index);
     const tooBig = oversized === details.length;
-    const message = `${details.length} of ${inputs.length} events ${details.length === 1 ? "is" : "are"} invalid; nothing was appended`;
+    const message = `${details.length} of ${values.length} events ${details.length === 1 ? "is" : "are"} invalid; nothing was appended`;
     throw new ApiError(tooBig ? 413 : 400, tooBig ? "event_too_large" : "invalid_event", message, details.slice(0, MAX_DETAILS));
   }
   return events;
 }
 
-/** A line of NDJSON that was not JSON; its detail is already recorded. */
-class BadLine {}
-
-function jsonEvents(text: string, idempotencyKey: string | undefined): unknown[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new ApiError(400, "invalid_json", `the body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (Array.isArray(body)) {
-    if (idempotencyKey !== undefined) {
-      throw new ApiError(400, "invalid_request", "Idempotency-Key applies to a single event; give each event of a batch its own \"key\"");
-    }
-    return body;
-  }
-  // The header is the single event's key unless the event names its own.
-  if (idempotencyKey !== undefined && body !== null && typeof body === "object" && !("key" in body)) {
-    return [{ ...body, key: idempotencyKey }];
-  }
-  return [body];
-}
-
-async function readText(c: Context, max: number): Promise<string> {
-  let text = "";
-  await readChunks(c, max, (chunk) => (text += chunk));
-  return text;
-}
-
-async function readNdjson(c: Context, limits: BodyLimits, inputs: unknown[], details: ErrorDetail[]): Promise<void> {
-  let rest = "";
-  const line = (text: string) => {
-    const trimmed = text.trim();
-    if (trimmed === "") return;
-    if (inputs.length >= limits.maxBatchEvents) {
-      throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events`);
-    }
-    try {
-      inputs.push(JSON.parse(trimmed));
-    } catch (err) {
-      details.push({ index: inputs.length, reason: `line is not valid JSON: ${(err as Error).message}` });
-      inputs.push(new BadLine());
-    }
-  };
-  await readChunks(c, limits.maxBodyBytes, (chunk) => {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    for (const l of lines) line(l);
-  });
-  line(rest);
-}
+const invalidJson = (reason: string) => new ApiError(400, "invalid_json", `the body is not valid JSON: ${reason}`);
 
 /**
  * Streams the body through `onChunk` as text, failing with 413 past `max`

@@ -8,10 +8,13 @@ import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 import { readEvents, type BodyLimits } from "./event-body.js";
 import { parsePosition } from "./position.js";
+import { rateLimited, type RateLimiter } from "./rate-limit.js";
 
 export interface EventsDeps extends AuthDeps {
   log: EventLog;
   limits: BodyLimits;
+  /** Each key's publishing allowance, counted in events. */
+  limiter: RateLimiter;
   /** Whether a type is a command to workers, which needs the control scope to send. */
   isCommand: (type: string) => boolean;
 }
@@ -25,7 +28,14 @@ export function eventsRoutes(deps: EventsDeps) {
   const app = new Hono<AppEnv>();
 
   app.post("/api/v1/tenants/:tenant/events", requireKey(deps, "publish"), async function publish(c) {
-    const events = await readEvents(c, deps.limits);
+    // A key past its allowance is turned away before its body is read; then the batch costs one per event.
+    const keyId = c.get("key").id;
+    const allowed = deps.limiter.check(keyId);
+    if (!allowed.ok) throw rateLimited(deps.limiter, allowed.retryAfterSec);
+    const events = await readEvents(c, deps.limits, (count) => {
+      const admission = deps.limiter.take(keyId, count);
+      if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
+    });
     // Commands act on workers (pause a workflow, connect a channel): publishing them is control, as on their own routes.
     const command = events.find((e) => deps.isCommand(e.type));
     if (command && !c.get("key").scopes.has("control")) {

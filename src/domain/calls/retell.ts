@@ -4,6 +4,7 @@ import { checkEvent, type NewEvent } from "../../event.js";
 import { appendOrThrow } from "../../http/append.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
+import { jsonDepth } from "../../http/json-depth.js";
 import type { DomainDeps } from "../domain.js";
 import { maskNumber } from "../mask.js";
 
@@ -214,8 +215,12 @@ export function retellRoutes(deps: DomainDeps) {
 
     let payload: unknown;
     try {
-      payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
-    } catch {
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+      // Signed, so from Retell; still, nothing this deep is a webhook, and parsing it would hold the event loop.
+      if (jsonDepth(text, deps.maxJsonDepth) > deps.maxJsonDepth) throw invalidPayload(`it nests deeper than ${deps.maxJsonDepth} levels, the limit (MAX_JSON_DEPTH)`);
+      payload = JSON.parse(text);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
       // Not the parser's message: it quotes the body, which may hold a phone number.
       throw new ApiError(400, "invalid_json", "the body is not valid UTF-8 JSON");
     }

@@ -3,17 +3,20 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
+import { jsonDepth } from "../../http/json-depth.js";
 import { connectBody, connectChannel, disconnectChannel } from "./commands.js";
 import { channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
 
 /**
  * The connect form's settings: a JSON object, or `key=value` lines (blank
  * lines and `#` comments skipped). Returns the object or why it is not one.
+ * JSON nesting deeper than `maxDepth` is refused before it is parsed.
  */
-export function parseSettings(text: string): { ok: true; settings: Record<string, unknown> } | { ok: false; reason: string } {
+export function parseSettings(text: string, maxDepth: number): { ok: true; settings: Record<string, unknown> } | { ok: false; reason: string } {
   const trimmed = text.trim();
   if (trimmed === "") return { ok: true, settings: {} };
   if (trimmed.startsWith("{")) {
+    if (jsonDepth(trimmed, maxDepth) > maxDepth) return { ok: false, reason: `Settings nest deeper than ${maxDepth} levels, the limit (MAX_JSON_DEPTH)` };
     try {
       const value: unknown = JSON.parse(trimmed);
       if (value && typeof value === "object" && !Array.isArray(value)) return { ok: true, settings: value as Record<string, unknown> };
@@ -63,7 +66,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
     if (!ctx.canControl) return refuse(c, 403, "Your key has no control scope: it cannot connect channels.");
     const body = await c.req.parseBody();
     const form: ConnectForm = { platform: field(body, "platform"), name: field(body, "name").trim(), settings: field(body, "settings"), error: null };
-    const settings = parseSettings(form.settings);
+    const settings = parseSettings(form.settings, deps.maxJsonDepth);
     if (!settings.ok) return refuse(c, 422, settings.reason, form);
     const parsed = connectBody.safeParse({ platform: form.platform, name: form.name, settings: settings.settings });
     if (!parsed.success) return refuse(c, 422, formReason(parsed.error), form);

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { commandBodyLimit, readBody } from "../../http/command-body.js";
 import { requireKey } from "../../http/auth.js";
+import { limitRate } from "../../http/rate-limit.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
@@ -15,6 +16,8 @@ export function channelsRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const read = requireKey(deps, "read");
   const control = requireKey(deps, "control");
+  // Commands are events: each costs one of the key's publishing allowance.
+  const rate = limitRate(deps.limiter);
   const limit = commandBodyLimit(deps.maxEventBytes);
 
   /** The hub's status: every channel (optionally of one platform or state) and the head they reflect. */
@@ -43,14 +46,14 @@ export function channelsRoutes(deps: DomainDeps) {
    * Connect: appends the command and answers at once; the connection goes
    * on in the background (progress, then connected or failed, on the streams).
    */
-  app.post("/api/v1/tenants/:tenant/channels", control, limit, async (c) => {
-    const body = await readBody(c, connectBody);
+  app.post("/api/v1/tenants/:tenant/channels", control, rate, limit, async (c) => {
+    const body = await readBody(c, connectBody, deps.maxJsonDepth);
     return c.json(await connectChannel(deps, c.req.param("tenant"), body), 201);
   });
 
   /** Disconnect: a command to the worker holding the connection, which answers channel.disconnected. */
-  app.post("/api/v1/tenants/:tenant/channels/:channel/disconnect", control, limit, async (c) => {
-    const body = await readBody(c, disconnectBody);
+  app.post("/api/v1/tenants/:tenant/channels/:channel/disconnect", control, rate, limit, async (c) => {
+    const body = await readBody(c, disconnectBody, deps.maxJsonDepth);
     return c.json(await disconnectChannel(deps, c.req.param("tenant"), c.req.param("channel"), body), 201);
   });
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requireKey } from "../../http/auth.js";
+import { limitRate } from "../../http/rate-limit.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
@@ -17,6 +18,8 @@ export function chatRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const read = requireKey(deps, "read");
   const control = requireKey(deps, "control");
+  // Commands are events: each costs one of the key's publishing allowance.
+  const rate = limitRate(deps.limiter);
   const limit = commandBodyLimit(deps.maxEventBytes);
 
   /** Sessions, most recently active first (`?agent=` one agent's, `?limit=` how many). */
@@ -48,14 +51,14 @@ export function chatRoutes(deps: DomainDeps) {
   });
 
   /** Opens a session with an agent (chat.session_started); its messages follow. */
-  app.post("/api/v1/tenants/:tenant/sessions", control, limit, async (c) => {
-    const { id, session } = await startSession(deps, c.req.param("tenant"), await readBody(c, newSessionBody));
+  app.post("/api/v1/tenants/:tenant/sessions", control, rate, limit, async (c) => {
+    const { id, session } = await startSession(deps, c.req.param("tenant"), await readBody(c, newSessionBody, deps.maxJsonDepth));
     return c.json({ id, session: rowJson(session) }, 201);
   });
 
   /** A user's message: a command to the session's agent, which answers with deltas. */
-  app.post("/api/v1/tenants/:tenant/sessions/:session/messages", control, limit, async (c) => {
-    const body = await readBody(c, newMessageBody);
+  app.post("/api/v1/tenants/:tenant/sessions/:session/messages", control, rate, limit, async (c) => {
+    const body = await readBody(c, newMessageBody, deps.maxJsonDepth);
     return c.json(await sendMessage(deps, c.req.param("tenant"), c.req.param("session"), body), 201);
   });
 
@@ -66,8 +69,8 @@ export function chatRoutes(deps: DomainDeps) {
   });
 
   /** Asks the session's agent to stop a tool run; it answers with tool.cancelled. 409 once the run has ended. */
-  app.post("/api/v1/tenants/:tenant/tools/:tool/cancel", control, limit, async (c) => {
-    const body = await readBody(c, cancelBody);
+  app.post("/api/v1/tenants/:tenant/tools/:tool/cancel", control, rate, limit, async (c) => {
+    const body = await readBody(c, cancelBody, deps.maxJsonDepth);
     return c.json(await cancelToolRun(deps, c.req.param("tenant"), c.req.param("tool"), body), 201);
   });
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requireKey } from "../../http/auth.js";
+import { limitRate } from "../../http/rate-limit.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
@@ -13,6 +14,8 @@ export function workflowsRoutes(deps: DomainDeps) {
   const app = new Hono<AppEnv>();
   const read = requireKey(deps, "read");
   const control = requireKey(deps, "control");
+  // Commands are events: each costs one of the key's publishing allowance.
+  const rate = limitRate(deps.limiter);
 
   app.get("/api/v1/tenants/:tenant/workflows", read, (c) => {
     const state = c.req.query("state");
@@ -34,7 +37,7 @@ export function workflowsRoutes(deps: DomainDeps) {
 
   /** Pause, resume, cancel: a command to the worker (see requestControl); 201 with the pending state. */
   for (const action of CONTROL_ACTIONS) {
-    app.post(`/api/v1/tenants/:tenant/workflows/:workflow/${action}`, control, async (c) => {
+    app.post(`/api/v1/tenants/:tenant/workflows/:workflow/${action}`, control, rate, async (c) => {
       // An Idempotency-Key makes a retried button press return the first command instead of a 409.
       const r = await requestControl(deps, c.req.param("tenant"), c.req.param("workflow"), action, c.req.header("idempotency-key") ?? null);
       return c.json({ id: r.id, head: r.head, workflow: rowJson(r.workflow) }, 201);
