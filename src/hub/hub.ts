@@ -1,4 +1,6 @@
 import type { StoredEvent } from "../event.js";
+import { QueueBudget } from "./queue-budget.js";
+import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
 import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
 import type { Sink } from "./sink.js";
@@ -26,9 +28,16 @@ interface Group {
 }
 
 export interface HubOptions {
+  /** Output one stream may hold; past it, the stream reads from the log instead of queueing more. */
   maxBuffer: number;
   heartbeatMs: number;
   maxStreamsPerTenant: number;
+  /** Output every stream together may hold (see QueueBudget). Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** A stream that has not drained for this long is cut as slow. Default twice heartbeatMs. */
+  stallMs?: number;
+  /** How long a stream must have not drained before the global bound may cut it for memory. Default 1 s. */
+  pressureGraceMs?: number;
 }
 
 export interface HubStats {
@@ -36,12 +45,17 @@ export interface HubStats {
   slowDisconnects: number;
   /** Socket writes of live frames; several frames to one stream in one turn make one write. */
   writes: number;
+  /** Output held for every stream together (the global bound's measure). */
+  queuedBytes: number;
+  /** Catch-up steps waiting for their turn of the event loop. */
+  replaysWaiting: number;
 }
 
 export class TooManyStreams extends Error {}
 
 const ALL = "*";
-const HEARTBEAT = encodeComment("keep-alive");
+const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The fan-out: live subscribers grouped by tenant and selector. `publish`
@@ -58,8 +72,15 @@ export class Hub {
   #slowDisconnects = 0;
   #writes = 0;
   readonly #heartbeat: NodeJS.Timeout;
+  /** The global bound on queued output, shared by every subscriber. */
+  readonly budget: QueueBudget;
+  /** Grants catch-up replays their pages, one per turn of the loop, in round robin. */
+  readonly replays = new ReplayScheduler();
+  readonly stallMs: number;
 
   constructor(readonly options: HubOptions) {
+    this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
+    this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -95,7 +116,7 @@ export class Hub {
     let group = groups.get(selector.key);
     if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set() }));
     const g = group;
-    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, (reason) => this.#remove(scope, g, sub, reason));
+    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, this.budget, (reason) => this.#remove(scope, g, sub, reason));
     g.subscribers.add(sub);
     this.#counts.set(scope, count + 1);
     return sub;
@@ -139,6 +160,8 @@ export class Hub {
   };
 
   #beat(): void {
+    // Streams that have held output without draining since the last beats are stalled clients.
+    this.budget.cutStalled(this.stallMs);
     for (const groups of this.#groups.values()) {
       for (const { subscribers } of groups.values()) {
         for (const sub of subscribers) {
@@ -159,7 +182,7 @@ export class Hub {
   stats(): HubStats {
     let streams = 0;
     for (const n of this.#counts.values()) streams += n;
-    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes };
+    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes, queuedBytes: this.budget.total, replaysWaiting: this.replays.waiting };
   }
 
   /** Ends every stream cleanly (shutdown). */
