@@ -81,7 +81,7 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
     }));
   const s = sub;
   s.catchUp = () =>
-    void catchUp(s, deps.hub, read, selector.encode, { stallMs: 2 * deps.hub.options.heartbeatMs }).catch((err) => {
+    void catchUp(s, deps.hub, read, selector.encode).catch((err) => {
       deps.logger.error("stream catch-up failed", { error: String(err) });
       s.close("shutdown");
     });
