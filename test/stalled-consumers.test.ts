@@ -4,6 +4,8 @@ import { RawStream } from "./support/raw-stream.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
+/** Each stream's own share: a 60 KB frame nearly fills it, so healthy readers keep hitting it during the burst. */
+const MAX_BUFFER = 64 * 1024;
 const MAX_QUEUED = 4 * 1024 * 1024;
 const STALLED = 200;
 const HEALTHY = 3;
@@ -22,8 +24,8 @@ async function metric(server: TestServer, name: string): Promise<number> {
 describe("hundreds of stalled streams and a large burst", () => {
   let server: TestServer;
   beforeAll(async () => {
-    // A small global bound, far below 200 streams' own 1 MB shares; stalled streams are also cut after 4 s (twice the heartbeat).
-    server = await startTestServer({ SSE_MAX_QUEUED_BYTES: String(MAX_QUEUED), SSE_HEARTBEAT_MS: "2000" });
+    // A global bound far below 200 streams' own shares; stalled streams are also cut after 4 s (twice the heartbeat).
+    server = await startTestServer({ SSE_MAX_BUFFER_BYTES: String(MAX_BUFFER), SSE_MAX_QUEUED_BYTES: String(MAX_QUEUED), SSE_HEARTBEAT_MS: "2000" });
   });
   afterAll(() => server.dispose());
 
@@ -38,14 +40,15 @@ describe("hundreds of stalled streams and a large burst", () => {
     // Watch the queued bytes for the whole burst, as a scraper would.
     let maxQueued = 0;
     let watching = true;
+    let watchError: unknown = null;
     const watcher = (async () => {
       while (watching) {
         maxQueued = Math.max(maxQueued, await metric(server, "switchboard_stream_queued_bytes"));
         await new Promise((r) => setImmediate(r));
       }
-    })().catch((err) => {
+    })().catch((err: unknown) => {
       // After a failed assertion the server is gone; only an error while watching matters.
-      if (watching) throw err;
+      if (watching) watchError = err;
     });
     onTestFinished(() => {
       watching = false;
@@ -67,6 +70,7 @@ describe("hundreds of stalled streams and a large burst", () => {
     await expect.poll(() => metric(server, "switchboard_streams_open"), { timeout: 60_000 }).toBe(1 + HEALTHY);
     watching = false;
     await watcher;
+    expect(watchError).toBeNull();
 
     for (const reader of healthy) {
       expect(reader.ids()).toEqual(published);
