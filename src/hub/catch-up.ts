@@ -62,8 +62,7 @@ export async function catchUp(
       const page = await read(sub.cursor, limit);
       await hub.replays.turn();
       if (sub.state !== "catching-up") return;
-      const { text, through, cut } = encodePage(page.events, page.through, encode, pageBytes);
-      const bytes = Buffer.byteLength(text);
+      const { chunks, bytes, through, cut } = encodePage(page.events, page.through, encode, pageBytes);
       if (bytes > need) {
         // A page passes its bound by its last event. Never wait for more room while holding some
         // (replays waiting on each other would deadlock): give it back, and read again asking for enough.
@@ -71,7 +70,7 @@ export async function catchUp(
         need = bytes;
         continue;
       }
-      if (text) sub.writeNow(text);
+      if (bytes > 0) sub.writePage(chunks, bytes);
       else sub.unreserve();
       sub.cursor = Math.max(sub.cursor, through);
       if (cut.count === 0 && page.events.length < limit && hub.publishedHead <= sub.cursor) {
@@ -86,7 +85,13 @@ export async function catchUp(
   }
 }
 
-const FIRST_READ = 32;
+/**
+ * Events in a replay's first read, before their size is known. Reads are
+ * bounded by count only, and a page read waits for its turn to be encoded:
+ * with many replays in flight, a first read of 1,000 large events each
+ * would hold gigabytes of rows. Small events reach full pages on the next read.
+ */
+const FIRST_READ = 8;
 
 /**
  * Pages are small next to the global bound, so that many replays fit in it
@@ -110,18 +115,38 @@ function retryMs(sub: Subscriber): number {
   return Math.max(10, sub.budget.graceMs / 4);
 }
 
-/** Frames for a page's events, stopping after the first that takes the text past `maxBytes`. */
+/**
+ * Bytes a page's text is cut into. Strings this small stay in V8's young
+ * generation and die cheaply; one flat string per page would be a large
+ * object, freed only by a full collection, and thousands of replays to
+ * stalled sockets would grow the heap by gigabytes before one ran.
+ */
+const PIECE_CHARS = 32 * 1024;
+
+/** A page's frames as buffers of about PIECE_CHARS each, stopping after the first frame that takes it past `maxBytes`. */
 function encodePage(
   events: readonly StoredEvent[],
   pageThrough: number,
   encode: (e: StoredEvent) => string | null,
   maxBytes: number,
-): { text: string; through: number; cut: { count: number } } {
-  let text = "";
+): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let piece = "";
+  const flush = () => {
+    const chunk = Buffer.from(piece);
+    chunks.push(chunk);
+    bytes += chunk.length;
+    piece = "";
+  };
   for (let i = 0; i < events.length; i++) {
-    text += encode(events[i]) ?? "";
-    // String length approximates bytes (equal for ASCII); the page is reserved by its real size.
-    if (text.length > maxBytes && i < events.length - 1) return { text, through: events[i].id, cut: { count: i + 1 } };
+    piece += encode(events[i]) ?? "";
+    if (piece.length >= PIECE_CHARS) flush();
+    if (bytes + piece.length > maxBytes && i < events.length - 1) {
+      if (piece) flush();
+      return { chunks, bytes, through: events[i].id, cut: { count: i + 1 } };
+    }
   }
-  return { text, through: pageThrough, cut: { count: 0 } };
+  if (piece) flush();
+  return { chunks, bytes, through: pageThrough, cut: { count: 0 } };
 }

@@ -104,13 +104,12 @@ export class Subscriber implements Holder {
   }
 
   /**
-   * Writes at once, bypassing the queue: catch-up pages and control frames.
-   * A page written against a reservation (see `reserve`) releases it.
+   * Writes at once, bypassing the queue: control frames (retry, reset,
+   * prologue, heartbeat).
    */
   writeNow(frame: string | EncodedFrame): void {
     if (this.state === "closed") return;
     this.wrote = true;
-    this.#reserved = 0;
     if (frame instanceof EncodedFrame) {
       this.sink.write([this.sink.chunked ? frame.chunked : frame.bytes], this.#written);
     } else {
@@ -122,9 +121,21 @@ export class Subscriber implements Holder {
   }
 
   /**
+   * Writes a catch-up page, given as buffers of `bytes` in all, as one
+   * chunk, releasing the page's reservation (see `reserve`).
+   */
+  writePage(chunks: Buffer[], bytes: number): void {
+    if (this.state === "closed") return;
+    this.wrote = true;
+    this.#reserved = 0;
+    this.sink.write(this.sink.chunked ? [chunkHead(bytes), ...chunks, CRLF] : chunks, this.#written);
+    this.#sample();
+  }
+
+  /**
    * Reserves room in the global budget (or in its `share`) for a catch-up
    * page of up to `bytes` before reading it; false (nothing reserved) when it
-   * does not fit. The next `writeNow` releases it.
+   * does not fit. `writePage` releases it.
    */
   reserve(bytes: number, share = 1): boolean {
     if (this.state === "closed" || !this.budget.fits(bytes, share)) return false;
