@@ -47,10 +47,16 @@ export class ReplayScheduler {
 
   #startSlice = (): void => {
     this.#sliceStart = performance.now();
-    this.#grant();
+    this.#grant(true);
   };
 
-  #grant = (): void => {
+  #grant = (first = false): void => {
+    // The previous step's work has run by now (its continuation was queued before this microtask).
+    if (!first && performance.now() - this.#sliceStart >= this.sliceMs) {
+      this.#scheduled = false;
+      this.#schedule();
+      return;
+    }
     const next = this.#take();
     if (!next) {
       this.#scheduled = false;
@@ -58,12 +64,7 @@ export class ReplayScheduler {
     }
     this.#granted++;
     next();
-    if (performance.now() - this.#sliceStart < this.sliceMs) {
-      queueMicrotask(this.#grant);
-    } else {
-      this.#scheduled = false;
-      this.#schedule();
-    }
+    queueMicrotask(this.#grant);
   };
 
   #take(): (() => void) | undefined {
