@@ -74,7 +74,7 @@ export class Hub {
   readonly #heartbeat: NodeJS.Timeout;
   /** The global bound on queued output, shared by every subscriber. */
   readonly budget: QueueBudget;
-  /** Grants catch-up replays their pages, one per turn of the loop, in round robin. */
+  /** Grants catch-up replays their pages in round robin, a few milliseconds' worth per turn of the loop. */
   readonly replays = new ReplayScheduler();
   readonly stallMs: number;
 
@@ -165,7 +165,8 @@ export class Hub {
     for (const groups of this.#groups.values()) {
       for (const { subscribers } of groups.values()) {
         for (const sub of subscribers) {
-          if (sub.state === "live" && !sub.wrote) sub.writeNow(HEARTBEAT);
+          // A stream with output still queued is not quiet: its bytes keep proxies from timing it out.
+          if (sub.state === "live" && !sub.wrote && sub.queuedBytes === 0) sub.writeNow(HEARTBEAT);
           sub.wrote = false;
         }
       }
