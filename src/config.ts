@@ -19,8 +19,14 @@ const schema = z.object({
   SWITCHBOARD_DURABILITY: z.enum(["full", "normal"]).default("full"),
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(1000).default(15_000),
   SSE_RETRY_MS: z.coerce.number().int().min(0).default(2_000),
-  /** Unsent output a stream may hold before it is closed as a slow consumer. */
+  /** Unsent output one stream may hold; past it the stream reads from the log (paced to its socket) instead of queueing more. */
   SSE_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+  /**
+   * Unsent output every stream together may hold. When it is reached, streams
+   * that have stopped draining are cut (they resume from the log); healthy ones
+   * read from the log meanwhile. Sized for a small host.
+   */
+  SSE_MAX_QUEUED_BYTES: z.coerce.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
   /**
@@ -68,6 +74,9 @@ const schema = z.object({
     .default("12h")
     .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 12h or 7d` }), z.NEVER)),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+}).refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
+  path: ["SSE_MAX_QUEUED_BYTES"],
+  message: "must be at least SSE_MAX_BUFFER_BYTES (one stream's share)",
 });
 
 export type Config = z.output<typeof schema>;

@@ -46,9 +46,25 @@ export function createMetrics(hub: Hub, log: EventLog): Registry {
       this.set(hub.stats().batchGroups);
     },
   });
+  new Gauge({
+    name: "switchboard_stream_queued_bytes",
+    help: "Unsent output held for every SSE stream together (bounded by SSE_MAX_QUEUED_BYTES)",
+    registers: [registry],
+    collect() {
+      this.set(hub.stats().queuedBytes);
+    },
+  });
+  new Gauge({
+    name: "switchboard_stream_replays_waiting",
+    help: "Catch-up replay steps waiting for their turn of the event loop",
+    registers: [registry],
+    collect() {
+      this.set(hub.stats().replaysWaiting);
+    },
+  });
   new Counter({
     name: "switchboard_slow_consumer_disconnects_total",
-    help: "Streams closed because their unsent output passed SSE_MAX_BUFFER_BYTES",
+    help: "Streams closed because they stopped draining (stalled), or held output the global bound needed",
     registers: [registry],
     collect() {
       this.reset();

@@ -54,6 +54,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
+    maxQueuedBytes: config.SSE_MAX_QUEUED_BYTES,
   });
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));

@@ -21,6 +21,7 @@ describe("loadConfig defaults", () => {
       SSE_HEARTBEAT_MS: 15_000,
       SSE_RETRY_MS: 2_000,
       SSE_MAX_BUFFER_BYTES: 1024 * 1024,
+      SSE_MAX_QUEUED_BYTES: 64 * 1024 * 1024,
       SSE_MAX_STREAMS_PER_TENANT: 10_000,
       CONSOLE_MAX_PAGE_GROUPS_PER_TENANT: 100,
       MAX_EVENT_BYTES: 64 * 1024,
@@ -69,6 +70,11 @@ describe("loadConfig defaults", () => {
       RETENTION_INTERVAL_MS: 100,
       LOG_LEVEL: "silent",
     });
+  });
+
+  it("rejects a global stream bound smaller than one stream's buffer", () => {
+    const err = configError({ SSE_MAX_BUFFER_BYTES: String(4 * 1024 * 1024), SSE_MAX_QUEUED_BYTES: String(1024 * 1024) });
+    expect(err.message).toMatch(/^\s+SSE_MAX_QUEUED_BYTES: must be at least SSE_MAX_BUFFER_BYTES/m);
   });
 
   it("drops a file: prefix from DATABASE_URL", () => {
@@ -148,6 +154,7 @@ describe("invalid configuration", () => {
       ["SSE_HEARTBEAT_MS", "999"],
       ["SSE_RETRY_MS", "-1"],
       ["SSE_MAX_BUFFER_BYTES", "1024"],
+      ["SSE_MAX_QUEUED_BYTES", "1024"],
       ["SSE_MAX_STREAMS_PER_TENANT", "0"],
       ["MAX_EVENT_BYTES", "100"],
       ["MAX_BODY_BYTES", "10"],

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { RawStream } from "./support/raw-stream.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
@@ -14,18 +14,11 @@ async function metric(server: TestServer, name: string): Promise<number> {
   return Number(m[1]);
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("slow consumers", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ SSE_MAX_BUFFER_BYTES: String(MAX_BUFFER) });
+    // A stream is slow when it has not drained for twice the heartbeat: 2 s here.
+    server = await startTestServer({ SSE_MAX_BUFFER_BYTES: String(MAX_BUFFER), SSE_HEARTBEAT_MS: "1000" });
   });
   afterAll(() => server.dispose());
 
@@ -35,12 +28,13 @@ describe("slow consumers", () => {
     const reader = await SseClient.open(server.url + path, auth);
     expect(reader.status).toBe(200);
     const stalled = RawStream.stalled(server.url, path, auth);
-    await until(async () => (await metric(server, "switchboard_streams_open")) === 2, "both streams to open");
+    await expect.poll(() => metric(server, "switchboard_streams_open"), { timeout: 10_000 }).toBe(2);
     expect(await metric(server, "switchboard_slow_consumer_disconnects_total")).toBe(0);
 
     // Publish 30 KB events until the stalled stream has filled the kernel's
     // socket buffers (several MB on loopback) and then its own bounded buffer,
-    // and a little more; the cap is only a guard.
+    // has not drained for the stall time, and is cut; and a little more. The
+    // cap is only a guard.
     const published: number[] = [];
     let cutAt = 0;
     for (let n = 0; n < 3000 && (cutAt === 0 || published.length < cutAt + 20); n++) {
@@ -63,11 +57,7 @@ describe("slow consumers", () => {
     // drains what the kernel held and then finds the connection gone,
     // without the clean end of a chunked body.
     stalled.resume();
-    await Promise.race([
-      stalled.closed,
-      new Promise((_, reject) => setTimeout(() => reject(new Error("the stalled stream was never closed by the server")), 10_000).unref()),
-    ]);
-    expect(stalled.closedBy).not.toBeNull();
+    await vi.waitFor(() => expect(stalled.closedBy, "the stalled stream was never closed by the server").not.toBeNull(), { timeout: 10_000, interval: 20 });
     expect(stalled.head()).toMatch(/^HTTP\/1\.1 200 /);
     expect(stalled.body().complete).toBe(false);
     const got = stalled.ids();

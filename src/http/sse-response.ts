@@ -29,19 +29,16 @@ export function openSseResponse(c: Context, onClose: () => void, extraHeaders: R
   outgoing.once("close", onClose);
   return {
     chunked,
-    write(bytes) {
-      if (!socket.destroyed) socket.write(bytes);
+    write(chunks, written) {
+      if (socket.destroyed) return;
+      // Corked, the writes leave as one writev of the (shared) buffers: no per-subscriber concatenation.
+      const last = chunks.length - 1;
+      if (last > 0) socket.cork();
+      for (let i = 0; i < last; i++) socket.write(chunks[i]);
+      socket.write(chunks[last], written);
+      if (last > 0) socket.uncork();
     },
     buffered: () => socket.writableLength,
-    onceDrained(listener) {
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        listener();
-      };
-      socket.on("drain", done);
-      socket.on("close", done);
-    },
     end() {
       // Node writes the terminating chunk itself: it framed no body bytes of its own.
       if (!socket.destroyed) outgoing.end();

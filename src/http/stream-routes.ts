@@ -93,7 +93,6 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   const s = sub;
   s.catchUp = () =>
     void catchUp(s, deps.hub, read, selector.encode, {
-      stallMs: 2 * deps.hub.options.heartbeatMs,
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
       ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
     }).catch((err) => {

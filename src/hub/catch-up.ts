@@ -6,10 +6,15 @@ import type { Subscriber } from "./subscriber.js";
 export type ReadAfter = (after: number, limit: number) => Promise<{ events: StoredEvent[]; through: number }>;
 
 export interface CatchUpOptions {
+  /** Events read per page at most (pages are bounded by pageBytes first). Default 4000. */
   pageSize?: number;
-  /** Bytes written per step at most; the next step waits until the socket has drained below it. */
-  highWater?: number;
-  /** A socket that does not drain for this long is a stalled client, closed as slow. */
+  /**
+   * Bytes per page at most (a page always carries at least one event); the
+   * next page waits until the socket has drained below it. Default half the
+   * stream's maxBuffer, and at most 1/64 of the hub's global bound.
+   */
+  pageBytes?: number;
+  /** A socket that does not drain for this long is a stalled client, closed as slow. Default the hub's stallMs. */
   stallMs?: number;
   /**
    * Encodes a whole page as one frame instead of each event (the selector's
@@ -25,6 +30,12 @@ export interface CatchUpOptions {
  * and it goes live only in the same synchronous step that finds it has read
  * through everything published: no event can fall between replay and live,
  * and the cursor guard in `enqueue` stops any from arriving twice.
+ *
+ * Each page is a step granted by the hub's replay scheduler (many replays
+ * take pages in round robin, and the loop polls I/O between pages), is
+ * bounded in bytes, and has its bytes reserved in the hub's queue budget
+ * before it is read, so replays to sockets that do not drain cannot hold
+ * more than their share of the global bound.
  */
 export async function catchUp(
   sub: Subscriber,
@@ -33,35 +44,128 @@ export async function catchUp(
   encode: (e: StoredEvent) => string | null,
   options: CatchUpOptions = {},
 ): Promise<void> {
-  const pageSize = options.pageSize ?? 1000;
-  const highWater = options.highWater ?? sub.maxBuffer / 2;
-  const stallMs = options.stallMs ?? 30_000;
-  while (sub.state === "catching-up") {
-    const page = await read(sub.cursor, pageSize);
-    if (sub.state !== "catching-up") return;
-    let text = "";
-    let through = page.through;
-    let cut = false;
-    if (options.encodeBatch) {
-      if (page.events.length > 0) text = options.encodeBatch(page.events) ?? "";
-    } else for (const e of page.events) {
-      text += encode(e) ?? "";
-      // Bound what one step buffers (large events): continue after this one next time.
-      if (text.length > highWater) {
-        through = e.id;
-        cut = true;
-        break;
+  const pageSize = options.pageSize ?? 4000;
+  const pageBytes = Math.min(options.pageBytes ?? sub.maxBuffer / 2, sub.budget.maxBytes / PAGES_IN_BUDGET);
+  const stallMs = options.stallMs ?? hub.stallMs;
+  // Reads are sized from the frames seen so far, so a page of large events is not read only to be cut;
+  // the first read is small, as nothing is known yet.
+  let limit = Math.min(pageSize, FIRST_READ);
+  // Bytes reserved before a read: the page bound, or more once a page with a large event has been seen.
+  let need = pageBytes;
+  try {
+    while (sub.state === "catching-up") {
+      if (!(await sub.drained(pageBytes, stallMs))) {
+        sub.close("slow");
+        return;
       }
+      await hub.replays.turn();
+      if (sub.state !== "catching-up") return;
+      // Room for the page is taken in turn too, so replays share the budget in the same round robin.
+      if (!tryReserve(sub, need)) {
+        await sub.budget.freed(retryMs(sub));
+        continue;
+      }
+      const page = await read(sub.cursor, limit);
+      await hub.replays.turn();
+      if (sub.state !== "catching-up") return;
+      const { chunks, bytes, through, cut } = options.encodeBatch
+        ? encodeBatchPage(page.events, page.through, options.encodeBatch)
+        : encodePage(page.events, page.through, encode, pageBytes);
+      if (bytes > need) {
+        // A page passes its bound by its last event. Never wait for more room while holding some
+        // (replays waiting on each other would deadlock): give it back, and read again asking for enough.
+        sub.unreserve();
+        need = bytes;
+        continue;
+      }
+      if (bytes > 0) sub.writePage(chunks, bytes);
+      else sub.unreserve();
+      sub.cursor = Math.max(sub.cursor, through);
+      if (cut.count === 0 && page.events.length < limit && hub.publishedHead <= sub.cursor) {
+        sub.state = "live";
+        return;
+      }
+      const sent = cut.count || page.events.length;
+      if (sent > 0) limit = Math.max(1, Math.min(pageSize, Math.floor((pageBytes * sent) / Math.max(1, bytes))));
     }
-    if (text) sub.writeNow(text);
-    sub.cursor = Math.max(sub.cursor, through);
-    if (!cut && page.events.length < pageSize && hub.publishedHead <= sub.cursor) {
-      sub.state = "live";
-      return;
-    }
-    if (!(await sub.drained(highWater, stallMs))) {
-      sub.close("slow");
-      return;
+  } finally {
+    if (sub.state !== "closed") sub.unreserve();
+  }
+}
+
+/**
+ * Events in a replay's first read, before their size is known. Reads are
+ * bounded by count only, and a page read waits for its turn to be encoded:
+ * with many replays in flight, a first read of 1,000 large events each
+ * would hold gigabytes of rows. Small events reach full pages on the next read.
+ */
+const FIRST_READ = 8;
+
+/**
+ * Pages are small next to the global bound, so that many replays fit in it
+ * at once: a replay to a socket that has just stopped reading holds its page
+ * until it is found stalled, and the bound must not fill with a few of them.
+ */
+const PAGES_IN_BUDGET = 64;
+
+/** The share of the global bound replays may fill; the rest is headroom for live frames. */
+const REPLAY_SHARE = 0.75;
+
+/** Reserves `bytes` for a page, cutting streams that have stopped draining when the replays' share is full. */
+function tryReserve(sub: Subscriber, wanted: number): boolean {
+  // A page larger than the whole share (a tiny bound and a large event) still goes, when the share is free.
+  const bytes = Math.min(wanted, sub.budget.maxBytes * REPLAY_SHARE);
+  return sub.reserve(bytes, REPLAY_SHARE) || (sub.budget.reclaim(bytes, REPLAY_SHARE) && sub.reserve(bytes, REPLAY_SHARE));
+}
+
+/** How long to wait for room before trying again (by then a holder may be old enough to cut). */
+function retryMs(sub: Subscriber): number {
+  return Math.max(10, sub.budget.graceMs / 4);
+}
+
+/**
+ * Bytes a page's text is cut into. Strings this small stay in V8's young
+ * generation and die cheaply; one flat string per page would be a large
+ * object, freed only by a full collection, and thousands of replays to
+ * stalled sockets would grow the heap by gigabytes before one ran.
+ */
+const PIECE_CHARS = 32 * 1024;
+
+/** A page's frames as buffers of about PIECE_CHARS each, stopping after the first frame that takes it past `maxBytes`. */
+function encodePage(
+  events: readonly StoredEvent[],
+  pageThrough: number,
+  encode: (e: StoredEvent) => string | null,
+  maxBytes: number,
+): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let piece = "";
+  const flush = () => {
+    const chunk = Buffer.from(piece);
+    chunks.push(chunk);
+    bytes += chunk.length;
+    piece = "";
+  };
+  for (let i = 0; i < events.length; i++) {
+    piece += encode(events[i]) ?? "";
+    if (piece.length >= PIECE_CHARS) flush();
+    if (bytes + piece.length > maxBytes && i < events.length - 1) {
+      if (piece) flush();
+      return { chunks, bytes, through: events[i].id, cut: { count: i + 1 } };
     }
   }
+  if (piece) flush();
+  return { chunks, bytes, through: pageThrough, cut: { count: 0 } };
+}
+
+/** A page as the one frame of a batch encoder (never cut: its size is bounded by the page's event count). */
+function encodeBatchPage(
+  events: readonly StoredEvent[],
+  pageThrough: number,
+  encodeBatch: (events: readonly StoredEvent[]) => string | null,
+): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
+  const text = events.length > 0 ? encodeBatch(events) : null;
+  const chunks = text ? [Buffer.from(text)] : [];
+  return { chunks, bytes: chunks[0]?.length ?? 0, through: pageThrough, cut: { count: 0 } };
 }

@@ -1,4 +1,6 @@
 import type { StoredEvent } from "../event.js";
+import { QueueBudget } from "./queue-budget.js";
+import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
 import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
 import type { Sink } from "./sink.js";
@@ -37,9 +39,16 @@ interface Group {
 }
 
 export interface HubOptions {
+  /** Output one stream may hold; past it, the stream reads from the log instead of queueing more. */
   maxBuffer: number;
   heartbeatMs: number;
   maxStreamsPerTenant: number;
+  /** Output every stream together may hold (see QueueBudget). Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** A stream that has not drained for this long is cut as slow. Default twice heartbeatMs. */
+  stallMs?: number;
+  /** How long a stream must have not drained before the global bound may cut it for memory. Default 1 s. */
+  pressureGraceMs?: number;
 }
 
 export interface HubStats {
@@ -49,18 +58,23 @@ export interface HubStats {
   writes: number;
   /** Open groups whose frames are encoded once per turn (`encodeBatch`: console pages). */
   batchGroups: number;
+  /** Output held for every stream together (the global bound's measure). */
+  queuedBytes: number;
+  /** Catch-up steps waiting for their turn of the event loop. */
+  replaysWaiting: number;
 }
 
 export class TooManyStreams extends Error {}
 
 const ALL = "*";
-const HEARTBEAT = encodeComment("keep-alive");
 /**
  * Batch groups render for at most about this long per turn; the rest wait
  * for the next turn, so requests, JSON streams and acknowledgements
  * interleave with a burst of console renders instead of queueing behind it.
  */
 const RENDER_SLICE_MS = 5;
+const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The fan-out: live subscribers grouped by tenant and selector. `publish`
@@ -82,8 +96,15 @@ export class Hub {
   #writes = 0;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
+  /** The global bound on queued output, shared by every subscriber. */
+  readonly budget: QueueBudget;
+  /** Grants catch-up replays their pages in round robin, a few milliseconds' worth per turn of the loop. */
+  readonly replays = new ReplayScheduler();
+  readonly stallMs: number;
 
   constructor(readonly options: HubOptions) {
+    this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
+    this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -119,7 +140,7 @@ export class Hub {
     let group = groups.get(selector.key);
     if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set(), pending: [] }));
     const g = group;
-    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, (reason) => this.#remove(scope, g, sub, reason));
+    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, this.budget, (reason) => this.#remove(scope, g, sub, reason));
     g.subscribers.add(sub);
     this.#counts.set(scope, count + 1);
     return sub;
@@ -217,10 +238,13 @@ export class Hub {
   }
 
   #beat(): void {
+    // Streams that have held output without draining since the last beats are stalled clients.
+    this.budget.cutStalled(this.stallMs);
     for (const groups of this.#groups.values()) {
       for (const { subscribers } of groups.values()) {
         for (const sub of subscribers) {
-          if (sub.state === "live" && !sub.wrote) sub.writeNow(HEARTBEAT);
+          // A stream with output still queued is not quiet: its bytes keep proxies from timing it out.
+          if (sub.state === "live" && !sub.wrote && sub.queuedBytes === 0) sub.writeNow(HEARTBEAT);
           sub.wrote = false;
         }
       }
@@ -253,7 +277,14 @@ export class Hub {
     for (const groups of this.#groups.values()) {
       for (const { selector } of groups.values()) if (selector.encodeBatch) batchGroups++;
     }
-    return { streams, slowDisconnects: this.#slowDisconnects, writes: this.#writes, batchGroups };
+    return {
+      streams,
+      slowDisconnects: this.#slowDisconnects,
+      writes: this.#writes,
+      batchGroups,
+      queuedBytes: this.budget.total,
+      replaysWaiting: this.replays.waiting,
+    };
   }
 
   /** True once closeAll ran: the server is stopping and takes no new streams. */

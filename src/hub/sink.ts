@@ -6,11 +6,14 @@
 export interface Sink {
   /** True when bytes must be wrapped as HTTP/1.1 chunks before `write`. */
   readonly chunked: boolean;
-  write(bytes: Buffer): void;
+  /**
+   * Writes the buffers in order as one gathered write, without copying them:
+   * they may be shared with other sinks and must stay unmodified. `written`
+   * is called once they have all been handed to the kernel (or the write failed).
+   */
+  write(chunks: readonly Buffer[], written: () => void): void;
   /** Bytes accepted by `write` but not yet handed to the kernel. */
   buffered(): number;
-  /** Calls `listener` once, when the buffered bytes have been flushed. */
-  onceDrained(listener: () => void): void;
   /** Ends the stream cleanly. */
   end(): void;
   /** Drops the connection at once (used for slow consumers). */

@@ -50,3 +50,11 @@ export function httpChunk(body: Buffer): Buffer {
   out.write("\r\n", head.length + body.length, "latin1");
   return out;
 }
+
+/** The size line that opens an HTTP/1.1 chunk of `length` bytes (the body and CRLF follow). */
+export function chunkHead(length: number): Buffer {
+  return Buffer.from(length.toString(16) + "\r\n", "latin1");
+}
+
+/** Ends an HTTP/1.1 chunk; shared, never written to. */
+export const CRLF = Buffer.from("\r\n", "latin1");

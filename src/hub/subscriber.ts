@@ -1,4 +1,5 @@
-import { httpChunk } from "./sse-frame.js";
+import type { Holder, QueueBudget } from "./queue-budget.js";
+import { chunkHead, CRLF, httpChunk } from "./sse-frame.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -19,16 +20,19 @@ export type CloseReason = "client" | "slow" | "shutdown";
 /**
  * One open stream. While catching up it reads from the log and ignores live
  * publishes (it will read them from the log); once live, frames queue in
- * `#pending` and are written in one call per turn of the event loop, so a
+ * `#pending` and are written together once per turn of the event loop, so a
  * burst of events costs one syscall per connection instead of one each.
+ * Queued frames are the shared buffers themselves, handed to the socket as
+ * one gathered write: nothing is copied per subscriber.
  *
- * Two ways to fall behind, two answers. A socket that stops draining (its
- * unsent bytes pass `maxBuffer`) is a slow consumer and is disconnected; it
- * resumes from the log when it comes back. A burst larger than `maxBuffer`
- * within one turn, to a socket that drains fine, drops its queue and goes
- * back to catching up from the log, which paces itself to the socket.
+ * Falling behind is answered by reading from the log, never by queueing
+ * more: a stream that holds its share (`maxBuffer`), or finds the hub's
+ * global bound reached, drops its queue and goes back to catching up, which
+ * paces itself to the socket. Only a stream that stops draining is cut as
+ * slow (by the catch-up's stall timer, the hub's stall sweep, or the budget
+ * when memory is needed); it resumes from the log when it comes back.
  */
-export class Subscriber {
+export class Subscriber implements Holder {
   state: SubscriberState = "catching-up";
   /** The position this subscriber has been sent everything through. */
   cursor: number;
@@ -36,10 +40,18 @@ export class Subscriber {
   wrote = false;
   /** Set by the stream's owner: reads from the log from `cursor` until live again. */
   catchUp: () => void = () => {};
+  /** Bytes this stream holds, as counted by the budget: queued frames, the socket's unsent bytes, reserved pages. */
+  queuedBytes = 0;
+  /** Bytes the socket has not taken, as last sampled. */
+  unsentBytes = 0;
+  /** When the socket last took bytes, or started holding unsent ones (the budget's clock). */
+  heldSince = 0;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  #reserved = 0;
   /** The cursor before the queued frames: where to resume if the queue is dropped. */
   #queuedFrom = 0;
+  #drainWaiter: { threshold: number; resolve: (drained: boolean) => void } | null = null;
   #onClose: ((reason: CloseReason) => void) | null;
 
   constructor(
@@ -48,6 +60,7 @@ export class Subscriber {
     readonly tenant: string | null,
     cursor: number,
     readonly maxBuffer: number,
+    readonly budget: QueueBudget,
     onClose: (reason: CloseReason) => void,
   ) {
     this.cursor = cursor;
@@ -58,17 +71,14 @@ export class Subscriber {
   enqueue(frame: EncodedFrame, id: number): boolean {
     if (this.state !== "live" || id <= this.cursor) return false;
     const bytes = this.sink.chunked ? frame.chunked : frame.bytes;
-    if (this.sink.buffered() > this.maxBuffer) {
-      this.close("slow");
-      return false;
-    }
-    if (this.#pendingBytes + bytes.length > this.maxBuffer) {
+    if (this.queuedBytes + bytes.length > this.maxBuffer || !this.budget.fits(bytes.length)) {
       this.#fallBack();
       return false;
     }
     if (this.#pending.length === 0) this.#queuedFrom = this.cursor;
     this.cursor = id;
     this.#pendingBytes += bytes.length;
+    this.#account(this.queuedBytes + bytes.length);
     return this.#pending.push(bytes) === 1;
   }
 
@@ -76,43 +86,96 @@ export class Subscriber {
     if (this.#pending.length > 0) this.cursor = this.#queuedFrom;
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#sample();
     this.state = "catching-up";
     // Not from inside the publish loop: the log read starts on the next turn.
     setImmediate(() => this.catchUp());
   }
 
-  /** Writes everything queued, in one call. */
+  /** Writes everything queued, in one gathered write. */
   flush(): void {
-    const n = this.#pending.length;
-    if (n === 0 || this.state === "closed") return;
-    const bytes = n === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingBytes);
+    if (this.#pending.length === 0 || this.state === "closed") return;
+    const chunks = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.wrote = true;
-    this.sink.write(bytes);
-  }
-
-  /** Writes at once, bypassing the queue (catch-up pages, control frames). */
-  writeNow(text: string): void {
-    if (this.state === "closed") return;
-    const bytes = Buffer.from(text);
-    this.wrote = true;
-    this.sink.write(this.sink.chunked ? httpChunk(bytes) : bytes);
+    this.sink.write(chunks, this.#written);
+    this.#sample();
   }
 
   /**
-   * Resolves true once the sink's buffer is at most `threshold` bytes (at
-   * once when it already is), or false if it has not drained in `timeoutMs`.
+   * Writes at once, bypassing the queue: control frames (retry, reset,
+   * prologue, heartbeat).
+   */
+  writeNow(frame: string | EncodedFrame): void {
+    if (this.state === "closed") return;
+    this.wrote = true;
+    if (frame instanceof EncodedFrame) {
+      this.sink.write([this.sink.chunked ? frame.chunked : frame.bytes], this.#written);
+    } else {
+      const body = Buffer.from(frame);
+      // Chunk framing as separate buffers in one gathered write: no second copy of the page.
+      this.sink.write(this.sink.chunked ? [chunkHead(body.length), body, CRLF] : [body], this.#written);
+    }
+    this.#sample();
+  }
+
+  /**
+   * Writes a catch-up page, given as buffers of `bytes` in all, as one
+   * chunk, releasing the page's reservation (see `reserve`).
+   */
+  writePage(chunks: Buffer[], bytes: number): void {
+    if (this.state === "closed") return;
+    this.wrote = true;
+    this.#reserved = 0;
+    this.sink.write(this.sink.chunked ? [chunkHead(bytes), ...chunks, CRLF] : chunks, this.#written);
+    this.#sample();
+  }
+
+  /**
+   * Reserves room in the global budget (or in its `share`) for a catch-up
+   * page of up to `bytes` before reading it; false (nothing reserved) when it
+   * does not fit. `writePage` releases it.
+   */
+  reserve(bytes: number, share = 1): boolean {
+    if (this.state === "closed" || !this.budget.fits(bytes, share)) return false;
+    this.#reserved += bytes;
+    this.#account(this.queuedBytes + bytes);
+    return true;
+  }
+
+  /** Gives back a reservation that will not be written (the replay stopped). */
+  unreserve(): void {
+    this.#reserved = 0;
+    this.#sample();
+  }
+
+  /**
+   * Resolves true once the sink's unsent bytes are at most `threshold` (at
+   * once when they already are, or when the stream closes), or false if they
+   * have not drained in `timeoutMs`.
    */
   drained(threshold: number, timeoutMs: number): Promise<boolean> {
     if (this.state === "closed" || this.sink.buffered() <= threshold) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.sink.onceDrained(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
+      const timer = setTimeout(() => {
+        this.#drainWaiter = null;
+        resolve(false);
+      }, timeoutMs);
+      this.#drainWaiter = {
+        threshold,
+        resolve: (drained) => {
+          clearTimeout(timer);
+          this.#drainWaiter = null;
+          resolve(drained);
+        },
+      };
     });
+  }
+
+  /** Cut by the budget: it holds memory others need and has not drained for a while. */
+  cutForMemory(): void {
+    this.close("slow");
   }
 
   close(reason: CloseReason): void {
@@ -120,10 +183,37 @@ export class Subscriber {
     this.state = "closed";
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#reserved = 0;
+    this.#account(0);
     if (reason === "slow") this.sink.destroy();
     else if (reason === "shutdown") this.sink.end();
+    this.#drainWaiter?.resolve(true);
     const onClose = this.#onClose;
     this.#onClose = null;
     onClose?.(reason);
+  }
+
+  /** Called when a write has reached the kernel: progress, and what the socket still holds has changed. */
+  #written = (): void => {
+    if (this.state === "closed") return;
+    this.heldSince = this.budget.now();
+    this.#sample();
+    const waiter = this.#drainWaiter;
+    if (waiter && this.sink.buffered() <= waiter.threshold) waiter.resolve(true);
+  };
+
+  #sample(): void {
+    if (this.state === "closed") return;
+    const unsent = this.sink.buffered();
+    if (unsent > 0 && this.unsentBytes === 0) this.heldSince = this.budget.now();
+    this.unsentBytes = unsent;
+    this.#account(this.#pendingBytes + this.#reserved + unsent);
+  }
+
+  #account(bytes: number): void {
+    const before = this.queuedBytes;
+    if (bytes === before) return;
+    this.queuedBytes = bytes;
+    this.budget.adjust(this, before, bytes);
   }
 }

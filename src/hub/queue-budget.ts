@@ -1,0 +1,107 @@
+/** Something that holds queued output and can be cut to free it (a Subscriber). */
+export interface Holder {
+  /** Bytes it holds now, as last accounted (reservations included). */
+  readonly queuedBytes: number;
+  /** Bytes its socket has not yet taken: what a stalled client holds. */
+  readonly unsentBytes: number;
+  /**
+   * When its socket last made progress (took bytes), or started holding unsent
+   * bytes, in the budget's clock: how long it has been stalled.
+   */
+  readonly heldSince: number;
+  /** Drops the connection, releasing everything it holds (it resumes from the log). */
+  cutForMemory(): void;
+}
+
+/**
+ * The global bound on output queued for every stream together. Each stream
+ * reports what it holds (frames waiting for the next flush, bytes its socket
+ * has not yet handed to the kernel, and catch-up pages it reserved), and
+ * asks before taking more. A shared frame queued to many sockets counts once
+ * per socket: the bound overstates real memory, never understates it.
+ *
+ * When memory is needed, streams whose sockets have taken nothing for
+ * `graceMs` are cut; a stream still draining its share of a burst is never
+ * cut because others stall.
+ *
+ * Catch-up replays may fill only a share of the bound (`REPLAY_SHARE`): the
+ * rest is headroom for live frames, so healthy live streams keep receiving
+ * live (rather than falling back to the log) while replays to stalled
+ * sockets fill their share.
+ */
+export class QueueBudget {
+  #total = 0;
+  readonly #holders = new Set<Holder>();
+  #waiters: (() => void)[] = [];
+
+  constructor(
+    /** The bound, in bytes. */
+    readonly maxBytes: number,
+    /** How long a holder must have made no progress before it may be cut for memory. */
+    readonly graceMs: number,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Bytes held by every stream together. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Whether `bytes` more fit under the bound, or under its `share` (0..1). */
+  fits(bytes: number, share = 1): boolean {
+    return this.#total + bytes <= this.maxBytes * share;
+  }
+
+  /** Records that `holder` went from `before` to `after` bytes (its `queuedBytes` must already be `after`). */
+  adjust(holder: Holder, before: number, after: number): void {
+    this.#total += after - before;
+    if (after === 0) this.#holders.delete(holder);
+    else if (before === 0) this.#holders.add(holder);
+    if (after < before && this.#waiters.length > 0) this.#wake();
+  }
+
+  /**
+   * Makes room for `bytes` under `share` of the bound. When they do not fit,
+   * every holder whose socket has taken nothing for `graceMs` is cut, not
+   * just enough of them: memory is short, and each of them holds its part
+   * of it for a client that is not reading. Returns whether the bytes fit.
+   */
+  reclaim(bytes: number, share = 1): boolean {
+    if (this.fits(bytes, share)) return true;
+    for (const h of this.#stalled(this.graceMs)) h.cutForMemory();
+    return this.fits(bytes, share);
+  }
+
+  /** Cuts every holder whose socket has taken nothing for `stallMs` (a stalled client); returns how many. */
+  cutStalled(stallMs: number): number {
+    const stalled = this.#stalled(stallMs);
+    for (const h of stalled) h.cutForMemory();
+    return stalled.length;
+  }
+
+  #stalled(forMs: number): Holder[] {
+    const before = this.now() - forMs;
+    return [...this.#holders].filter((h) => h.unsentBytes > 0 && h.heldSince <= before);
+  }
+
+  /** Resolves once some bytes are freed, or after `ms` (when a holder may have become old enough to cut). */
+  freed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== done);
+        resolve();
+      }, ms);
+      this.#waiters.push(done);
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { QueueBudget, type Holder } from "../src/hub/queue-budget.js";
+import { ReplayScheduler } from "../src/hub/replay-scheduler.js";
+
+/** A holder whose bytes and progress the test sets by hand. */
+function holder(budget: QueueBudget, name: string, cut: string[]) {
+  type Mutable = { queuedBytes: number; unsentBytes: number; heldSince: number };
+  const h: Holder & Mutable & { hold(unsent: number, reserved?: number): void; progress(): void } = {
+    queuedBytes: 0,
+    unsentBytes: 0,
+    heldSince: 0,
+    cutForMemory() {
+      cut.push(name);
+      h.hold(0);
+    },
+    hold(unsent, reserved = 0) {
+      const before = h.queuedBytes;
+      if (unsent > 0 && h.unsentBytes === 0) h.heldSince = budget.now();
+      h.unsentBytes = unsent;
+      h.queuedBytes = unsent + reserved;
+      budget.adjust(h, before, unsent + reserved);
+    },
+    progress() {
+      h.heldSince = budget.now();
+    },
+  };
+  return h;
+}
+
+describe("QueueBudget", () => {
+  it("cuts only holders whose sockets took nothing for the grace time, never reservations or draining ones", () => {
+    let now = 0;
+    const budget = new QueueBudget(1000, 100, () => now);
+    const cut: string[] = [];
+    const stalled = holder(budget, "stalled", cut);
+    const draining = holder(budget, "draining", cut);
+    const waiting = holder(budget, "waiting", cut);
+    stalled.hold(400);
+    draining.hold(400);
+    waiting.hold(0, 150);
+    expect(budget.total).toBe(950);
+    expect(budget.fits(100)).toBe(false);
+
+    now = 150;
+    draining.progress();
+    // Within grace nothing may be cut, whatever it holds.
+    expect(new QueueBudget(1000, 1000, () => now).reclaim(100)).toBe(true);
+    expect(budget.reclaim(100)).toBe(true);
+    expect(cut).toEqual(["stalled"]);
+    expect(budget.total).toBe(550);
+  });
+
+  it("keeps a share of the bound for live frames", () => {
+    const budget = new QueueBudget(1000, 100, () => 0);
+    const cut: string[] = [];
+    holder(budget, "a", cut).hold(700);
+    expect(budget.fits(100, 0.75)).toBe(false);
+    expect(budget.fits(100)).toBe(true);
+  });
+
+  it("cuts every holder stalled longer than the stall time", () => {
+    let now = 0;
+    const budget = new QueueBudget(1000, 100, () => now);
+    const cut: string[] = [];
+    const a = holder(budget, "a", cut);
+    const b = holder(budget, "b", cut);
+    a.hold(10);
+    now = 500;
+    b.hold(10);
+    now = 1000;
+    expect(budget.cutStalled(800)).toBe(1);
+    expect(cut).toEqual(["a"]);
+  });
+});
+
+describe("ReplayScheduler", () => {
+  it("grants turns in the order asked, so replays take pages in round robin", async () => {
+    const scheduler = new ReplayScheduler();
+    const order: string[] = [];
+    const replay = async (name: string) => {
+      for (let page = 0; page < 3; page++) {
+        await scheduler.turn();
+        order.push(`${name}${page}`);
+      }
+    };
+    await Promise.all([replay("a"), replay("b"), replay("c")]);
+    expect(order).toEqual(["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]);
+  });
+
+  it("hands the loop back once a slice is spent", async () => {
+    const scheduler = new ReplayScheduler(1);
+    let immediates = 0;
+    let polling = true;
+    const count = () => {
+      immediates++;
+      if (polling) setImmediate(count);
+    };
+    setImmediate(count);
+    for (let step = 0; step < 20; step++) {
+      await scheduler.turn();
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+    }
+    polling = false;
+    // Each 2 ms step exceeds the 1 ms slice: other callbacks ran between the steps.
+    expect(immediates).toBeGreaterThanOrEqual(19);
+  });
+});
