@@ -49,7 +49,8 @@ export async function catchUp(
   const stallMs = options.stallMs ?? hub.stallMs;
   // Reads are sized from the frames seen so far, so a page of large events is not read only to be cut;
   // the first read is small, as nothing is known yet.
-  let limit = Math.min(pageSize, FIRST_READ);
+  // A batch encoder's frame is bounded by the page's count instead: its pages are read whole from the start.
+  let limit = options.encodeBatch ? pageSize : Math.min(pageSize, FIRST_READ);
   // Bytes reserved before a read: the page bound, or more once a page with a large event has been seen.
   let need = pageBytes;
   try {
@@ -86,7 +87,7 @@ export async function catchUp(
         return;
       }
       const sent = cut.count || page.events.length;
-      if (sent > 0) limit = Math.max(1, Math.min(pageSize, Math.floor((pageBytes * sent) / Math.max(1, bytes))));
+      if (sent > 0 && !options.encodeBatch) limit = Math.max(1, Math.min(pageSize, Math.floor((pageBytes * sent) / Math.max(1, bytes))));
     }
   } finally {
     if (sub.state !== "closed") sub.unreserve();
