@@ -1,6 +1,8 @@
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
+import { EventReader } from "./event-reads.js";
+import { TypeCounts } from "./type-counts.js";
 
 interface PendingAppend {
   tenant: string;
@@ -18,8 +20,6 @@ export type AppendHook = (event: StoredEvent, index: number) => void;
 
 /** Past this many events a group is committed and the rest wait for the next turn, so one flush never stalls the loop for long. */
 const MAX_GROUP_EVENTS = 20_000;
-
-const COLUMNS = "id, tenant, type, subject, data, key, ts";
 
 export class ShuttingDown extends Error {
   constructor() {
@@ -42,7 +42,8 @@ export class SqliteEventLog implements EventLog {
   readonly #clock: () => number;
   readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
   readonly #hooks: AppendHook[] = [];
-  readonly #reads = new Map<string, Database.Statement>();
+  readonly #reader: EventReader;
+  readonly #typeCounts: TypeCounts;
   #queue: PendingAppend[] = [];
   #scheduled = false;
   #closed = false;
@@ -67,6 +68,8 @@ export class SqliteEventLog implements EventLog {
     this.#getOldestAll = db.prepare("SELECT min(id) FROM events").pluck();
     this.#getPruned = db.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
     this.#getMaxPruned = db.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
+    this.#reader = new EventReader(db);
+    this.#typeCounts = new TypeCounts(db);
     this.#head = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck().get() as number | undefined) ?? 0;
 
     this.#request = db.transaction((p: PendingAppend, ts: number) => this.#appendOne(p, ts));
@@ -79,6 +82,8 @@ export class SqliteEventLog implements EventLog {
           out.push(err);
         }
       }
+      // Once per group, counting only the requests that committed.
+      this.#typeCounts.recordAppended(out.flatMap((r) => (r instanceof Error ? [] : r.appended)));
     });
   }
 
@@ -163,24 +168,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async read(q: ReadQuery): Promise<ReadPage> {
-    const shape = `${q.tenant === null ? "all" : "one"}:${q.types.length}:${q.subject ? "s" : ""}`;
-    let stmt = this.#reads.get(shape);
-    if (!stmt) {
-      const where = ["id > @after"];
-      if (q.tenant !== null) where.push("tenant = @tenant");
-      if (q.types.length > 0) where.push(`(${q.types.map((_, i) => `type GLOB @t${i}`).join(" OR ")})`);
-      if (q.subject) where.push("subject = @subject");
-      stmt = this.#db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY id LIMIT @limit`);
-      this.#reads.set(shape, stmt);
-    }
-    const params: Record<string, unknown> = { after: q.after, limit: q.limit };
-    if (q.tenant !== null) params.tenant = q.tenant;
-    q.types.forEach((t, i) => (params[`t${i}`] = t));
-    if (q.subject) params.subject = q.subject;
-    // Read and head in one synchronous step: nothing commits in between.
-    const events = stmt.all(params) as StoredEvent[];
-    const through = events.length === q.limit ? events[events.length - 1].id : this.#head;
-    return { events, through };
+    return this.#reader.read(q, this.#head);
   }
 
   head(): number {
