@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { FilterError, parseTypes, typeMatcher } from "../src/hub/type-filter.js";
+import { FilterError, globMatcher, parseTypes, typeMatcher } from "../src/hub/type-filter.js";
 
 describe("parseTypes", () => {
   it("treats an absent or empty parameter as every type", () => {
@@ -110,4 +110,83 @@ describe("typeMatcher", () => {
     }
     db.close();
   });
+
+  it("treats a glob of stars alone as every type, the empty string included, as GLOB does", () => {
+    for (const g of ["*", "**", "***"]) {
+      const m = typeMatcher([g])!;
+      expect(m("call.started")).toBe(true);
+      expect(m("")).toBe(true);
+    }
+  });
+
+  it("answers at once for many stars against a long dotted type (no backtracking)", () => {
+    // As a `.*` regex, ten stars against 49 dots took longer than any test would wait.
+    const type = Array.from({ length: 50 }, () => "a").join(".");
+    expect(type).toHaveLength(99);
+    const stars = (n: number, end: string) => Array.from({ length: n }, () => "*").join(".") + end;
+    expect(globMatcher(stars(10, ".zz"))(type)).toBe(false);
+    expect(globMatcher(stars(10, ".a"))(type)).toBe(true);
+    expect(globMatcher(stars(49, ".a"))(type)).toBe(true);
+    expect(globMatcher(stars(50, ".a"))(type)).toBe(false);
+    const twenty = Array.from({ length: 20 }, (_, i) => stars(10, `.z${i}`));
+    expect(typeMatcher(twenty)!(type)).toBe(false);
+  });
+
+  it("agrees with SQLite's GLOB on thousands of random globs and types", () => {
+    const db = new Database(":memory:");
+    const glob = db.prepare("SELECT ? GLOB ?").pluck();
+    const random = seeded(8);
+    const pick = (chars: string) => chars[Math.floor(random() * chars.length)];
+    const text = (chars: string, max: number) => Array.from({ length: Math.floor(random() * (max + 1)) }, () => pick(chars)).join("");
+    // A small alphabet makes pieces recur, so partial and overlapping matches are common; runs of
+    // stars, leading and trailing stars, dots and empty pieces all come up.
+    const randomGlob = () => text("ab.-_0**", 12);
+    // Half the types are made from the glob itself (each star replaced by a random run), so about
+    // half the pairs match; the rest are random.
+    const fromGlob = (g: string) => g.replace(/\*/g, () => text("ab.-_0", 4)).slice(0, random() < 0.2 ? -1 : undefined);
+    let matched = 0;
+    let pairs = 0;
+    for (let i = 0; i < 3000; i++) {
+      const g = randomGlob();
+      const m = globMatcher(g);
+      for (let j = 0; j < 6; j++) {
+        const t = j % 2 === 0 ? fromGlob(g) : text("ab.-_0", 14);
+        const expected = glob.get(t, g) === 1;
+        expect(m(t), `${JSON.stringify(t)} GLOB ${JSON.stringify(g)}`).toBe(expected);
+        if (expected) matched++;
+        pairs++;
+      }
+    }
+    // The sample is meaningful only if both answers are common.
+    expect(matched).toBeGreaterThan(pairs / 5);
+    expect(matched).toBeLessThan((pairs * 4) / 5);
+    db.close();
+  });
+
+  it("agrees with SQLite's GLOB on sets of valid globs, as history reads use them", () => {
+    const db = new Database(":memory:");
+    const glob = db.prepare("SELECT ? GLOB ?").pluck();
+    const random = seeded(80);
+    const segment = () => ["a", "b", "ab", "*", "a*", "*b", "**", "call", "x-y", "z_0"][Math.floor(random() * 10)];
+    const validGlob = () => Array.from({ length: 1 + Math.floor(random() * 4) }, segment).join(".");
+    const types = ["a", "b", "ab", "a.b", "call.a", "a.b.ab", "x-y.z_0", "call", "b.a.b.a", "ab.ab.ab", "call.x-y.b"];
+    for (let i = 0; i < 500; i++) {
+      const globs = parseTypes(Array.from({ length: 1 + Math.floor(random() * 4) }, validGlob).join(","));
+      const m = typeMatcher(globs)!;
+      for (const t of types) expect(m(t), `${t} vs ${globs}`).toBe(globs.some((g) => glob.get(t, g) === 1));
+    }
+    db.close();
+  });
 });
+
+/** A small seeded PRNG (mulberry32), so a failing case can be reproduced. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

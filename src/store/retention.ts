@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Logger } from "../logger.js";
+import { TypeCounts } from "./type-counts.js";
 
 export interface RetentionOptions {
   /** Events older than this many ms are pruned; 0 keeps them by age forever. */
@@ -22,6 +23,8 @@ export interface RetentionOptions {
 export class Retention {
   readonly #db: Database.Database;
   readonly #opts: Required<RetentionOptions>;
+  /** Made at the first delete: the constructor prepares nothing, so a pass on a broken database fails (and is logged) in the pass. */
+  #typeCounts: TypeCounts | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<number> | null = null;
   #stopped = false;
@@ -101,6 +104,8 @@ export class Retention {
         .pluck()
         .get(tenant, cutoff, this.#opts.batchSize) as number | null;
       if (upTo === null) return 0;
+      // Uncounted in the same transaction as the delete: the summary never disagrees with the log.
+      (this.#typeCounts ??= new TypeCounts(this.#db)).recordPruned(tenant, upTo);
       const { changes } = this.#db.prepare("DELETE FROM events WHERE tenant = ? AND id <= ?").run(tenant, upTo);
       this.#db.prepare("UPDATE tenants SET pruned_through = max(pruned_through, ?) WHERE slug = ?").run(upTo, tenant);
       return changes;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Milliseconds since the epoch; every timestamp column uses it. */
 const millis = (name: string) => integer(name).notNull();
@@ -49,6 +49,27 @@ export const events = sqliteTable(
   },
   (t) => [
     index("events_tenant_id_idx").on(t.tenant, t.id),
+    // Type and subject filters read through these, in id order, never through all of a tenant's events
+    // (src/store/event-reads.ts). Subject-less events stay out of the subject index.
+    index("events_tenant_type_id_idx").on(t.tenant, t.type, t.id),
+    index("events_tenant_subject_id_idx").on(t.tenant, t.subject, t.id).where(sql`${t.subject} IS NOT NULL`),
     uniqueIndex("events_tenant_key_idx").on(t.tenant, t.key).where(sql`${t.key} IS NOT NULL`),
   ],
+);
+
+/**
+ * How many retained events each tenant has of each type: the summary a type
+ * glob is resolved against (to the concrete types that exist, each read
+ * through its index) and the stats page counts from. Kept in step with the
+ * log inside the append and retention transactions (src/store/type-counts.ts);
+ * a row whose count reaches 0 is removed.
+ */
+export const eventTypeCounts = sqliteTable(
+  "event_type_counts",
+  {
+    tenant: text("tenant").notNull(),
+    type: text("type").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.type] })],
 );

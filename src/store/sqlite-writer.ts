@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import { AppendRejected } from "./event-log.js";
+import { TypeCounts } from "./type-counts.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
@@ -46,15 +47,25 @@ export class SqliteWriter {
     this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, ts) VALUES (?, ?, ?, ?, ?, ?)");
     this.#findKey = db.prepare("SELECT id FROM events WHERE tenant = ? AND key = ?").pluck();
     this.#request = db.transaction((request: AppendRequest, ts: number) => this.#appendOne(request, ts));
+    const typeCounts = new TypeCounts(db);
     this.#group = db.transaction((batch: AppendRequest[], ts: number, out: AppendOutcome[]) => {
+      const appended: Pick<StoredEvent, "tenant" | "type">[] = [];
       for (const request of batch) {
         try {
-          out.push({ seq: request.seq, ...this.#request(request, ts) });
+          const result = this.#request(request, ts);
+          out.push({ seq: request.seq, ...result });
+          let repeat = 0;
+          for (let i = 0; i < request.events.length; i++) {
+            if (result.repeats[repeat] === i) repeat++;
+            else appended.push({ tenant: request.tenant, type: request.events[i].type });
+          }
         } catch (err) {
           if (!(err instanceof AppendRejected)) throw err;
           out.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details } });
         }
       }
+      // The type summary (what globs resolve against), once per group and only for requests that committed.
+      typeCounts.recordAppended(appended);
     });
   }
 
