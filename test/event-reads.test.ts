@@ -18,14 +18,18 @@ function recording(db: Database.Database, ran: Ran[]): Database.Database {
   return new Proxy(db, {
     get(target, prop) {
       if (prop !== "prepare") return Reflect.get(target, prop, target);
-      return (sql: string) =>
-        new Proxy(target.prepare(sql), {
+      return (sql: string) => {
+        const recorded: Database.Statement = new Proxy(target.prepare(sql), {
           get(stmt, p) {
             const value = Reflect.get(stmt, p, stmt);
             if (p === "all") return (...args: unknown[]) => (ran.push({ sql, args }), value.apply(stmt, args));
+            // raw() returns its statement, for chaining: keep recording through it.
+            if (p === "raw") return (...args: unknown[]) => (value.apply(stmt, args), recorded);
             return typeof value === "function" ? value.bind(stmt) : value;
           },
         });
+        return recorded;
+      };
     },
   });
 }

@@ -3,6 +3,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import type { StoredEvent } from "../event.js";
 import { catchUp } from "../hub/catch-up.js";
+import { readAhead } from "../hub/read-ahead.js";
 import type { Hub, Selector } from "../hub/hub.js";
 import { jsonFrame } from "../hub/json-frame.js";
 import { encodeFrame, encodeRetry } from "../hub/sse-frame.js";
@@ -85,12 +86,16 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   sub.writeNow(encodeRetry(deps.retryMs));
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
-  const read = (after: number, limit: number) =>
-    deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
-      events: page.events.filter(selector.match),
-      through: page.through,
-    }));
   const s = sub;
+  const read = readAhead(
+    (after, limit) =>
+      deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
+        events: page.events.filter(selector.match),
+        through: page.through,
+      })),
+    () => s.sink.buffered() < s.maxBuffer / 4,
+    () => deps.hub.publishedHead,
+  );
   s.catchUp = () =>
     void catchUp(s, deps.hub, read, selector.encode, {
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.

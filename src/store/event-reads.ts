@@ -1,9 +1,12 @@
 import type Database from "better-sqlite3";
 import type { StoredEvent } from "../event.js";
 import { matchesEveryType, typeMatcher } from "../hub/type-filter.js";
+import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
 
+/** An event's columns, in the order of a raw row (better-sqlite3's `raw` mode: arrays, not objects, a third cheaper to read). */
 const COLUMNS = "id, tenant, type, subject, data, key, ts";
+type EventRow = [number, string, string, string | null, string, string | null, number];
 /** What a filtering scan reads per row: enough to decide, never `data` (which may be large). */
 const SCAN_COLUMNS = "id, type, subject";
 
@@ -76,13 +79,13 @@ export class EventReader {
     const page = "id > @after ORDER BY id LIMIT @limit";
     const byTenant = "events INDEXED BY events_tenant_id_idx WHERE tenant = @tenant AND";
     const bySubject = "events INDEXED BY events_tenant_subject_id_idx WHERE tenant = @tenant AND subject = @subject AND";
-    this.#all = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${page}`);
-    this.#tenant = db.prepare(`SELECT ${COLUMNS} FROM ${byTenant} ${page}`);
-    this.#subject = db.prepare(`SELECT ${COLUMNS} FROM ${bySubject} ${page}`);
+    this.#all = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${page}`).raw(true);
+    this.#tenant = db.prepare(`SELECT ${COLUMNS} FROM ${byTenant} ${page}`).raw(true);
+    this.#subject = db.prepare(`SELECT ${COLUMNS} FROM ${bySubject} ${page}`).raw(true);
     this.#allScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM events WHERE ${page}`);
     this.#tenantScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM ${byTenant} ${page}`);
     this.#subjectScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM ${bySubject} ${page}`);
-    this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`);
+    this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw(true);
     this.#typeExists = db.prepare("SELECT type FROM event_type_counts WHERE tenant = ? AND type = ?").pluck();
     this.#typesInRange = db.prepare("SELECT type FROM event_type_counts WHERE tenant = ? AND type >= ? AND type < ? LIMIT ?").pluck();
     this.#allTypes = db.prepare("SELECT tenant, type FROM event_type_counts LIMIT ?");
@@ -95,25 +98,56 @@ export class EventReader {
    * next read, so `through` never passes `head`.
    */
   read(q: ReadQuery, head: number): ReadPage {
+    const { rows, through } = this.#rows(q, head);
+    return { events: rows.map(([id, tenant, type, subject, data, key, ts]) => ({ id, tenant, type, subject, data, key, ts })), through };
+  }
+
+  /** `read`, with the page's events as columns: what a reader thread sends back, built without an object per event. */
+  readColumns(q: ReadQuery, head: number): { events: StoredEventColumns; through: number } {
+    const { rows, through } = this.#rows(q, head);
+    const n = rows.length;
+    const events: StoredEventColumns = {
+      ids: new Array(n),
+      tenants: new Array(n),
+      types: new Array(n),
+      subjects: new Array(n),
+      data: new Array(n),
+      keys: new Array(n),
+      ts: new Array(n),
+    };
+    for (let i = 0; i < n; i++) {
+      const row = rows[i];
+      events.ids[i] = row[0];
+      events.tenants[i] = row[1];
+      events.types[i] = row[2];
+      events.subjects[i] = row[3];
+      events.data[i] = row[4];
+      events.keys[i] = row[5];
+      events.ts[i] = row[6];
+    }
+    return { events, through };
+  }
+
+  #rows(q: ReadQuery, head: number): { rows: EventRow[]; through: number } {
     const plan = this.#plan(q);
-    if (plan.kind === "none") return { events: [], through: head };
-    let events: StoredEvent[];
+    if (plan.kind === "none") return { rows: [], through: head };
+    let rows: EventRow[];
     let through: number;
     if (plan.kind === "exact") {
-      events = plan.stmt.all({ ...plan.params, after: q.after, limit: q.limit }) as StoredEvent[];
-      through = events.length === q.limit ? events[events.length - 1].id : head;
+      rows = plan.stmt.all({ ...plan.params, after: q.after, limit: q.limit }) as EventRow[];
+      through = rows.length === q.limit ? rows[rows.length - 1][0] : head;
     } else {
-      const rows = plan.stmt.all({ ...plan.params, after: q.after, limit: this.#limits.scanRows }) as ScanRow[];
+      const scanned = plan.stmt.all({ ...plan.params, after: q.after, limit: this.#limits.scanRows }) as ScanRow[];
       const ids: number[] = [];
-      for (const row of rows) if (plan.keep(row) && ids.push(row.id) === q.limit) break;
-      events = ids.length === 0 ? [] : (this.#byIds.all(JSON.stringify(ids)) as StoredEvent[]);
+      for (const row of scanned) if (plan.keep(row) && ids.push(row.id) === q.limit) break;
+      rows = ids.length === 0 ? [] : (this.#byIds.all(JSON.stringify(ids)) as EventRow[]);
       if (ids.length === q.limit) through = ids[ids.length - 1];
-      else if (rows.length === this.#limits.scanRows) through = rows[rows.length - 1].id;
+      else if (scanned.length === this.#limits.scanRows) through = scanned[scanned.length - 1].id;
       else through = head;
     }
     through = Math.min(through, head);
-    if (events.length > 0 && events[events.length - 1].id > through) events = events.filter((e) => e.id <= through);
-    return { events, through };
+    if (rows.length > 0 && rows[rows.length - 1][0] > through) rows = rows.filter((row) => row[0] <= through);
+    return { rows, through };
   }
 
   #plan(q: ReadQuery): Plan {
@@ -185,6 +219,8 @@ export class EventReader {
         (_, i) => `SELECT ${columns} FROM events INDEXED BY events_tenant_type_id_idx WHERE tenant = @t${i} AND type = @y${i} AND id > @after`,
       );
       stmt = this.#db.prepare(`${arms.join(" UNION ALL ")} ORDER BY id LIMIT @limit`);
+      // Whole events come as raw rows, like every statement that reads them; scans read a few named columns.
+      if (columns === COLUMNS) stmt.raw(true);
       this.#merges.set(id, stmt);
     }
     return stmt;

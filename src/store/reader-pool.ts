@@ -29,8 +29,14 @@ export class ReaderPool {
   }
 
   read(query: ReadQuery): Promise<ReadPage> {
-    let reader = this.#readers[0];
-    for (const r of this.#readers) if (r.waiting.size < reader.waiting.size) reader = r;
+    // The reader with the fewest reads waiting; among equals, the next in turn, so both cores work.
+    const n = this.#readers.length;
+    const from = this.#nextId % n;
+    let reader = this.#readers[from];
+    for (let k = 1; k < n; k++) {
+      const r = this.#readers[(from + k) % n];
+      if (r.waiting.size < reader.waiting.size) reader = r;
+    }
     const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
       reader.waiting.set(id, { resolve, reject });

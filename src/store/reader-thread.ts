@@ -6,8 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { packStored } from "./event-columns.js";
-import type { ReadPage, ReadQuery } from "./event-log.js";
+import type { ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
 
@@ -21,13 +20,13 @@ sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
 const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
 // A deferred transaction: its first read fixes the snapshot every later read in it sees.
-const snapshotRead = sqlite.transaction((query: ReadQuery): ReadPage => reader.read(query, (headOf.get() as number | undefined) ?? 0));
+const snapshotRead = sqlite.transaction((query: ReadQuery) => reader.readColumns(query, (headOf.get() as number | undefined) ?? 0));
 
 port.on("message", (message: ToReader) => {
   if (message.op === "read") {
     try {
       const { events, through } = snapshotRead(message.query);
-      send({ op: "page", id: message.id, events: packStored(events), through });
+      send({ op: "page", id: message.id, events, through });
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }
