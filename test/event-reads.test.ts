@@ -6,6 +6,7 @@ import { openDb } from "../src/store/db.js";
 import type { ReadQuery } from "../src/store/event-log.js";
 import { EventReader, type ReadLimits } from "../src/store/event-reads.js";
 import { SqliteWriter } from "../src/store/sqlite-writer.js";
+import { seeded } from "./support/random.js";
 
 /** A statement run by the reader, with its arguments, so its plan can be asked for. */
 interface Ran {
@@ -66,16 +67,6 @@ function readAll(reader: EventReader, q: Omit<ReadQuery, "after">, head: number)
   throw new Error("read does not end");
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TENANTS = ["acme", "beta", "gamma"];
 const TYPES = ["call.started", "call.ended", "call", "agent.status", "agent.status.changed", "a.b.c", "x-y.z_0", "workflow.progress", "calls.x"];

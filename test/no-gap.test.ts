@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { walkHistory } from "./support/history-pages.js";
 import { ADMIN_KEY, api, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { seeded } from "./support/random.js";
 
 /**
  * No gap, no duplicate: 5,000 events published concurrently (single
@@ -17,17 +18,6 @@ const PUBLISHERS = 8;
 const SUBJECTS = ["s-0", "s-1", "s-2", "s-3"];
 const SEED = Number(process.env.NO_GAP_SEED ?? Date.now() % 1_000_000);
 
-/** Small seeded PRNG (mulberry32): a failure can be replayed with NO_GAP_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Planned {
   type: "load.a" | "load.b";
@@ -79,7 +69,7 @@ describe("no gap, no duplicate", () => {
   afterAll(() => server?.dispose());
 
   it(`delivers each subscriber exactly its filter's ids among 1..${TOTAL}, across random drops`, async () => {
-    const random = prng(SEED);
+    const random = seeded(SEED);
     const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
     const stream = (f: Filter) => `${server.url}/api/v1/tenants/demo/stream${f.query ? "?" + f.query : ""}`;
 

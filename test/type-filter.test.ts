@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { FilterError, globMatcher, parseTypes, typeMatcher } from "../src/hub/type-filter.js";
+import { seeded } from "./support/random.js";
 
 describe("parseTypes", () => {
   it("treats an absent or empty parameter as every type", () => {
@@ -179,14 +180,3 @@ describe("typeMatcher", () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32), so a failing case can be reproduced. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -3,6 +3,7 @@ import { QueueBudget } from "./queue-budget.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
 import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
+import { ReadAheadSlots } from "./read-ahead.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -100,6 +101,8 @@ export class Hub {
   readonly budget: QueueBudget;
   /** Grants catch-up replays their pages in round robin, a few milliseconds' worth per turn of the loop. */
   readonly replays = new ReplayScheduler();
+  /** The few pages replays may read ahead at once, server-wide. */
+  readonly readAhead = new ReadAheadSlots();
   readonly stallMs: number;
 
   constructor(readonly options: HubOptions) {
