@@ -4,6 +4,7 @@
  * commits; each read sees one snapshot, in which it also reads the head, so
  * `through` never claims an event the read could not see.
  */
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { ReadQuery } from "./event-log.js";
@@ -11,6 +12,15 @@ import { EventReader } from "./event-reads.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
 
 const port = parentPort!;
+
+// Reads are bulk work (a replay from 0 reads as fast as it is allowed); requests, live delivery and
+// commits are not. Linux nice values belong to threads, so this lowers only this reader's priority:
+// on a busy machine the event loop's thread and the writer run first. Where it cannot be set, nothing changes.
+try {
+  setPriority(10);
+} catch {
+  // Not permitted here: readers run at the process's priority.
+}
 const send = (message: FromReader) => port.postMessage(message);
 
 // better-sqlite3 directly, not drizzle: a reader runs one query, and each module a thread loads costs memory.
