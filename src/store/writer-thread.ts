@@ -7,9 +7,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createProjector } from "../domain/projections.js";
-import { unpackNew } from "./event-columns.js";
 import type { Logger } from "../logger.js";
 import { openDb } from "./db.js";
+import { unpackNew } from "./event-columns.js";
 import { Retention } from "./retention.js";
 import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
