@@ -2,11 +2,11 @@ import type { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
+import { packNew } from "./event-columns.js";
 import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn, startThread } from "./threads.js";
-import { packNew } from "./event-columns.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 interface PendingAppend {
@@ -37,8 +37,9 @@ export class ShuttingDown extends Error {
  * The event log on one SQLite file, with the database off the event loop:
  * appends go to a writer thread (group commit, projections in the same
  * transaction, fsync), history reads to reader threads on their own
- * connections. What stays here is cheap: the head and the retention marks,
- * single-row index lookups on the main thread's connection.
+ * connections. What stays here is cheap: the head, the retention marks and
+ * `atHead` snapshots of state, small index lookups on the main thread's
+ * connection.
  *
  * Committed groups come back in commit order; their events go to the commit
  * listeners in id order, a slice per turn of the event loop, and each
