@@ -55,8 +55,12 @@ export class SqliteEventLog implements EventLog {
   readonly #getMaxPruned: Database.Statement;
   readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
   #writer!: Worker;
-  /** Parts to send to the writer at the end of this turn, in one message. */
+  /** Parts for the writer, sent together at the end of a turn (see #flushOutbox). */
   #outbox: AppendPart[] = [];
+  #outboxEvents = 0;
+  #outboxScheduled = false;
+  /** Requests sent whole to the writer and not answered yet. */
+  #unanswered = 0;
   #writerStopped: (() => void) | null = null;
   #seq = 0;
   #delivery: Promise<void> = Promise.resolve();
@@ -114,18 +118,37 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  /**
-   * Queues a part for the writer. Everything queued in one turn goes in one message at the end of
-   * the turn: fewer messages, and requests that arrived together are committed together.
-   */
+  /** Queues a part for the writer; it goes at the end of the turn at the earliest, with every other part queued by then. */
   #post(part: AppendPart): void {
-    if (this.#outbox.push(part) === 1) {
-      setImmediate(() => {
-        const parts = this.#outbox;
-        this.#outbox = [];
-        this.#send({ op: "append", parts });
-      });
+    this.#outbox.push(part);
+    this.#outboxEvents += part.events.types.length;
+    if (!this.#outboxScheduled) {
+      this.#outboxScheduled = true;
+      setImmediate(this.#flushOutbox);
     }
+  }
+
+  /**
+   * Sends the queued parts in one message. While the writer is still committing what it was sent
+   * before, small requests wait for its answer and then go together: a message per commit rather
+   * than per turn (each costs both threads), and larger groups for one fsync. A batch's chunks go
+   * at once, so no message grows large and a big batch streams to the writer as it is read.
+   */
+  #flushOutbox = (): void => {
+    this.#outboxScheduled = false;
+    if (this.#outbox.length === 0) return;
+    if (this.#unanswered > 0 && this.#outboxEvents < CHUNK_EVENTS) return; // #answered sends them
+    const parts = this.#outbox;
+    this.#outbox = [];
+    this.#outboxEvents = 0;
+    for (const part of parts) if (!part.more) this.#unanswered++;
+    this.#send({ op: "append", parts });
+  };
+
+  /** The writer answered `count` requests: once it has answered everything sent, what waits goes. */
+  #answered(count: number): void {
+    this.#unanswered = Math.max(0, this.#unanswered - count);
+    if (this.#unanswered === 0) this.#flushOutbox();
   }
 
   read(q: ReadQuery): Promise<ReadPage> {
@@ -183,9 +206,11 @@ export class SqliteEventLog implements EventLog {
           case "ready":
             return ready();
           case "committed":
-            return this.#committed(message.ts, message.outcomes);
+            this.#committed(message.ts, message.outcomes);
+            return this.#answered(message.outcomes.length);
           case "failed":
-            return this.#failed(message.seqs, new Error(`the commit failed: ${message.message}`));
+            this.#failed(message.seqs, new Error(`the commit failed: ${message.message}`));
+            return this.#answered(message.seqs.length);
           case "log":
             return this.options.logger[message.level](message.msg, message.fields);
           case "stopped":
@@ -199,6 +224,8 @@ export class SqliteEventLog implements EventLog {
         // requests, then start a new writer so the log keeps working.
         this.options.logger.error("the log's writer thread failed; starting a new one", { error: err.message });
         this.#outbox = [];
+        this.#outboxEvents = 0;
+        this.#unanswered = 0;
         this.#failed([...this.#pending.keys()], new Error(`the log's writer failed: ${err.message}`));
         void this.#startWriter().catch((e: Error) => this.options.logger.error("the log's writer could not restart", { error: e.message }));
       });
