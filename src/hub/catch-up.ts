@@ -6,7 +6,10 @@ import type { Subscriber } from "./subscriber.js";
 export type ReadAfter = (after: number, limit: number) => Promise<{ events: StoredEvent[]; through: number }>;
 
 export interface CatchUpOptions {
-  /** Events read per page at most (pages are bounded by pageBytes first). Default 4000. */
+  /**
+   * Events read per page at most (pages are bounded by pageBytes first). Default 1000: a page crosses
+   * from a reader thread in one message, decoded on the event loop in one go, so a large one is a stall.
+   */
   pageSize?: number;
   /**
    * Bytes per page at most (a page always carries at least one event); the
@@ -44,7 +47,7 @@ export async function catchUp(
   encode: (e: StoredEvent) => string | null,
   options: CatchUpOptions = {},
 ): Promise<void> {
-  const pageSize = options.pageSize ?? 4000;
+  const pageSize = options.pageSize ?? 1000;
   const pageBytes = Math.min(options.pageBytes ?? sub.maxBuffer / 2, sub.budget.maxBytes / PAGES_IN_BUDGET);
   const stallMs = options.stallMs ?? hub.stallMs;
   // Reads are sized from the frames seen so far, so a page of large events is not read only to be cut;
