@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { eventJson } from "../event.js";
+import { nextTurn } from "../next-turn.js";
 import { FilterError, parseTypes } from "../hub/type-filter.js";
 import type { EventLog, ReadPage, ReadQuery } from "../store/event-log.js";
 import { appendOrThrow } from "./append.js";
@@ -76,7 +77,7 @@ async function readHistoryPage(log: EventLog, q: ReadQuery): Promise<ReadPage> {
   const head = log.head();
   let { events, through } = await log.read(q);
   while (events.length < q.limit && through < head) {
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const more = await log.read({ ...q, after: through, limit: q.limit - events.length });
     events = events.concat(more.events);
     through = more.through;

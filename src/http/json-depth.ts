@@ -4,12 +4,13 @@
  * webhooks) and for NDJSON lines. See json-scan.ts for why depth matters.
  */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_SQUARE = 0x5b;
-const CLOSE_SQUARE = 0x5d;
-const OPEN_CURLY = 0x7b;
-const CLOSE_CURLY = 0x7d;
+/** Character codes the JSON scanners look for (here and in json-scan.ts). */
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const OPEN_SQUARE = 0x5b;
+export const CLOSE_SQUARE = 0x5d;
+export const OPEN_CURLY = 0x7b;
+export const CLOSE_CURLY = 0x7d;
 
 /**
  * How deep a JSON text nests, counting `[` and `{` outside strings, or

@@ -9,6 +9,8 @@
  * still judges every value it lets through. NDJSON's twin is ndjson-scan.ts.
  */
 
+import { BACKSLASH, CLOSE_CURLY, CLOSE_SQUARE, OPEN_CURLY, OPEN_SQUARE, QUOTE } from "./json-depth.js";
+
 /** One value of a batch: its JSON text, or why it was set aside unparsed (its text is not kept). */
 export type ScannedValue = { text: string } | { tooDeep: true } | { tooLong: number };
 
@@ -36,13 +38,7 @@ export interface ScanLimits {
 /** The text is not JSON in a way the scan can already tell (the batch's own brackets and commas). */
 export class ScanError extends Error {}
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
-const OPEN_SQUARE = 0x5b;
-const CLOSE_SQUARE = 0x5d;
-const OPEN_CURLY = 0x7b;
-const CLOSE_CURLY = 0x7d;
 
 /** `text.indexOf(char, from)`, or the text's length when absent. */
 function indexIn(text: string, char: string, from: number): number {

@@ -3,7 +3,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import type { StoredEvent } from "../event.js";
 import { catchUp } from "../hub/catch-up.js";
-import { readAhead, type ReadAheadReads } from "../hub/read-ahead.js";
+import { readAhead } from "../hub/read-ahead.js";
 import type { Hub, Selector } from "../hub/hub.js";
 import { jsonFrame } from "../hub/json-frame.js";
 import { encodeFrame, encodeRetry } from "../hub/sse-frame.js";
@@ -78,9 +78,18 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   }
   const start = startPoint(deps.log, selector.tenant, position);
   let sub: Subscriber | undefined;
-  let reads: ReadAheadReads | undefined;
+  const reads = readAhead(
+    (after, limit) =>
+      deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
+        events: page.events.filter(selector.match),
+        through: page.through,
+      })),
+    deps.hub.readAhead,
+    () => sub!.sink.buffered() < sub!.maxBuffer / 4,
+    () => deps.hub.publishedHead,
+  );
   const sink = openSseResponse(c, () => {
-    reads?.release();
+    reads.release();
     sub?.close("client");
     options.onClose?.();
   });
@@ -89,16 +98,6 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
   const s = sub;
-  reads = readAhead(
-    (after, limit) =>
-      deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
-        events: page.events.filter(selector.match),
-        through: page.through,
-      })),
-    deps.hub.readAhead,
-    () => s.sink.buffered() < s.maxBuffer / 4,
-    () => deps.hub.publishedHead,
-  );
   const { read } = reads;
   s.catchUp = () =>
     void catchUp(s, deps.hub, read, selector.encode, {

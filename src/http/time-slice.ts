@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { nextTurn } from "../next-turn.js";
 
 /** Work done in one turn of the event loop before it is handed back: short enough that other clients do not notice. */
 export const SLICE_MS = 4;
@@ -14,11 +15,8 @@ export function timeSlicer(budgetMs = SLICE_MS): () => Promise<void> | undefined
   return function pause() {
     // The clock costs tens of nanoseconds: cheap beside any item worth slicing, and one item may be large.
     if (performance.now() - sliceStart < budgetMs) return undefined;
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        sliceStart = performance.now();
-        resolve();
-      }),
-    );
+    return nextTurn().then(() => {
+      sliceStart = performance.now();
+    });
   };
 }

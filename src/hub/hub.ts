@@ -1,9 +1,9 @@
 import type { StoredEvent } from "../event.js";
 import { QueueBudget } from "./queue-budget.js";
+import { ReadAheadSlots } from "./read-ahead.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
 import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
-import { ReadAheadSlots } from "./read-ahead.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -277,9 +277,7 @@ export class Hub {
     let streams = 0;
     for (const n of this.#counts.values()) streams += n;
     let batchGroups = 0;
-    for (const groups of this.#groups.values()) {
-      for (const { selector } of groups.values()) if (selector.encodeBatch) batchGroups++;
-    }
+    for (const scope of this.#groups.keys()) batchGroups += this.batchGroupCount(scope === ALL ? null : scope);
     return {
       streams,
       slowDisconnects: this.#slowDisconnects,

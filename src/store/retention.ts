@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Logger } from "../logger.js";
+import { nextTurn } from "../next-turn.js";
 import { TypeCounts } from "./type-counts.js";
 
 export interface RetentionOptions {
@@ -67,7 +68,7 @@ export class Retention {
         const n = this.#deleteBatch(tenant, cutoff);
         if (n === 0) break;
         pruned += n;
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
     }
     if (pruned > 0) this.logger?.info("retention pruned events", { pruned });

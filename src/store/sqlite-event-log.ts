@@ -6,7 +6,8 @@ import { packNew } from "./event-columns.js";
 import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
-import { nextTurn, startThread } from "./threads.js";
+import { nextTurn } from "../next-turn.js";
+import { startThread } from "./threads.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 interface PendingAppend {

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import { AppendRejected } from "./event-log.js";
-import { TypeCounts } from "./type-counts.js";
+import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
@@ -49,7 +49,7 @@ export class SqliteWriter {
     this.#request = db.transaction((request: AppendRequest, ts: number) => this.#appendOne(request, ts));
     const typeCounts = new TypeCounts(db);
     this.#group = db.transaction((batch: AppendRequest[], ts: number, out: AppendOutcome[]) => {
-      const appended: Pick<StoredEvent, "tenant" | "type">[] = [];
+      const appended: GroupCounts = new Map();
       for (const request of batch) {
         try {
           const result = this.#request(request, ts);
@@ -57,7 +57,7 @@ export class SqliteWriter {
           let repeat = 0;
           for (let i = 0; i < request.events.length; i++) {
             if (result.repeats[repeat] === i) repeat++;
-            else appended.push({ tenant: request.tenant, type: request.events[i].type });
+            else countType(appended, request.tenant, request.events[i].type);
           }
         } catch (err) {
           if (!(err instanceof AppendRejected)) throw err;

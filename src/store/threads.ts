@@ -12,6 +12,3 @@ export function startThread(module: string, data: object): Worker {
 function extension(): string {
   return import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 }
-
-/** Resolves on the next turn of the event loop, after pending I/O: what a long job awaits to let others run. */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,14 @@
 import type Database from "better-sqlite3";
-import type { StoredEvent } from "../event.js";
+
+/** A commit group's appended events, counted by tenant, then type. */
+export type GroupCounts = Map<string, Map<string, number>>;
+
+/** Counts one appended event of `tenant` and `type` into `counts`. */
+export function countType(counts: GroupCounts, tenant: string, type: string): void {
+  let byType = counts.get(tenant);
+  if (!byType) counts.set(tenant, (byType = new Map()));
+  byType.set(type, (byType.get(type) ?? 0) + 1);
+}
 
 /**
  * Keeps `event_type_counts` (retained events per tenant and type) in step
@@ -26,19 +35,12 @@ export class TypeCounts {
   }
 
   /**
-   * Counts events just appended (a whole commit group): aggregated here, so
-   * the database sees one upsert per distinct tenant and type, not one per event.
+   * Counts events just appended (a whole commit group), added up by the
+   * caller as they were inserted (`countType`): the database sees one upsert
+   * per distinct tenant and type, not one per event.
    */
-  recordAppended(events: readonly Pick<StoredEvent, "tenant" | "type">[]): void {
-    const counts = new Map<string, { tenant: string; type: string; n: number }>();
-    for (const e of events) {
-      // Neither a tenant slug nor a type can hold a newline.
-      const id = `${e.tenant}\n${e.type}`;
-      const c = counts.get(id);
-      if (c) c.n++;
-      else counts.set(id, { tenant: e.tenant, type: e.type, n: 1 });
-    }
-    for (const c of counts.values()) this.#add.run(c.tenant, c.type, c.n);
+  recordAppended(counts: GroupCounts): void {
+    for (const [tenant, byType] of counts) for (const [type, n] of byType) this.#add.run(tenant, type, n);
   }
 
   /** Uncounts a tenant's events up to `upToId`; call it just before they are deleted. */

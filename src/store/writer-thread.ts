@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createProjector } from "../domain/projections.js";
 import type { Logger } from "../logger.js";
+import { nextTurn } from "../next-turn.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
 import { Retention } from "./retention.js";
@@ -74,7 +75,7 @@ function flush(): void {
 async function stop(): Promise<void> {
   await retention.stop();
   // The main thread stops only once every append it accepted has been answered.
-  while (scheduled) await new Promise((resolve) => setImmediate(resolve));
+  while (scheduled) await nextTurn();
   db.$client.close();
   send({ op: "stopped" });
   port.close();
