@@ -1,4 +1,3 @@
-import { topicOf } from "../domain/registry.js";
 import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
 import type { Views } from "./views.js";
@@ -53,10 +52,4 @@ export interface Panel {
 /** `<hx-partial>` that replaces the element with this id by `html` (whose root has the same id). */
 export function replacePartial(id: string, html: string): string {
   return `<hx-partial hx-target="#${id}" hx-swap="outerHTML">${html}</hx-partial>`;
-}
-
-/** The panels an event affects. */
-export function panelsFor(panels: readonly Panel[], e: StoredEvent): Panel[] {
-  const topic = topicOf(e.type);
-  return panels.filter((p) => p.topics.includes(topic));
 }
