@@ -27,6 +27,14 @@ const schema = z.object({
    * read from the log meanwhile. Sized for a small host.
    */
   SSE_MAX_QUEUED_BYTES: z.coerce.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+  /**
+   * Recently published events (and their frames) kept in memory, in bytes: a stream that falls behind
+   * in a burst, or reconnects a moment later, catches up from here instead of reading the log, sharing
+   * the frames live delivery made. 0 turns it off.
+   */
+  SSE_RECENT_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  /** How long a published event stays in that memory at most, so it returns to its baseline once traffic calms. */
+  SSE_RECENT_MAX_AGE_MS: z.coerce.number().int().min(100).default(10_000),
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
   /**

@@ -80,5 +80,17 @@ export function createMetrics(hub: Hub, log: EventLog): Registry {
       this.inc(hub.stats().writes);
     },
   });
+  new Counter({
+    name: "switchboard_stream_replay_pages_total",
+    help: "Catch-up pages sent, by where they came from: the recently published events kept in memory, or the log",
+    labelNames: ["source"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { replayPages } = hub.stats();
+      this.inc({ source: "memory" }, replayPages.memory);
+      this.inc({ source: "log" }, replayPages.log);
+    },
+  });
   return registry;
 }

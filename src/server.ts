@@ -10,6 +10,7 @@ import { bootstrap } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { Hub } from "./hub/hub.js";
 import { createLogger, type Logger } from "./logger.js";
+import { fullCollector } from "./memory.js";
 import { createMetrics } from "./metrics.js";
 import { openDb } from "./store/db.js";
 import { KeyStore } from "./store/keys.js";
@@ -55,6 +56,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
     maxQueuedBytes: config.SSE_MAX_QUEUED_BYTES,
+    recentBytes: config.SSE_RECENT_BYTES,
+    recentMaxAgeMs: config.SSE_RECENT_MAX_AGE_MS,
+    onRelease: releaseMemory(logger),
   });
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));
@@ -105,4 +109,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info("switchboard stopped");
     })());
   return { url, port, bootstrapKey, close };
+}
+
+/** A full collection when a burst's memory has been let go (see RecentEvents), timed in the debug log. */
+function releaseMemory(logger: Logger): (() => void) | undefined {
+  const collect = fullCollector();
+  if (!collect) return undefined;
+  return () => {
+    const t0 = performance.now();
+    collect();
+    logger.debug("memory released after a burst", { gcMs: Math.round(performance.now() - t0) });
+  };
 }

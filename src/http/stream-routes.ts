@@ -98,9 +98,8 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
   const s = sub;
-  const { read } = reads;
   s.catchUp = () =>
-    void catchUp(s, deps.hub, read, selector.encode, {
+    void catchUp(s, deps.hub, reads, selector, {
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
       ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
     }).catch((err) => {

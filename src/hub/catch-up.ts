@@ -1,9 +1,15 @@
 import type { StoredEvent } from "../event.js";
-import type { Hub } from "./hub.js";
+import type { Hub, Selector } from "./hub.js";
 import type { Subscriber } from "./subscriber.js";
 
 /** One page of history after a position; `through` is where the next read continues. */
 export type ReadAfter = (after: number, limit: number) => Promise<{ events: StoredEvent[]; through: number }>;
+
+/** A replay's reads from the log; `release` drops whatever it read ahead (see read-ahead.ts). */
+export interface LogReads {
+  read: ReadAfter;
+  release?(): void;
+}
 
 export interface CatchUpOptions {
   /**
@@ -39,12 +45,17 @@ export interface CatchUpOptions {
  * bounded in bytes, and has its bytes reserved in the hub's queue budget
  * before it is read, so replays to sockets that do not drain cannot hold
  * more than their share of the global bound.
+ *
+ * Pages come from the hub's recent events while they hold everything after
+ * the cursor (a stream that fell behind in a burst, a quick reconnect): the
+ * frames live delivery made, shared, with nothing read or copied. Older
+ * positions read from the log.
  */
 export async function catchUp(
   sub: Subscriber,
   hub: Hub,
-  read: ReadAfter,
-  encode: (e: StoredEvent) => string | null,
+  reads: LogReads,
+  selector: Pick<Selector, "tenant" | "match" | "encode">,
   options: CatchUpOptions = {},
 ): Promise<void> {
   const pageSize = options.pageSize ?? 1000;
@@ -69,12 +80,33 @@ export async function catchUp(
         await sub.budget.freed(retryMs(sub));
         continue;
       }
-      const page = await read(sub.cursor, limit);
+      if (!options.encodeBatch && hub.recent.covers(sub.cursor)) {
+        // A page read ahead from the log will not be needed any more.
+        reads.release?.();
+        const page = hub.recent.page(sub.cursor, selector.tenant, selector.match, selector.encode, need, pageSize);
+        if (page.bytes > need) {
+          sub.unreserve();
+          need = page.bytes;
+          continue;
+        }
+        if (page.bytes > 0) {
+          sub.writePage(page.frames, page.bytes);
+          hub.replayPages.memory++;
+        } else sub.unreserve();
+        sub.cursor = Math.max(sub.cursor, page.through);
+        // Synchronous from the page to here, as below: nothing can be published in between.
+        if (hub.publishedHead <= sub.cursor) {
+          sub.state = "live";
+          return;
+        }
+        continue;
+      }
+      const page = await reads.read(sub.cursor, limit);
       await hub.replays.turn();
       if (sub.state !== "catching-up") return;
       const { chunks, bytes, through, cut } = options.encodeBatch
         ? encodeBatchPage(page.events, page.through, options.encodeBatch)
-        : encodePage(page.events, page.through, encode, pageBytes);
+        : encodePage(page.events, page.through, selector.encode, pageBytes);
       if (bytes > need) {
         // A page passes its bound by its last event. Never wait for more room while holding some
         // (replays waiting on each other would deadlock): give it back, and read again asking for enough.
@@ -82,8 +114,10 @@ export async function catchUp(
         need = bytes;
         continue;
       }
-      if (bytes > 0) sub.writePage(chunks, bytes);
-      else sub.unreserve();
+      if (bytes > 0) {
+        sub.writePage(chunks, bytes);
+        hub.replayPages.log++;
+      } else sub.unreserve();
       sub.cursor = Math.max(sub.cursor, through);
       if (cut.count === 0 && page.events.length < limit && hub.publishedHead <= sub.cursor) {
         sub.state = "live";

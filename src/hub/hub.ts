@@ -1,6 +1,7 @@
 import type { StoredEvent } from "../event.js";
 import { QueueBudget } from "./queue-budget.js";
 import { ReadAheadSlots } from "./read-ahead.js";
+import { RecentEvents, type PublishedEvent } from "./recent-events.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
 import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
@@ -17,7 +18,12 @@ export interface Selector {
   /** Identifies `match` + `encode`; equal keys must mean equal behaviour. */
   key: string;
   match: (e: StoredEvent) => boolean;
-  /** The frame text for an event, or null to send nothing for it. */
+  /**
+   * The frame text for an event, or null to send nothing for it. A pure
+   * function of the event: selectors with the same `encode` function share
+   * each event's frame (a module-level function such as jsonFrame is shared
+   * by every JSON stream, whatever its filter).
+   */
   encode: (e: StoredEvent) => string | null;
   /** Optional pre-filter for reading history, a superset of `match` (lets the log filter in SQL). */
   narrow?: { types: readonly string[]; subject: string | null };
@@ -50,6 +56,12 @@ export interface HubOptions {
   stallMs?: number;
   /** How long a stream must have not drained before the global bound may cut it for memory. Default 1 s. */
   pressureGraceMs?: number;
+  /** Bytes of recently published events (and their frames) kept for replays to read from memory. Default 64 MiB; 0 keeps none. */
+  recentBytes?: number;
+  /** How long a published event stays in that memory at most. Default 10 s. */
+  recentMaxAgeMs?: number;
+  /** Called when that memory has let go of a burst and traffic is calm: a full garbage collection returns it. */
+  onRelease?: () => void;
 }
 
 export interface HubStats {
@@ -63,6 +75,8 @@ export interface HubStats {
   queuedBytes: number;
   /** Catch-up steps waiting for their turn of the event loop. */
   replaysWaiting: number;
+  /** Catch-up pages sent from the recent events in memory, and read from the log. */
+  replayPages: { memory: number; log: number };
 }
 
 export class TooManyStreams extends Error {}
@@ -76,6 +90,8 @@ const ALL = "*";
 const RENDER_SLICE_MS = 5;
 const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+const DEFAULT_RECENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_RECENT_MAX_AGE_MS = 10_000;
 
 /**
  * The fan-out: live subscribers grouped by tenant and selector. `publish`
@@ -103,11 +119,18 @@ export class Hub {
   readonly replays = new ReplayScheduler();
   /** The few pages replays may read ahead at once, server-wide. */
   readonly readAhead = new ReadAheadSlots();
+  /** The last events published, with their frames: replays close to the live edge read from here. */
+  readonly recent: RecentEvents;
+  /** Catch-up pages sent so far, by source (counted by catchUp). */
+  readonly replayPages = { memory: 0, log: 0 };
   readonly stallMs: number;
 
   constructor(readonly options: HubOptions) {
     this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
     this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
+    this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS, {
+      onRelease: options.onRelease,
+    });
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -120,6 +143,7 @@ export class Hub {
   /** Starts the hub at the log's current head (on boot). */
   setPublishedHead(id: number): void {
     this.#publishedHead = Math.max(this.#publishedHead, id);
+    this.recent.startAt(this.#publishedHead);
   }
 
   /** Whether a tenant (or the admin scope, for null) may open one more stream. */
@@ -155,9 +179,10 @@ export class Hub {
     this.#publishedHead = events[events.length - 1].id;
     const all = this.#groups.get(ALL);
     for (const e of events) {
+      const entry = this.recent.push(e);
       const own = this.#groups.get(e.tenant);
-      if (own) this.#deliver(own, e);
-      if (all) this.#deliver(all, e);
+      if (own) this.#deliver(own, entry);
+      if (all) this.#deliver(all, entry);
     }
     this.#scheduleFlush();
   }
@@ -169,7 +194,8 @@ export class Hub {
     }
   }
 
-  #deliver(groups: Map<string, Group>, e: StoredEvent): void {
+  #deliver(groups: Map<string, Group>, entry: PublishedEvent): void {
+    const e = entry.event;
     for (const group of groups.values()) {
       const { selector, subscribers } = group;
       if (subscribers.size === 0 || !selector.match(e)) continue;
@@ -178,10 +204,9 @@ export class Hub {
         this.#toRender.add(group);
         continue;
       }
-      const text = selector.encode(e);
-      // An empty frame would be an empty HTTP chunk: the end of the response.
-      if (!text) continue;
-      const frame = new EncodedFrame(Buffer.from(text));
+      // Encoded once per encoding: groups with other filters but the same frames share it, and so do replays.
+      const frame = entry.frame(selector.encode);
+      if (!frame) continue;
       for (const sub of subscribers) {
         if (sub.enqueue(frame, e.id)) this.#dirty.push(sub);
       }
@@ -285,6 +310,7 @@ export class Hub {
       batchGroups,
       queuedBytes: this.budget.total,
       replaysWaiting: this.replays.waiting,
+      replayPages: { ...this.replayPages },
     };
   }
 
@@ -297,6 +323,7 @@ export class Hub {
   closeAll(): void {
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.recent.stop();
     for (const groups of [...this.#groups.values()]) {
       for (const { subscribers } of [...groups.values()]) {
         for (const sub of [...subscribers]) sub.close("shutdown");

@@ -3,14 +3,21 @@ import { chunkHead, CRLF, httpChunk } from "./sse-frame.js";
 import type { Sink } from "./sink.js";
 
 /**
+ * Frames up to this size are chunk-framed as one copy (one buffer per write
+ * is cheaper to hand to the socket); larger ones as the frame itself between
+ * a size line and CRLF, so a large event is not held twice.
+ */
+const COPY_CHUNK_MAX = 8 * 1024;
+
+/**
  * An event's frame, encoded once and shared by every subscriber it goes to.
- * The chunk-framed copy is made on first use and shared the same way.
+ * Its HTTP/1.1 chunk framing is made on first use and shared the same way.
  */
 export class EncodedFrame {
-  #chunked: Buffer | null = null;
+  #chunked: Buffer[] | null = null;
   constructor(readonly bytes: Buffer) {}
-  get chunked(): Buffer {
-    return (this.#chunked ??= httpChunk(this.bytes));
+  get chunked(): readonly Buffer[] {
+    return (this.#chunked ??= this.bytes.length <= COPY_CHUNK_MAX ? [httpChunk(this.bytes)] : [chunkHead(this.bytes.length), this.bytes, CRLF]);
   }
 }
 
@@ -70,16 +77,19 @@ export class Subscriber implements Holder {
   /** Queues a live frame; returns true when this subscriber just became dirty and needs a flush. */
   enqueue(frame: EncodedFrame, id: number): boolean {
     if (this.state !== "live" || id <= this.cursor) return false;
-    const bytes = this.sink.chunked ? frame.chunked : frame.bytes;
-    if (this.queuedBytes + bytes.length > this.maxBuffer || !this.budget.fits(bytes.length)) {
+    const bytes = frame.bytes.length;
+    if (this.queuedBytes + bytes > this.maxBuffer || !this.budget.fits(bytes)) {
       this.#fallBack();
       return false;
     }
-    if (this.#pending.length === 0) this.#queuedFrom = this.cursor;
+    const wasEmpty = this.#pending.length === 0;
+    if (wasEmpty) this.#queuedFrom = this.cursor;
     this.cursor = id;
-    this.#pendingBytes += bytes.length;
-    this.#account(this.queuedBytes + bytes.length);
-    return this.#pending.push(bytes) === 1;
+    this.#pendingBytes += bytes;
+    this.#account(this.queuedBytes + bytes);
+    if (this.sink.chunked) this.#pending.push(...frame.chunked);
+    else this.#pending.push(frame.bytes);
+    return wasEmpty;
   }
 
   #fallBack(): void {
@@ -111,7 +121,7 @@ export class Subscriber implements Holder {
     if (this.state === "closed") return;
     this.wrote = true;
     if (frame instanceof EncodedFrame) {
-      this.sink.write([this.sink.chunked ? frame.chunked : frame.bytes], this.#written);
+      this.sink.write(this.sink.chunked ? frame.chunked : [frame.bytes], this.#written);
     } else {
       const body = Buffer.from(frame);
       // Chunk framing as separate buffers in one gathered write: no second copy of the page.

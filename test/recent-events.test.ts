@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import type { StoredEvent } from "../src/event.js";
+import { jsonFrame } from "../src/hub/json-frame.js";
+import { RecentEvents } from "../src/hub/recent-events.js";
+
+const event = (id: number, tenant = "a", type = "call.started", data = "{}"): StoredEvent => ({ id, tenant, type, subject: null, data, key: null, ts: 0 });
+const all = () => true;
+const text = (frames: Buffer[]) => frames.map((f) => f.toString()).join("");
+const ids = (frames: Buffer[]) => [...text(frames).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+
+describe("recent events kept for replays", () => {
+  it("serves one tenant's matching frames after a cursor, and shares each frame with live delivery", () => {
+    const ring = new RecentEvents(1 << 20, 60_000);
+    ring.startAt(10);
+    const live = [];
+    for (let id = 11; id <= 20; id++) {
+      const entry = ring.push(event(id, id % 2 ? "a" : "b", id % 3 ? "call.started" : "agent.status"));
+      live.push(entry.frame(jsonFrame));
+    }
+    expect(ring.covers(9)).toBe(false);
+    expect(ring.covers(10)).toBe(true);
+    const page = ring.page(12, "a", (e) => e.type === "call.started", jsonFrame, 1 << 20, 100);
+    expect(ids(page.frames)).toEqual([13, 17, 19]);
+    expect(page.through).toBe(20);
+    // The very buffers live delivery made: nothing encoded or copied again.
+    expect(page.frames[0]).toBe(live[2]!.bytes);
+    expect(ids(ring.page(10, null, all, jsonFrame, 1 << 20, 100).frames)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+  });
+
+  it("stops a page at its byte or frame bound, where the next one continues", () => {
+    const ring = new RecentEvents(1 << 20, 60_000);
+    for (let id = 1; id <= 10; id++) ring.push(event(id, "a", "x.y", JSON.stringify({ pad: "p".repeat(100) })));
+    const byCount = ring.page(0, "a", all, jsonFrame, 1 << 20, 3);
+    expect(ids(byCount.frames)).toEqual([1, 2, 3]);
+    expect(byCount.through).toBe(3);
+    // At least one frame, however small the bound.
+    const tiny = ring.page(3, "a", all, jsonFrame, 1, 100);
+    expect(ids(tiny.frames)).toEqual([4]);
+    expect(tiny.through).toBe(4);
+    expect(tiny.bytes).toBe(tiny.frames[0].length);
+  });
+
+  it("evicts the oldest past its byte bound, and no longer covers cursors before them", () => {
+    const ring = new RecentEvents(10_000, 60_000);
+    ring.startAt(0);
+    const pad = JSON.stringify({ pad: "p".repeat(1000) });
+    for (let id = 1; id <= 30; id++) ring.push(event(id, "a", "x.y", pad)).frame(jsonFrame);
+    expect(ring.bytes).toBeLessThanOrEqual(10_000);
+    expect(ring.covers(0)).toBe(false);
+    const first = ids(ring.page(29, "a", all, jsonFrame, 1 << 20, 100).frames);
+    expect(first).toEqual([30]);
+    // Whatever it still covers, it holds every event of: the first cursor it covers replays without a gap.
+    let from = 0;
+    while (!ring.covers(from)) from++;
+    expect(ids(ring.page(from, "a", all, jsonFrame, 1 << 20, 100).frames)).toEqual(Array.from({ length: 30 - from }, (_, i) => from + 1 + i));
+  });
+
+  it("lets events go after their age, and asks for one collection once a burst has gone and traffic is calm", () => {
+    let now = 0;
+    let releases = 0;
+    const ring = new RecentEvents(64 << 20, 10_000, { now: () => now, onRelease: () => releases++ });
+    const pad = JSON.stringify({ pad: "p".repeat(60_000) });
+    for (let id = 1; id <= 300; id++) ring.push(event(id, "a", "x.y", pad)).frame(jsonFrame);
+    ring.sweep();
+    expect(ring.size).toBe(300);
+    expect(releases).toBe(0);
+    now = 5_000;
+    ring.push(event(301));
+    now = 10_500;
+    ring.sweep();
+    // The burst is gone, the one later event stays; little arrived since: one collection.
+    expect(ring.size).toBe(1);
+    expect(ring.covers(300)).toBe(true);
+    expect(ring.covers(299)).toBe(false);
+    expect(releases).toBe(1);
+    ring.sweep();
+    expect(releases).toBe(1);
+    ring.stop();
+  });
+
+  it("keeps nothing when its bound is 0", () => {
+    const ring = new RecentEvents(0, 10_000);
+    ring.startAt(5);
+    const entry = ring.push(event(6));
+    // Live delivery still shares one frame per encoding.
+    expect(entry.frame(jsonFrame)).toBe(entry.frame(jsonFrame));
+    expect(ring.size).toBe(0);
+    expect(ring.covers(6)).toBe(false);
+  });
+});
