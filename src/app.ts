@@ -12,6 +12,7 @@ import { consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
 import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
+import type { AccessWatch } from "./http/access-watch.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
@@ -37,6 +38,7 @@ export interface AppDeps {
   presence: Presence;
   views: Views;
   sessions: Sessions;
+  access: AccessWatch;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps) {
       domainConsoles,
       maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,
       sharedRenders: new SharedRenders(),
+      trustProxy: config.TRUST_PROXY,
     }),
   );
   return app;

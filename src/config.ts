@@ -64,8 +64,8 @@ const schema = z.object({
   /** How long a command (pause a workflow, connect a channel…) may wait for its worker's answer before it expires. */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /**
-   * Signs console session cookies. Unset: a random one per start, so
-   * operators log in again after a restart.
+   * Signs console session cookies and CSRF tokens. Unset: one generated on
+   * the first start and kept in the database, so restarts keep operators signed in.
    */
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Console sessions last this long (`12h`, `7d`…). */
@@ -73,6 +73,16 @@ const schema = z.object({
     .string()
     .default("12h")
     .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 12h or 7d` }), z.NEVER)),
+  /**
+   * How often open streams' keys, tenants and console sessions are checked: a key revoked or a
+   * tenant disabled (also by the CLI, from another process) ends its streams within about this long.
+   */
+  ACCESS_CHECK_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Reverse proxies in front of Switchboard that append the client's address to X-Forwarded-For
+   * (0: clients connect directly, and the socket's address is the client's).
+   */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 }).refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
   path: ["SSE_MAX_QUEUED_BYTES"],

@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import type { DomainDeps } from "../domain/domain.js";
+import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
 import type { ApiKey } from "../store/keys.js";
@@ -26,6 +27,8 @@ export interface ConsoleDeps extends DomainDeps {
   maxPageGroupsPerTenant: number;
   /** Renders page groups share at one log position. */
   sharedRenders: SharedRenders;
+  /** Reverse proxies in front that append to X-Forwarded-For (TRUST_PROXY). */
+  trustProxy: number;
 }
 
 export type ConsoleEnv = AppEnv & { Variables: { session: string; csrf: string } };
@@ -52,17 +55,28 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const form = await c.req.parseBody();
     const secret = typeof form.key === "string" ? form.key.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    const address = clientAddress(c, deps.trustProxy);
     const key = secret ? deps.keys.verify(secret) : null;
-    if (!key || !key.scopes.has("read")) {
-      const error = !secret ? "Paste an API key to sign in." : !key ? "That key is unknown or revoked." : "That key has no read scope.";
-      return c.html(views.render("pages/login", { error, next }), secret ? 401 : 400);
+    const refusal = !secret
+      ? "Paste an API key to sign in."
+      : !key
+        ? "That key is unknown or revoked."
+        : !key.scopes.has("read")
+          ? "That key has no read scope."
+          : key.tenant !== null && deps.tenants.isDisabled(key.tenant)
+            ? `That key's tenant "${key.tenant}" is disabled.`
+            : null;
+    if (refusal !== null || !key) {
+      return c.html(views.render("pages/login", { error: refusal, next }), secret ? 401 : 400);
     }
-    sessions.start(c, key);
+    await sessions.start(c, key, { userAgent: c.req.header("user-agent") ?? "", address });
     return c.redirect(next ?? consoleHome(key, deps), 303);
   });
 
-  app.post("/logout", (c) => {
-    sessions.end(c);
+  app.post("/logout", async (c) => {
+    const ended = await sessions.end(c);
+    // This process's pages of the session end now; other nodes' at their next access check.
+    if (ended) deps.access.end("session", ended, "session_ended");
     return c.redirect("/login", 303);
   });
 
@@ -99,7 +113,6 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
     // Panels render from the page's filters alone (validated), so one group serves every URL with the same filters.
     const key = `page|${ctx.tenant}|${queryString(query)}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
   });
 
@@ -156,13 +169,17 @@ function consolePage(deps: ConsoleDeps) {
     if (tenant !== undefined && !deps.tenants.exists(tenant)) {
       return c.html(deps.views.render("pages/error", { status: 404, message: `There is no tenant "${tenant}".` }), 404);
     }
+    if (tenant !== undefined && deps.tenants.isDisabled(tenant)) {
+      if (c.req.path.endsWith("/live")) return c.text(`tenant "${tenant}" is disabled`, 403);
+      return c.html(deps.views.render("pages/error", { status: 403, message: `Tenant "${tenant}" is disabled.` }), 403);
+    }
     c.set("key", session.key);
     c.set("session", session.id);
-    c.set("csrf", deps.sessions.csrfToken(session.id));
+    c.set("csrf", session.csrf);
     if (c.req.method === "POST") {
       const form = c.req.header("content-type")?.includes("form") ? await c.req.parseBody() : {};
       const token = c.req.header("x-csrf-token") ?? (typeof form._csrf === "string" ? form._csrf : undefined);
-      if (!deps.sessions.checkCsrf(session.id, token)) return c.text("invalid or missing CSRF token; reload the page", 403);
+      if (!deps.sessions.checkCsrf(session, token)) return c.text("invalid or missing CSRF token; reload the page", 403);
     }
     await next();
   });
@@ -192,21 +209,4 @@ export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
     keyLabel: key.label || key.id,
     csrf: c.get("csrf"),
   };
-}
-
-/** How often an open page stream checks that its session still holds. */
-export const SESSION_CHECK_MS = 5_000;
-
-/**
- * A page stream lives no longer than its session: once the key is revoked
- * (or the session expires) the connection is dropped, and the page,
- * reconnecting, gets a 401 and goes to the login.
- */
-export function endWithSession(c: Context<ConsoleEnv>, deps: ConsoleDeps): void {
-  const { outgoing } = c.env;
-  const timer = setInterval(() => {
-    if (!deps.sessions.current(c)) outgoing.destroy();
-  }, SESSION_CHECK_MS);
-  timer.unref();
-  outgoing.once("close", () => clearInterval(timer));
 }
