@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import type { Config } from "./config.js";
 import type { Presence } from "./domain/agents/index.js";
 import { assetRoutes } from "./console/assets.js";
+import { LoginThrottle } from "./console/login-throttle.js";
 import { consoleRoutes } from "./console/routes.js";
 import { Sessions } from "./console/session.js";
 import { SharedRenders } from "./console/shared-renders.js";
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps) {
       domainConsoles,
       maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,
       sharedRenders: new SharedRenders(),
+      loginThrottle: new LoginThrottle({ failures: config.LOGIN_FAILURES_PER_ADDRESS, windowMs: config.LOGIN_FAILURE_WINDOW }),
       trustProxy: config.TRUST_PROXY,
     }),
   );

@@ -78,6 +78,16 @@ const schema = z.object({
    * tenant disabled (also by the CLI, from another process) ends its streams within about this long.
    */
   ACCESS_CHECK_MS: z.coerce.number().int().min(100).default(2_000),
+  /** Failed console sign-ins one client address may make before it gets 429; 0 turns the throttle off. */
+  LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(0).default(10),
+  /** The time over which those failures are forgiven again, one at a time (`10m`, `1h`…). */
+  LOGIN_FAILURE_WINDOW: z
+    .string()
+    .default("10m")
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      return ms !== null && ms > 0 ? ms : (ctx.addIssue({ code: "custom", message: `"${v}" is not a positive duration like 10m or 1h` }), z.NEVER);
+    }),
   /**
    * Reverse proxies in front of Switchboard that append the client's address to X-Forwarded-For
    * (0: clients connect directly, and the socket's address is the client's).

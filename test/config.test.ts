@@ -37,6 +37,8 @@ describe("loadConfig defaults", () => {
       COMMAND_TIMEOUT_MS: 30_000,
       SESSION_MAX_AGE: 12 * 3_600_000,
       ACCESS_CHECK_MS: 2_000,
+      LOGIN_FAILURES_PER_ADDRESS: 10,
+      LOGIN_FAILURE_WINDOW: 10 * 60_000,
       TRUST_PROXY: 0,
       LOG_LEVEL: "info",
     });
@@ -165,6 +167,9 @@ describe("invalid configuration", () => {
       ["RETENTION_INTERVAL_MS", "99"],
       ["RETENTION_INTERVAL_MS", "ten"],
       ["ACCESS_CHECK_MS", "99"],
+      ["LOGIN_FAILURES_PER_ADDRESS", "-1"],
+      ["LOGIN_FAILURE_WINDOW", "0"],
+      ["LOGIN_FAILURE_WINDOW", "soon"],
       ["TRUST_PROXY", "11"],
       ["TRUST_PROXY", "yes"],
     ]) {

@@ -9,6 +9,7 @@ import type { ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
+import type { LoginThrottle } from "./login-throttle.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
@@ -27,6 +28,8 @@ export interface ConsoleDeps extends DomainDeps {
   maxPageGroupsPerTenant: number;
   /** Renders page groups share at one log position. */
   sharedRenders: SharedRenders;
+  /** Failed sign-ins per client address. */
+  loginThrottle: LoginThrottle;
   /** Reverse proxies in front that append to X-Forwarded-For (TRUST_PROXY). */
   trustProxy: number;
 }
@@ -56,6 +59,12 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const secret = typeof form.key === "string" ? form.key.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
     const address = clientAddress(c, deps.trustProxy);
+    // Before the key is looked at: a throttled address learns nothing, not even that a key is right.
+    const admission = deps.loginThrottle.check(address);
+    if (!admission.ok) {
+      const error = deps.loginThrottle.message(admission.retryAfterSec);
+      return c.html(views.render("pages/login", { error, next }), 429, { "Retry-After": String(admission.retryAfterSec) });
+    }
     const key = secret ? deps.keys.verify(secret) : null;
     const refusal = !secret
       ? "Paste an API key to sign in."
@@ -67,6 +76,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
             ? `That key's tenant "${key.tenant}" is disabled.`
             : null;
     if (refusal !== null || !key) {
+      if (secret) deps.loginThrottle.failed(address);
       return c.html(views.render("pages/login", { error: refusal, next }), secret ? 401 : 400);
     }
     await sessions.start(c, key, { userAgent: c.req.header("user-agent") ?? "", address });
@@ -135,9 +145,17 @@ function consoleHome(key: ApiKey, deps: ConsoleDeps): string {
   return `/t/${key.tenant ?? deps.tenants.list()[0]?.slug ?? "demo"}`;
 }
 
-/** Only local paths: a `next` must never send the operator to another site. */
+/**
+ * A path on this site: "/" not followed by "/" or "\\" (which browsers read
+ * as another host), in visible ASCII only. Browsers drop tabs and line
+ * breaks from a URL before resolving it (`/\t/evil.example` is
+ * `//evil.example`), and a line break cannot go in a Location header.
+ */
+const LOCAL_PATH = /^\/(?![/\\])[\x21-\x7e]*$/;
+
+/** Only local paths: a `next` must never send the operator to another site; anything else is ignored. */
 function safeNext(next: string | undefined): string | null {
-  return next && /^\/[^/\\]/.test(next) ? next : null;
+  return next !== undefined && LOCAL_PATH.test(next) ? next : null;
 }
 
 /** The tenant console's page stream: the page's own filters, from the head the page was rendered at. */
