@@ -74,7 +74,7 @@ export interface OpenStreamOptions {
  * Last-Event-ID stays where it was; a client that reconnects anyway gets
  * 401 or 403, which ends a standard EventSource for good.
  */
-export function revokedFrame(reason: EndReason): string {
+function revokedFrame(reason: EndReason): string {
   return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
 }
 
