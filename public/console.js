@@ -48,6 +48,14 @@
     if (event.detail?.status === 401 || event.detail?.status === 403) location.reload();
     else lost();
   });
+  // The server ended the stream for lack of access (signed out, key revoked, tenant disabled): its
+  // final `revoked` message. Reloading shows the operator why: the login, or the error page. Not
+  // when this page is leaving already (its own logout form, which ends the session, is on its way).
+  let leaving = false;
+  window.addEventListener("beforeunload", () => (leaving = true));
+  document.addEventListener("revoked", () => {
+    if (!leaving) location.reload();
+  });
   document.addEventListener("htmx:sse:close", () => {
     up = false;
     show("offline", "offline");

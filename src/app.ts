@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import type { Config } from "./config.js";
 import type { Presence } from "./domain/agents/index.js";
 import { assetRoutes } from "./console/assets.js";
+import { LoginThrottle } from "./console/login-throttle.js";
 import { consoleRoutes } from "./console/routes.js";
 import { Sessions } from "./console/session.js";
 import { SharedRenders } from "./console/shared-renders.js";
@@ -12,6 +13,7 @@ import { consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
 import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
+import type { AccessWatch } from "./http/access-watch.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
@@ -37,6 +39,7 @@ export interface AppDeps {
   presence: Presence;
   views: Views;
   sessions: Sessions;
+  access: AccessWatch;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -71,6 +74,8 @@ export function createApp(deps: AppDeps) {
       domainConsoles,
       maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,
       sharedRenders: new SharedRenders(),
+      loginThrottle: new LoginThrottle({ failures: config.LOGIN_FAILURES_PER_ADDRESS, windowMs: config.LOGIN_FAILURE_WINDOW }),
+      trustProxy: config.TRUST_PROXY,
     }),
   );
   return app;

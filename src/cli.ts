@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDb } from "./store/db.js";
 import { KeyError, KeyStore, parseScopes, type ApiKey } from "./store/keys.js";
+import { applySessionChange, SessionStore } from "./store/sessions.js";
 import { TenantError, TenantStore } from "./store/tenants.js";
 
 const USAGE = `Usage: npm run switchboard -- <command>
@@ -10,13 +11,19 @@ const USAGE = `Usage: npm run switchboard -- <command>
   tenants list
   tenants set-retell-secret <slug> <secret>    the key Retell signs webhooks with
   tenants set-retell-secret <slug> --clear     refuse Retell webhooks again
+  tenants disable <slug>                       refuse its requests, end its streams
+  tenants enable <slug>
   keys create --tenant <slug> --scopes read,publish[,control] [--label text]
   keys create --admin --scopes read,publish,control,admin [--label text]
   keys list [--tenant <slug>]
-  keys revoke <key id>
+  keys revoke <key id>                         also ends its console sessions and streams
+  sessions list [--tenant <slug>]              console sign-ins not yet expired
+  sessions end <session id>                    sign it out; its open pages end
 
 Works on the database named by DATABASE_URL (default ./data/switchboard.db),
-also while the server is running. Scopes: read, publish, control, admin.
+also while the server is running (which ends the streams of a revoked key,
+a disabled tenant or an ended session within ACCESS_CHECK_MS). Scopes: read,
+publish, control, admin.
 
 Retell webhooks go to POST /api/v1/tenants/<slug>/webhooks/retell; use the
 Retell API key that has the webhook badge as the secret.`;
@@ -44,6 +51,7 @@ export function runCli(argv: string[], databaseUrl: string): string {
   try {
     const tenants = new TenantStore(db);
     const keys = new KeyStore(db);
+    const sessions = new SessionStore(db, async (change) => applySessionChange(db, change));
     switch (`${noun} ${verb}`) {
       case "tenants create": {
         if (!arg) throw new UsageError("tenants create needs a slug, e.g. tenants create acme");
@@ -52,9 +60,18 @@ export function runCli(argv: string[], databaseUrl: string): string {
       }
       case "tenants list":
         return table(
-          ["slug", "name", "created", "retell"],
-          tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt), tenants.retellSecret(t.slug) === null ? "" : "secret set"]),
+          ["slug", "name", "created", "retell", "disabled"],
+          tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt), tenants.retellSecret(t.slug) === null ? "" : "secret set", t.disabledAt ? iso(t.disabledAt) : ""]),
         );
+      case "tenants disable":
+      case "tenants enable": {
+        if (!arg) throw new UsageError(`tenants ${verb} needs a slug, e.g. tenants ${verb} acme`);
+        if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; see tenants list`);
+        tenants.setDisabled(arg, verb === "disable");
+        return verb === "disable"
+          ? `disabled tenant ${arg}: its requests get 403 and a running server ends its open streams`
+          : `enabled tenant ${arg} again`;
+      }
       case "tenants set-retell-secret": {
         if (!arg) throw new UsageError("tenants set-retell-secret needs a slug, e.g. tenants set-retell-secret acme <secret>");
         if (Boolean(values.clear) === (arg2 !== undefined)) throw new UsageError("tenants set-retell-secret needs exactly one of <secret> or --clear");
@@ -82,7 +99,21 @@ export function runCli(argv: string[], databaseUrl: string): string {
       }
       case "keys revoke": {
         if (!arg) throw new UsageError("keys revoke needs a key id (see keys list)");
-        return `revoked ${describe(keys.revoke(arg))}`;
+        const key = keys.revoke(arg);
+        const ended = applySessionChange(db, { op: "end-key", keyId: key.id });
+        return `revoked ${describe(key)}${ended > 0 ? `, and ended its ${ended} console session${ended === 1 ? "" : "s"}` : ""}`;
+      }
+      case "sessions list": {
+        const rows = sessions.list({ tenant: values.tenant });
+        return table(
+          ["id", "key", "tenant", "created", "last seen", "expires", "address", "user agent"],
+          rows.map((s) => [s.id, s.keyLabel ? `${s.keyId} (${s.keyLabel})` : s.keyId, s.tenant ?? "(all, admin)", iso(s.createdAt), iso(s.lastSeenAt), iso(s.expiresAt), s.address, s.userAgent]),
+        );
+      }
+      case "sessions end": {
+        if (!arg) throw new UsageError("sessions end needs a session id (see sessions list)");
+        if (applySessionChange(db, { op: "end", id: arg }) === 0) throw new UsageError(`no session with id "${arg}" (see sessions list)`);
+        return `ended session ${arg}: its cookie no longer signs in, and a running server ends its open pages`;
       }
       default:
         throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${USAGE}`);

@@ -72,8 +72,8 @@ const schema = z.object({
   /** How long a command (pause a workflow, connect a channel…) may wait for its worker's answer before it expires. */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /**
-   * Signs console session cookies. Unset: a random one per start, so
-   * operators log in again after a restart.
+   * Signs console session cookies and CSRF tokens. Unset: one generated on
+   * the first start and kept in the database, so restarts keep operators signed in.
    */
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Console sessions last this long (`12h`, `7d`…). */
@@ -81,6 +81,26 @@ const schema = z.object({
     .string()
     .default("12h")
     .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 12h or 7d` }), z.NEVER)),
+  /**
+   * How often open streams' keys, tenants and console sessions are checked: a key revoked or a
+   * tenant disabled (also by the CLI, from another process) ends its streams within about this long.
+   */
+  ACCESS_CHECK_MS: z.coerce.number().int().min(100).default(2_000),
+  /** Failed console sign-ins one client address may make before it gets 429; 0 turns the throttle off. */
+  LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(0).default(10),
+  /** The time over which those failures are forgiven again, one at a time (`10m`, `1h`…). */
+  LOGIN_FAILURE_WINDOW: z
+    .string()
+    .default("10m")
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      return ms !== null && ms > 0 ? ms : (ctx.addIssue({ code: "custom", message: `"${v}" is not a positive duration like 10m or 1h` }), z.NEVER);
+    }),
+  /**
+   * Reverse proxies in front of Switchboard that append the client's address to X-Forwarded-For
+   * (0: clients connect directly, and the socket's address is the client's).
+   */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 }).refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
   path: ["SSE_MAX_QUEUED_BYTES"],

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
@@ -8,12 +7,16 @@ import { connectedAgents, Presence } from "./domain/agents/index.js";
 import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
 import type { Config } from "./config.js";
+import { AccessWatch } from "./http/access-watch.js";
 import { Hub } from "./hub/hub.js";
 import { createLogger, type Logger } from "./logger.js";
 import { fullCollector } from "./memory.js";
 import { createMetrics } from "./metrics.js";
+import { AccessStore } from "./store/access.js";
 import { openDb } from "./store/db.js";
 import { KeyStore } from "./store/keys.js";
+import { SessionStore } from "./store/sessions.js";
+import { storedSessionSecret } from "./store/settings.js";
 import { SqliteEventLog } from "./store/sqlite-event-log.js";
 import { TenantStore } from "./store/tenants.js";
 
@@ -69,12 +72,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   domains.start();
 
   const views = new Views();
-  // Without a configured secret, sessions last until the next restart.
-  const sessions = new Sessions(config.SESSION_SECRET ?? randomBytes(32).toString("hex"), keys, config.SESSION_MAX_AGE);
-  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions });
+  // Session writes go through the log's writer thread: the event loop never waits on the database's lock.
+  const sessionStore = new SessionStore(db, (change) => log.write(change));
+  const sessions = new Sessions(config.SESSION_SECRET ?? storedSessionSecret(db), keys, sessionStore, config.SESSION_MAX_AGE);
+  const accessStore = new AccessStore(sqlite);
+  const access = new AccessWatch((inUse) => accessStore.lapsed(inUse), { intervalMs: config.ACCESS_CHECK_MS, logger });
+  access.start();
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
+      access.stop();
       void log.stop().then(() => sqlite.close());
       reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
     });
@@ -93,6 +101,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       presence.stop();
       domains.stop();
+      access.stop();
       log.close();
       hub.closeAll();
       await log.stop();

@@ -36,6 +36,10 @@ describe("loadConfig defaults", () => {
       PRESENCE_GRACE_MS: 10_000,
       COMMAND_TIMEOUT_MS: 30_000,
       SESSION_MAX_AGE: 12 * 3_600_000,
+      ACCESS_CHECK_MS: 2_000,
+      LOGIN_FAILURES_PER_ADDRESS: 10,
+      LOGIN_FAILURE_WINDOW: 10 * 60_000,
+      TRUST_PROXY: 0,
       LOG_LEVEL: "info",
     });
     const config = loadConfig({});
@@ -162,6 +166,12 @@ describe("invalid configuration", () => {
       ["RETENTION_MAX_EVENTS", "-1"],
       ["RETENTION_INTERVAL_MS", "99"],
       ["RETENTION_INTERVAL_MS", "ten"],
+      ["ACCESS_CHECK_MS", "99"],
+      ["LOGIN_FAILURES_PER_ADDRESS", "-1"],
+      ["LOGIN_FAILURE_WINDOW", "0"],
+      ["LOGIN_FAILURE_WINDOW", "soon"],
+      ["TRUST_PROXY", "11"],
+      ["TRUST_PROXY", "yes"],
     ]) {
       const err = configError({ [name]: value });
       expect(err.message, `${name}=${value}`).toMatch(new RegExp(`^\\s+${name}: `, "m"));

@@ -4,7 +4,7 @@ import { feedFilter, renderFeed, type FeedFilter } from "./feed.js";
 import { openPageStream } from "./live.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import type { PanelContext } from "./panels.js";
-import { endWithSession, layoutData, panelContext, type ConsoleDeps, type ConsoleEnv } from "./routes.js";
+import { layoutData, panelContext, type ConsoleDeps, type ConsoleEnv } from "./routes.js";
 import type { Context } from "hono";
 
 /**
@@ -38,7 +38,6 @@ export function adminRoutes(deps: ConsoleDeps) {
     const { ctx, filter, query } = view(c);
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
     const key = `admin|${queryString(query)}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels, ctx, filter, position, key });
   });
 

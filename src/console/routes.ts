@@ -2,12 +2,14 @@ import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import type { DomainDeps } from "../domain/domain.js";
+import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
 import type { ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
+import type { LoginThrottle } from "./login-throttle.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
@@ -26,6 +28,10 @@ export interface ConsoleDeps extends DomainDeps {
   maxPageGroupsPerTenant: number;
   /** Renders page groups share at one log position. */
   sharedRenders: SharedRenders;
+  /** Failed sign-ins per client address. */
+  loginThrottle: LoginThrottle;
+  /** Reverse proxies in front that append to X-Forwarded-For (TRUST_PROXY). */
+  trustProxy: number;
 }
 
 export type ConsoleEnv = AppEnv & { Variables: { session: string; csrf: string } };
@@ -52,17 +58,35 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const form = await c.req.parseBody();
     const secret = typeof form.key === "string" ? form.key.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
-    const key = secret ? deps.keys.verify(secret) : null;
-    if (!key || !key.scopes.has("read")) {
-      const error = !secret ? "Paste an API key to sign in." : !key ? "That key is unknown or revoked." : "That key has no read scope.";
-      return c.html(views.render("pages/login", { error, next }), secret ? 401 : 400);
+    const address = clientAddress(c, deps.trustProxy);
+    // Before the key is looked at: a throttled address learns nothing, not even that a key is right.
+    const admission = deps.loginThrottle.check(address);
+    if (!admission.ok) {
+      const error = deps.loginThrottle.message(admission.retryAfterSec);
+      return c.html(views.render("pages/login", { error, next }), 429, { "Retry-After": String(admission.retryAfterSec) });
     }
-    sessions.start(c, key);
+    const key = secret ? deps.keys.verify(secret) : null;
+    const refusal = !secret
+      ? "Paste an API key to sign in."
+      : !key
+        ? "That key is unknown or revoked."
+        : !key.scopes.has("read")
+          ? "That key has no read scope."
+          : key.tenant !== null && deps.tenants.isDisabled(key.tenant)
+            ? `That key's tenant "${key.tenant}" is disabled.`
+            : null;
+    if (refusal !== null || !key) {
+      if (secret) deps.loginThrottle.failed(address);
+      return c.html(views.render("pages/login", { error: refusal, next }), secret ? 401 : 400);
+    }
+    await sessions.start(c, key, { userAgent: c.req.header("user-agent") ?? "", address });
     return c.redirect(next ?? consoleHome(key, deps), 303);
   });
 
-  app.post("/logout", (c) => {
-    sessions.end(c);
+  app.post("/logout", async (c) => {
+    const ended = await sessions.end(c);
+    // This process's pages of the session end now; other nodes' at their next access check.
+    if (ended) deps.access.end("session", ended, "session_ended");
     return c.redirect("/login", 303);
   });
 
@@ -99,7 +123,6 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
     // Panels render from the page's filters alone (validated), so one group serves every URL with the same filters.
     const key = `page|${ctx.tenant}|${queryString(query)}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
   });
 
@@ -122,9 +145,17 @@ function consoleHome(key: ApiKey, deps: ConsoleDeps): string {
   return `/t/${key.tenant ?? deps.tenants.list()[0]?.slug ?? "demo"}`;
 }
 
-/** Only local paths: a `next` must never send the operator to another site. */
+/**
+ * A path on this site: "/" not followed by "/" or "\\" (which browsers read
+ * as another host), in visible ASCII only. Browsers drop tabs and line
+ * breaks from a URL before resolving it (`/\t/evil.example` is
+ * `//evil.example`), and a line break cannot go in a Location header.
+ */
+const LOCAL_PATH = /^\/(?![/\\])[\x21-\x7e]*$/;
+
+/** Only local paths: a `next` must never send the operator to another site; anything else is ignored. */
 function safeNext(next: string | undefined): string | null {
-  return next && /^\/[^/\\]/.test(next) ? next : null;
+  return next !== undefined && LOCAL_PATH.test(next) ? next : null;
 }
 
 /** The tenant console's page stream: the page's own filters, from the head the page was rendered at. */
@@ -156,13 +187,17 @@ function consolePage(deps: ConsoleDeps) {
     if (tenant !== undefined && !deps.tenants.exists(tenant)) {
       return c.html(deps.views.render("pages/error", { status: 404, message: `There is no tenant "${tenant}".` }), 404);
     }
+    if (tenant !== undefined && deps.tenants.isDisabled(tenant)) {
+      if (c.req.path.endsWith("/live")) return c.text(`tenant "${tenant}" is disabled`, 403);
+      return c.html(deps.views.render("pages/error", { status: 403, message: `Tenant "${tenant}" is disabled.` }), 403);
+    }
     c.set("key", session.key);
     c.set("session", session.id);
-    c.set("csrf", deps.sessions.csrfToken(session.id));
+    c.set("csrf", session.csrf);
     if (c.req.method === "POST") {
       const form = c.req.header("content-type")?.includes("form") ? await c.req.parseBody() : {};
       const token = c.req.header("x-csrf-token") ?? (typeof form._csrf === "string" ? form._csrf : undefined);
-      if (!deps.sessions.checkCsrf(session.id, token)) return c.text("invalid or missing CSRF token; reload the page", 403);
+      if (!deps.sessions.checkCsrf(session, token)) return c.text("invalid or missing CSRF token; reload the page", 403);
     }
     await next();
   });
@@ -192,21 +227,4 @@ export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
     keyLabel: key.label || key.id,
     csrf: c.get("csrf"),
   };
-}
-
-/** How often an open page stream checks that its session still holds. */
-export const SESSION_CHECK_MS = 5_000;
-
-/**
- * A page stream lives no longer than its session: once the key is revoked
- * (or the session expires) the connection is dropped, and the page,
- * reconnecting, gets a 401 and goes to the login.
- */
-export function endWithSession(c: Context<ConsoleEnv>, deps: ConsoleDeps): void {
-  const { outgoing } = c.env;
-  const timer = setInterval(() => {
-    if (!deps.sessions.current(c)) outgoing.destroy();
-  }, SESSION_CHECK_MS);
-  timer.unref();
-  outgoing.once("close", () => clearInterval(timer));
 }

@@ -15,7 +15,7 @@ export interface AuthDeps {
  * Middleware factory: the request must carry a live key with `scope`, and,
  * on routes with a `:tenant` parameter, the key must reach that tenant.
  * Wrong or missing key → 401; missing scope or another tenant's key → 403
- * (never the data); a tenant that does not exist → 404.
+ * (never the data); a tenant that does not exist → 404, a disabled one 403.
  */
 export function requireKey(deps: AuthDeps, scope: Scope, options: { adminOnly?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authorize(c, next) {
@@ -32,6 +32,7 @@ export function requireKey(deps: AuthDeps, scope: Scope, options: { adminOnly?: 
     if (tenant !== undefined) {
       if (key.tenant !== null && key.tenant !== tenant) throw new ApiError(403, "forbidden", `this key is bound to another tenant and cannot reach "${tenant}"`);
       if (!deps.tenants.exists(tenant)) throw new ApiError(404, "tenant_not_found", `no tenant "${tenant}"`);
+      if (deps.tenants.isDisabled(tenant)) throw new ApiError(403, "tenant_disabled", `tenant "${tenant}" is disabled`);
     }
     c.set("key", key);
     await next();

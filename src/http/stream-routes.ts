@@ -11,6 +11,8 @@ import type { Subscriber } from "../hub/subscriber.js";
 import { typeMatcher } from "../hub/type-filter.js";
 import type { Logger } from "../logger.js";
 import type { EventLog } from "../store/event-log.js";
+import type { ApiKey } from "../store/keys.js";
+import { END_MESSAGES, type AccessWatch, type EndReason } from "./access-watch.js";
 import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
@@ -23,6 +25,8 @@ export interface StreamDeps extends AuthDeps {
   hub: Hub;
   logger: Logger;
   retryMs: number;
+  /** Ends streams whose key, tenant or console session lapses. */
+  access: AccessWatch;
 }
 
 /** Events per catch-up page for batch selectors (console pages), each page one frame. */
@@ -65,6 +69,15 @@ export interface OpenStreamOptions {
   prologue?: string[];
 }
 
+/**
+ * The last frame of a stream whose access lapsed. No `id:`, so the client's
+ * Last-Event-ID stays where it was; a client that reconnects anyway gets
+ * 401 or 403, which ends a standard EventSource for good.
+ */
+function revokedFrame(reason: EndReason): string {
+  return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
+}
+
 export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response {
   if (deps.hub.closed) {
     // Stopping: a stream opened now (say, a reconnect on a kept-alive socket) would be cut at once. Drop
@@ -76,8 +89,13 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }
+  // Every stream sits behind requireKey or a console session, which set the key (and the session).
+  const key = c.get("key") as ApiKey;
+  const session = (c.get("session") as string | undefined) ?? null;
+  const tenants = [...new Set([selector.tenant, key.tenant].filter((t): t is string => t !== null))];
   const start = startPoint(deps.log, selector.tenant, position);
   let sub: Subscriber | undefined;
+  let unwatch = () => {};
   const reads = readAhead(
     (after, limit) =>
       deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
@@ -89,11 +107,17 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
     () => deps.hub.publishedHead,
   );
   const sink = openSseResponse(c, () => {
+    unwatch();
     reads.release();
     sub?.close("client");
     options.onClose?.();
   });
   sub = deps.hub.subscribe(selector, sink, start.cursor);
+  const watched = sub;
+  unwatch = deps.access.watch({ keyId: key.id, tenants, session }, (reason) => {
+    watched.writeNow(revokedFrame(reason));
+    watched.close("revoked");
+  });
   sub.writeNow(encodeRetry(deps.retryMs));
   if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);

@@ -22,7 +22,8 @@ export class EncodedFrame {
 }
 
 export type SubscriberState = "catching-up" | "live" | "closed";
-export type CloseReason = "client" | "slow" | "shutdown";
+/** `revoked`: its access lapsed (key revoked, tenant disabled, session ended); it ends cleanly, like a shutdown. */
+export type CloseReason = "client" | "slow" | "shutdown" | "revoked";
 
 /**
  * One open stream. While catching up it reads from the log and ignores live
@@ -196,7 +197,7 @@ export class Subscriber implements Holder {
     this.#reserved = 0;
     this.#account(0);
     if (reason === "slow") this.sink.destroy();
-    else if (reason === "shutdown") this.sink.end();
+    else if (reason === "shutdown" || reason === "revoked") this.sink.end();
     this.#drainWaiter?.resolve(true);
     const onClose = this.#onClose;
     this.#onClose = null;

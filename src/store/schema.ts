@@ -15,6 +15,8 @@ export const tenants = sqliteTable("tenants", {
   prunedThrough: integer("pruned_through").notNull().default(0),
   /** Key Retell signs this tenant's webhooks with (set by the CLI); null: webhooks refused. */
   retellSecret: text("retell_secret"),
+  /** When the CLI disabled the tenant; null while it is enabled. A disabled tenant's requests get 403 and its streams end. */
+  disabledAt: integer("disabled_at"),
 });
 
 export const apiKeys = sqliteTable(
@@ -34,6 +36,40 @@ export const apiKeys = sqliteTable(
   },
   (t) => [uniqueIndex("api_keys_hash_idx").on(t.hash)],
 );
+
+/**
+ * Console sessions: a browser's sign-in with a key. The cookie names the
+ * session and carries a secret token of which only the hash is stored, so
+ * ending a session (logout, `sessions end`, revoking its key) makes every
+ * copy of the cookie worthless at once.
+ */
+export const consoleSessions = sqliteTable(
+  "console_sessions",
+  {
+    /** Public identifier shown by `sessions list` and used to end a session; never a secret. */
+    id: text("id").primaryKey(),
+    /** SHA-256 of the cookie's secret token, hex. */
+    tokenHash: text("token_hash").notNull(),
+    /** The key the session was signed in with; a revoked key ends its sessions. */
+    keyId: text("key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    createdAt: millis("created_at"),
+    /** Updated at most once a minute (see src/console/session.ts). */
+    lastSeenAt: millis("last_seen_at"),
+    expiresAt: millis("expires_at"),
+    /** For display only, so an admin can tell sessions apart. */
+    userAgent: text("user_agent").notNull().default(""),
+    address: text("address").notNull().default(""),
+  },
+  (t) => [index("console_sessions_key_idx").on(t.keyId), index("console_sessions_expires_idx").on(t.expiresAt)],
+);
+
+/** Values the server keeps for itself, by name (the generated session secret). */
+export const settings = sqliteTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
 
 export const events = sqliteTable(
   "events",

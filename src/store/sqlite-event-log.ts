@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
 import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
 import { ReaderPool } from "./reader-pool.js";
+import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn } from "../next-turn.js";
 import { startThread } from "./threads.js";
@@ -64,6 +65,9 @@ export class SqliteEventLog implements EventLog {
   #unanswered = 0;
   #writerStopped: (() => void) | null = null;
   #seq = 0;
+  /** Small writes besides the log sent to the writer and not answered yet, by id. */
+  readonly #writes = new Map<number, { resolve: (changed: number) => void; reject: (error: Error) => void }>();
+  #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
   #delivering = 0;
   #idle: (() => void)[] = [];
@@ -152,6 +156,21 @@ export class SqliteEventLog implements EventLog {
     if (this.#unanswered === 0) this.#flushOutbox();
   }
 
+  /**
+   * Applies a small write besides the log (a console session change) in the
+   * writer thread, the one connection that writes: the event loop never
+   * waits on the database's lock or on an fsync. Resolves with the number
+   * of sessions it ended.
+   */
+  write(change: SessionChange): Promise<number> {
+    if (this.#closed) return Promise.reject(new ShuttingDown());
+    const id = ++this.#writeSeq;
+    return new Promise((resolve, reject) => {
+      this.#writes.set(id, { resolve, reject });
+      this.#send({ op: "write", id, change });
+    });
+  }
+
   read(q: ReadQuery): Promise<ReadPage> {
     return this.readers.read(q);
   }
@@ -212,6 +231,13 @@ export class SqliteEventLog implements EventLog {
           case "failed":
             this.#failed(message.seqs, new Error(`the commit failed: ${message.message}`));
             return this.#answered(message.seqs.length);
+          case "written": {
+            const waiter = this.#writes.get(message.id);
+            this.#writes.delete(message.id);
+            if (message.error === undefined) waiter?.resolve(message.changed);
+            else waiter?.reject(new Error(`the write failed: ${message.error}`));
+            return;
+          }
           case "log":
             return this.options.logger[message.level](message.msg, message.fields);
           case "stopped":
@@ -228,6 +254,8 @@ export class SqliteEventLog implements EventLog {
         this.#outboxEvents = 0;
         this.#unanswered = 0;
         this.#failed([...this.#pending.keys()], new Error(`the log's writer failed: ${err.message}`));
+        for (const waiter of this.#writes.values()) waiter.reject(new Error(`the log's writer failed: ${err.message}`));
+        this.#writes.clear();
         void this.#startWriter().catch((e: Error) => this.options.logger.error("the log's writer could not restart", { error: e.message }));
       });
     });

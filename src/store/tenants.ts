@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { TENANT_PATTERN } from "../event.js";
 import type { Db } from "./db.js";
 import { tenants } from "./schema.js";
@@ -7,6 +7,8 @@ export interface Tenant {
   slug: string;
   name: string;
   createdAt: number;
+  /** When it was disabled; null while enabled. */
+  disabledAt: number | null;
 }
 
 export class TenantError extends Error {}
@@ -16,8 +18,12 @@ export class TenantStore {
   // Tenants are never deleted, so a positive lookup can be cached for good;
   // misses are not cached, as the CLI may create a tenant while we run.
   readonly #known = new Set<string>();
+  readonly #disabledAt;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    // Read on every request for a tenant and never cached: the CLI may disable a tenant while we run.
+    this.#disabledAt = db.select({ at: tenants.disabledAt }).from(tenants).where(eq(tenants.slug, sql.placeholder("slug"))).prepare();
+  }
 
   exists(slug: string): boolean {
     if (this.#known.has(slug)) return true;
@@ -31,7 +37,7 @@ export class TenantStore {
       throw new TenantError(`"${slug}" is not a valid tenant slug: lower-case letters, digits and "-", starting with a letter or digit, at most 40 characters`);
     }
     if (this.exists(slug)) throw new TenantError(`tenant "${slug}" already exists`);
-    const tenant = { slug, name, createdAt: Date.now() };
+    const tenant = { slug, name, createdAt: Date.now(), disabledAt: null };
     this.db.insert(tenants).values(tenant).run();
     this.#known.add(slug);
     return tenant;
@@ -54,7 +60,25 @@ export class TenantStore {
     return this.db.select({ secret: tenants.retellSecret }).from(tenants).where(eq(tenants.slug, slug)).get()?.secret ?? null;
   }
 
+  /**
+   * Disables (or, with false, enables again) a tenant: while disabled, every
+   * request for it gets 403 and the server ends its open streams.
+   */
+  setDisabled(slug: string, disabled: boolean): void {
+    if (!this.exists(slug)) throw new TenantError(`no tenant "${slug}"`);
+    const at = disabled ? (this.#disabledAt.get({ slug })?.at ?? Date.now()) : null;
+    this.db.update(tenants).set({ disabledAt: at }).where(eq(tenants.slug, slug)).run();
+  }
+
+  isDisabled(slug: string): boolean {
+    return (this.#disabledAt.get({ slug })?.at ?? null) !== null;
+  }
+
   list(): Tenant[] {
-    return this.db.select({ slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt }).from(tenants).orderBy(asc(tenants.slug)).all();
+    return this.db
+      .select({ slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt, disabledAt: tenants.disabledAt })
+      .from(tenants)
+      .orderBy(asc(tenants.slug))
+      .all();
   }
 }

@@ -1,5 +1,6 @@
 import type { NewEventColumns } from "./event-columns.js";
 import type { RetentionOptions } from "./retention.js";
+import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 
 /** What the writer thread is started with. */
@@ -25,6 +26,8 @@ export interface AppendPart {
 export type ToWriter =
   /** Every part the main thread had for the writer in one turn of its loop: one message, and one group when the writer is idle. */
   | { op: "append"; parts: AppendPart[] }
+  /** A small write besides the log (console sessions), applied between commit groups; answered with `written`. */
+  | { op: "write"; id: number; change: SessionChange }
   /** Finish what was accepted, stop retention, close the database, exit. */
   | { op: "stop" };
 
@@ -35,5 +38,7 @@ export type FromWriter =
   | { op: "committed"; ts: number; outcomes: AppendOutcome[] }
   /** A group's transaction failed as a whole: nothing of these requests was committed. */
   | { op: "failed"; seqs: number[]; message: string }
+  /** A `write` was applied (`changed`: rows it ended) or failed (`error`). */
+  | { op: "written"; id: number; changed: number; error?: string }
   | { op: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> }
   | { op: "stopped" };

@@ -12,6 +12,7 @@ import { nextTurn } from "../next-turn.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
 import { Retention } from "./retention.js";
+import { applySessionChange } from "./sessions.js";
 import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
@@ -49,6 +50,13 @@ port.on("message", (message: ToWriter) => {
       scheduled = true;
       // On the next turn: every request already waiting in the port joins this group.
       setImmediate(flush);
+    }
+  } else if (message.op === "write") {
+    // Between groups (a group commits inside one callback), so it never waits for the lock.
+    try {
+      send({ op: "written", id: message.id, changed: applySessionChange(db, message.change) });
+    } catch (err) {
+      send({ op: "written", id: message.id, changed: 0, error: (err as Error).message });
     }
   } else if (message.op === "stop") {
     void stop();

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION_CHECK_MS } from "../../src/console/routes.js";
 import { SseClient } from "../support/sse-client.js";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
@@ -79,8 +78,14 @@ describe("console: tenant isolation and sessions", () => {
     expect((await post({ note: "x", _csrf: csrf! })).status()).toBe(404);
   });
 
-  it("signed out, console pages send to the login", async () => {
+  it("signing out ends the session everywhere: another tab of it goes to the login; console pages send to the login", async () => {
+    const otherTab = await context.newPage();
+    await otherTab.goto(`${server.url}/t/acme`);
+    await waitLive(otherTab);
     await Promise.all([page.waitForURL(/\/login$/), page.click("form.logout button")]);
+    // The other tab's stream ends with the session; the page reloads and lands on the login.
+    await otherTab.waitForURL(/\/login\?next=%2Ft%2Facme$/, { timeout: server.config.ACCESS_CHECK_MS + 10_000 });
+    await otherTab.close();
     await page.goto(`${server.url}/t/acme/stats`);
     expect(new URL(page.url()).pathname).toBe("/login");
     expect(new URL(page.url()).searchParams.get("next")).toBe("/t/acme/stats");
@@ -103,7 +108,7 @@ describe("console: tenant isolation and sessions", () => {
     await waitLive(page);
     revokeKey(server, acme.id);
     // The open stream is dropped at the next check; the page, reconnecting, is sent to the login.
-    await page.waitForURL(/\/login/, { timeout: SESSION_CHECK_MS + 10_000 });
+    await page.waitForURL(/\/login/, { timeout: server.config.ACCESS_CHECK_MS + 10_000 });
     await page.goto(`${server.url}/t/acme`);
     expect(new URL(page.url()).pathname).toBe("/login");
   });

@@ -3,7 +3,7 @@ import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { pageQuery, queryString } from "../../console/page-query.js";
 import { replacePartial } from "../../console/panels.js";
-import { type ConsoleDeps, type ConsoleEnv, endWithSession, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
+import { type ConsoleDeps, type ConsoleEnv, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
 import { parsePosition } from "../../http/position.js";
 import { agentDetailPanel, agentsPanel } from "./fragments.js";
 import { findAgent } from "./queries.js";
@@ -53,7 +53,6 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
     const agentId = c.req.param("agent");
     const position = parsePosition(c.req.header("last-event-id"), "Last-Event-ID") ?? parsePosition(c.req.query("after"), "after");
     const key = `agent|${ctx.tenant}|${agentId}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: [agentDetailPanel(agentId)], ctx, filter: agentEvents(agentId), position, key });
   });
 

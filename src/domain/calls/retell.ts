@@ -196,6 +196,7 @@ export function retellRoutes(deps: DomainDeps) {
   app.post("/api/v1/tenants/:tenant/webhooks/retell", async function retellWebhook(c) {
     const tenant = c.req.param("tenant");
     if (!deps.tenants.exists(tenant)) throw new ApiError(404, "tenant_not_found", `no tenant "${tenant}"`);
+    if (deps.tenants.isDisabled(tenant)) throw new ApiError(403, "tenant_disabled", `tenant "${tenant}" is disabled`);
     const secret = deps.tenants.retellSecret(tenant);
     if (secret === null) {
       throw new ApiError(

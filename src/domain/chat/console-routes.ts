@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { openPageStream } from "../../console/live.js";
-import { type ConsoleDeps, type ConsoleEnv, endWithSession, layoutData, panelContext } from "../../console/routes.js";
+import { type ConsoleDeps, type ConsoleEnv, layoutData, panelContext } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
 import { parsePosition } from "../../http/position.js";
 import { cancelToolRun, newSessionBody, sendMessage, startSession } from "./commands.js";
@@ -51,7 +51,6 @@ export function chatConsoleRoutes(deps: ConsoleDeps) {
     // Rendered once for every viewer of the group: no one's CSRF token in it (forms send the page's in a header).
     const shared = { ...ctx, csrf: "" };
     const key = `session|${tenant}|${sessionId}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: [transcriptPanel(tenant, sessionId)], ctx: shared, filter: null, position, key, match: sessionEvents(deps.db, tenant, sessionId) });
   });
 

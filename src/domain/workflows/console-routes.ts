@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { openPageStream } from "../../console/live.js";
-import { type ConsoleDeps, type ConsoleEnv, endWithSession, layoutData, panelContext } from "../../console/routes.js";
+import { type ConsoleDeps, type ConsoleEnv, layoutData, panelContext } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
 import { parsePosition } from "../../http/position.js";
 import { requestControl } from "./commands.js";
@@ -47,7 +47,6 @@ export function workflowsConsoleRoutes(deps: ConsoleDeps) {
     const card = workflowCardPanel(id, (p) => findWorkflow(p.db, tenant, id));
     // One group per workflow and rights: the card's buttons depend on them.
     const key = `workflow|${tenant}|${id}|${ctx.canControl ? "c" : "r"}`;
-    endWithSession(c, deps);
     return openPageStream(c, deps, { panels: [card], ctx, filter: history(id), position, key });
   });
 
