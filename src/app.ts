@@ -14,6 +14,7 @@ import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
 import type { AccessWatch } from "./http/access-watch.js";
+import { admission } from "./http/admission.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps) {
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
+  app.use(admission());
   app.route("/", eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type) }));
   app.route("/", streamRoutes(streamDeps));
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };

@@ -88,6 +88,10 @@ const ALL = "*";
  * interleave with a burst of console renders instead of queueing behind it.
  */
 const RENDER_SLICE_MS = 5;
+/** Streams' queued frames are written for about this long per turn (see #flush). */
+const FLUSH_SLICE_MS = 4;
+/** Writes between two looks at the clock. */
+const FLUSH_CHECK_EVERY = 16;
 const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 const DEFAULT_RECENT_BYTES = 64 * 1024 * 1024;
@@ -216,10 +220,19 @@ export class Hub {
   #flush = (): void => {
     this.#flushScheduled = false;
     this.#renderSlice();
+    // A burst to a thousand streams is a thousand writes of up to a megabyte each, copied by the kernel:
+    // they go a few milliseconds' worth per turn, the rest (oldest first) on the next.
     const dirty = this.#dirty;
     this.#dirty = [];
-    for (const sub of dirty) sub.flush();
-    this.#writes += dirty.length;
+    const deadline = performance.now() + FLUSH_SLICE_MS;
+    let i = 0;
+    while (i < dirty.length) {
+      dirty[i++].flush();
+      if (i % FLUSH_CHECK_EVERY === 0 && performance.now() >= deadline) break;
+    }
+    this.#writes += i;
+    // Nothing is published while this runs: the streams left over are the only dirty ones, and still have their queues.
+    if (i < dirty.length) this.#dirty = dirty.slice(i);
     this.#scheduleFlush();
   };
 

@@ -29,10 +29,18 @@ export interface Holder {
  * live (rather than falling back to the log) while replays to stalled
  * sockets fill their share.
  */
+/** Scans for stalled holders to cut are at least this far apart. */
+const SCAN_GAP_MS = 20;
+
 export class QueueBudget {
   #total = 0;
   readonly #holders = new Set<Holder>();
+  /** Replays waiting for room, oldest first. */
   #waiters: (() => void)[] = [];
+  /** One timer for every waiter: a thousand waiting replays must not make a thousand timers per retry. */
+  #waitTimer: NodeJS.Timeout | null = null;
+  /** No scan for stalled holders before this (see reclaim). */
+  #nextScan = 0;
 
   constructor(
     /** The bound, in bytes. */
@@ -57,7 +65,9 @@ export class QueueBudget {
     this.#total += after - before;
     if (after === 0) this.#holders.delete(holder);
     else if (before === 0) this.#holders.add(holder);
-    if (after < before && this.#waiters.length > 0) this.#wake();
+    // Wake as many waiters as the freed bytes may serve (a page is about 1/64 of the bound), not all:
+    // each woken replay takes a turn to try, and the rest would only queue again.
+    if (after < before && this.#waiters.length > 0) this.#wake(Math.max(1, Math.floor(((before - after) * 64) / this.maxBytes)));
   }
 
   /**
@@ -68,6 +78,10 @@ export class QueueBudget {
    */
   reclaim(bytes: number, share = 1): boolean {
     if (this.fits(bytes, share)) return true;
+    // Many replays ask at once when the bound is full; one scan of every holder serves them all for a moment.
+    const now = this.now();
+    if (now < this.#nextScan) return false;
+    this.#nextScan = now + SCAN_GAP_MS;
     for (const h of this.#stalled(this.graceMs)) h.cutForMemory();
     return this.fits(bytes, share);
   }
@@ -84,24 +98,30 @@ export class QueueBudget {
     return [...this.#holders].filter((h) => h.unsentBytes > 0 && h.heldSince <= before);
   }
 
-  /** Resolves once some bytes are freed, or after `ms` (when a holder may have become old enough to cut). */
+  /**
+   * Resolves once some bytes are freed (waiters are woken oldest first, as
+   * many as the freed bytes may serve), or after at most `ms` for everyone
+   * waiting then (when a holder may have become old enough to cut).
+   */
   freed(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== done);
-        resolve();
-      }, ms);
-      this.#waiters.push(done);
+      this.#waiters.push(resolve);
+      if (this.#waitTimer === null) {
+        this.#waitTimer = setTimeout(() => {
+          this.#waitTimer = null;
+          this.#wake(this.#waiters.length);
+        }, ms);
+        this.#waitTimer.unref();
+      }
     });
   }
 
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
+  #wake(count: number): void {
+    const woken = this.#waiters.splice(0, count);
+    if (this.#waiters.length === 0 && this.#waitTimer !== null) {
+      clearTimeout(this.#waitTimer);
+      this.#waitTimer = null;
+    }
+    for (const w of woken) w();
   }
 }

@@ -20,8 +20,14 @@ interface PendingAppend {
 
 /** A batch is sent to the writer in chunks of this many events, one per turn: cloning 50,000 events at once would hold the loop. */
 const CHUNK_EVENTS = 2_000;
-/** Committed events go to the listeners (fan-out) this many at a time, one slice per turn. */
+/** Committed events go to the listeners (fan-out) at most this many at a time, one slice per turn. */
 const SLICE_EVENTS = 1_000;
+/**
+ * About how long one turn's delivery may take. What an event costs the listeners grows with the
+ * streams it goes to (a thousand streams, a thousand queues), so slices are sized from the last
+ * ones' cost, and delivery hands the loop back once a turn has had this much.
+ */
+const DELIVERY_SLICE_MS = 4;
 
 export interface SqliteLogOptions extends WriterOptions {
   /** Reader threads for history reads and stream catch-up. */
@@ -70,6 +76,10 @@ export class SqliteEventLog implements EventLog {
   #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
   #delivering = 0;
+  /** Events per slice, from what the last slices cost (see DELIVERY_SLICE_MS). */
+  #sliceEvents = SLICE_EVENTS;
+  /** When this turn's delivery started: groups delivered back to back share one turn's time. */
+  #turnStart = 0;
   #idle: (() => void)[] = [];
   #closed = false;
 
@@ -306,18 +316,31 @@ export class SqliteEventLog implements EventLog {
         const stored: StoredEvent = { id: outcome.ids[i], tenant: pending.tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
         appended.push(stored);
         slice.push(stored);
-        if (slice.length === SLICE_EVENTS) {
-          this.#publish(slice);
+        if (slice.length >= this.#sliceEvents) {
+          await this.#publishSlice(slice);
           slice = [];
-          await nextTurn();
         }
       }
       answers.push([pending, { ids: outcome.ids, appended }]);
     }
-    if (slice.length > 0) this.#publish(slice);
+    if (slice.length > 0) await this.#publishSlice(slice);
     for (const [pending, answer] of answers) {
       if (answer instanceof Error) pending.reject(answer);
       else pending.resolve(answer);
+    }
+  }
+
+  /** Publishes a slice, sizes the next from its cost, and yields the loop when this turn has had its share. */
+  async #publishSlice(events: StoredEvent[]): Promise<void> {
+    const t0 = performance.now();
+    if (t0 - this.#turnStart > DELIVERY_SLICE_MS) this.#turnStart = t0;
+    this.#publish(events);
+    const t1 = performance.now();
+    const perEvent = (t1 - t0) / events.length;
+    this.#sliceEvents = Math.max(1, Math.min(SLICE_EVENTS, Math.floor(DELIVERY_SLICE_MS / Math.max(perEvent, 1e-6))));
+    if (t1 - this.#turnStart >= DELIVERY_SLICE_MS) {
+      await nextTurn();
+      this.#turnStart = performance.now();
     }
   }
 
