@@ -20,9 +20,14 @@ export interface AuthDeps {
 export function requireKey(deps: AuthDeps, scope: Scope, options: { adminOnly?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authorize(c, next) {
     const header = c.req.header("authorization");
-    const secret = header ? BEARER.exec(header)?.[1] : undefined;
-    if (!secret) {
+    if (!header?.trim()) {
       throw new ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>", undefined, { "WWW-Authenticate": "Bearer" });
+    }
+    const secret = BEARER.exec(header)?.[1];
+    if (!secret) {
+      throw new ApiError(401, "unauthorized", 'malformed Authorization header: expected "Bearer <key>", the key alone after the word Bearer', undefined, {
+        "WWW-Authenticate": 'Bearer error="invalid_request"',
+      });
     }
     const key = deps.keys.verify(secret);
     if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked API key", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });

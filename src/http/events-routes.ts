@@ -8,6 +8,7 @@ import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 import { readEvents, type BodyLimits } from "./event-body.js";
+import { parseLimit } from "./limit.js";
 import { parsePosition } from "./position.js";
 import { rateLimited, type RateLimiter } from "./rate-limit.js";
 
@@ -51,11 +52,7 @@ export function eventsRoutes(deps: EventsDeps) {
   app.get("/api/v1/tenants/:tenant/events", requireKey(deps, "read"), async function history(c) {
     const query = readFilter(c.req.query("types"), c.req.query("subject"));
     const after = parsePosition(c.req.query("after"), "after") ?? 0;
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_PAGE}`);
-    }
+    const limit = parseLimit(c.req.query("limit"), DEFAULT_PAGE, MAX_PAGE);
     const page = await readHistoryPage(deps.log, { tenant: c.req.param("tenant"), after, limit, ...query });
     // Events are already JSON text in the log; join them rather than parse and re-serialize.
     const body = `{"events":[${page.events.map(eventJson).join(",")}],"head":${deps.log.head()},"next":${page.through}}`;

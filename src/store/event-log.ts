@@ -28,12 +28,17 @@ export interface AppendResult {
   appended: StoredEvent[];
 }
 
+/** Why a request was refused, as the API answers it: 400 invalid, 403 not this key's to say, 409 against the state, 422 a reused idempotency key. */
+export type RejectedStatus = 400 | 403 | 409 | 422;
+
 /** Thrown inside an append to reject one request without touching the others in its group. */
 export class AppendRejected extends Error {
   constructor(
-    readonly status: 400 | 409,
+    readonly status: RejectedStatus,
     message: string,
     readonly details?: { index: number; reason: string }[],
+    /** The API's error code when the status alone does not say it (e.g. `idempotency_key_reused`). */
+    readonly code?: string,
   ) {
     super(message);
   }

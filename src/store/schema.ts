@@ -45,6 +45,8 @@ export const events = sqliteTable(
     /** The event's data object, as compact JSON text. */
     data: text("data").notNull(),
     key: text("key"),
+    /** With a key: a hash of the event it was first used for (src/fingerprint.ts); null for older events. */
+    keyFingerprint: text("key_fingerprint"),
     ts: millis("ts"),
   },
   (t) => [

@@ -263,8 +263,8 @@ export class SqliteEventLog implements EventLog {
     let slice: StoredEvent[] = [];
     for (const [pending, outcome] of group) {
       if ("rejected" in outcome) {
-        const { status, message, details } = outcome.rejected;
-        answers.push([pending, new AppendRejected(status, message, details)]);
+        const { status, message, details, code } = outcome.rejected;
+        answers.push([pending, new AppendRejected(status, message, details, code)]);
         continue;
       }
       const appended: StoredEvent[] = [];

@@ -233,17 +233,20 @@ export function retellRoutes(deps: DomainDeps) {
       return checked.event;
     };
     const event = check(mapped.event);
-    const batches = mapped.ensureEnded ? [[check(mapped.ensureEnded), event], [event]] : [[event]];
+    // The end rebuilt from an analysis is appended only if the call has none yet: it may differ from the call_ended
+    // Retell sent (or will send), so it takes the key without a fingerprint and never counts as the key's reuse.
+    const ensureEnded = mapped.ensureEnded && { ...check(mapped.ensureEnded), fingerprint: null };
+    const batches = ensureEnded ? [[ensureEnded, event], [event]] : [[event]];
     for (const batch of batches) {
       try {
         const { ids, appended } = await appendOrThrow(deps.log, tenant, batch);
         if (appended.length === 0) c.header("Idempotent-Replayed", "true");
         return c.json({ ids }, 200);
       } catch (err) {
-        if (!(err instanceof ApiError) || err.status !== 409) throw err;
+        if (!(err instanceof ApiError) || (err.status !== 409 && err.status !== 422)) throw err;
         // The call is already past this step (ended by another producer, or a start delivered after the
-        // end): a retry could never succeed, so it is acknowledged. With ensureEnded, the call was ended
-        // without Retell's key; the analysis alone is tried next.
+        // end), or Retell sent this event before with other content: a retry could never succeed, so it is
+        // acknowledged. With ensureEnded, the call was ended without Retell's key; the analysis alone is tried next.
         deps.logger.info("retell webhook not applied", { tenant, event: mapped.event.type, call: mapped.event.subject, reason: err.message });
       }
     }

@@ -1,0 +1,1 @@
+ALTER TABLE `events` ADD `key_fingerprint` text;
