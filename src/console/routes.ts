@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { DomainDeps } from "../domain/domain.js";
 import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
-import type { ApiKey } from "../store/keys.js";
+import { isAdmin, type ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
@@ -147,8 +147,8 @@ function consolePage(deps: ConsoleDeps) {
     }
     const tenant = c.req.param("tenant");
     // Pages outside /t/:tenant (the all-tenants view) are for admin keys only.
-    if (tenant === undefined && session.key.tenant !== null) {
-      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys can see every tenant." }), 403);
+    if (tenant === undefined && !isAdmin(session.key)) {
+      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys (bound to no tenant, with the admin scope) can see every tenant." }), 403);
     }
     if (tenant !== undefined && session.key.tenant !== null && session.key.tenant !== tenant) {
       return c.html(deps.views.render("pages/error", { status: 403, message: `Your key cannot see tenant "${tenant}".` }), 403);
@@ -188,7 +188,9 @@ export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
     /** The page's path, to mark the current navigation link. */
     path: c.req.path,
     tenants: key.tenant === null ? deps.tenants.list().map((t) => t.slug) : [key.tenant],
-    admin: key.tenant === null,
+    /** A key bound to no tenant may switch between them; only an admin key also gets the all-tenants view. */
+    switcher: key.tenant === null,
+    admin: isAdmin(key),
     keyLabel: key.label || key.id,
     csrf: c.get("csrf"),
   };

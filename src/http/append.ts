@@ -1,5 +1,5 @@
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
-import { AppendRejected, type AppendResult, type EventLog } from "../store/event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog } from "../store/event-log.js";
 import { ShuttingDown } from "../store/sqlite-event-log.js";
 import { ApiError } from "./errors.js";
 
@@ -10,9 +10,9 @@ const REJECTED_CODES = { 400: "invalid_event", 403: "forbidden", 409: "conflict"
  * a domain rule broken (400 or 409 with its reason), or a server shutting
  * down (503).
  */
-export async function appendOrThrow(log: EventLog, tenant: string, events: NewEvent[]): Promise<AppendResult> {
+export async function appendOrThrow(log: EventLog, tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
   try {
-    return await log.append(tenant, events);
+    return await log.append(tenant, events, options);
   } catch (err) {
     if (err instanceof AppendRejected) throw new ApiError(err.status, err.code ?? REJECTED_CODES[err.status], err.message, err.details);
     if (err instanceof ShuttingDown) throw new ApiError(503, "unavailable", err.message, undefined, { "Retry-After": "5" });

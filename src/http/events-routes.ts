@@ -19,6 +19,8 @@ export interface EventsDeps extends AuthDeps {
   limiter: RateLimiter;
   /** Whether a type is a command to workers, which needs the control scope to send. */
   isCommand: (type: string) => boolean;
+  /** Whether a type is a worker's answer or report, which needs the work scope (and the key's worker binding) to send. */
+  isWorkerEvent: (type: string) => boolean;
 }
 
 const DEFAULT_PAGE = 100;
@@ -38,12 +40,19 @@ export function eventsRoutes(deps: EventsDeps) {
       const admission = deps.limiter.take(keyId, count);
       if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
     });
+    const key = c.get("key");
     // Commands act on workers (pause a workflow, connect a channel): publishing them is control, as on their own routes.
     const command = events.find((e) => deps.isCommand(e.type));
-    if (command && !c.get("key").scopes.has("control")) {
+    if (command && !key.scopes.has("control")) {
       throw new ApiError(403, "forbidden", `${command.type} is a command: publishing it needs the "control" scope`);
     }
-    const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events);
+    // A worker's answers and reports speak for a worker: that is work, and a key bound to workers speaks only for them
+    // (checked by the projections, against the state each event meets).
+    const report = events.find((e) => deps.isWorkerEvent(e.type));
+    if (report && !key.scopes.has("work")) {
+      throw new ApiError(403, "forbidden", `${report.type} is published by a worker: publishing it needs the "work" scope`);
+    }
+    const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events, { workers: key.workers });
     // A pure repeat (every event's key already known) appended nothing.
     if (appended.length === 0) c.header("Idempotent-Replayed", "true");
     return c.json({ ids }, 201);

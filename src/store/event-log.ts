@@ -1,4 +1,5 @@
 import type { NewEvent, StoredEvent } from "../event.js";
+import type { WorkerBinding } from "../worker-binding.js";
 
 /** What to read from the log: events after `after`, oldest first. */
 export interface ReadQuery {
@@ -19,6 +20,16 @@ export interface ReadPage {
    * reader continues from here and never misses an event below it.
    */
   through: number;
+}
+
+/** Who is appending, where the domains' rules depend on it. */
+export interface AppendOptions {
+  /**
+   * The workers the publishing key may speak for (src/worker-binding.ts):
+   * a worker event (a domain's answer or report of a worker) that speaks for
+   * another worker rejects the request with 403. Null or absent: not bound.
+   */
+  workers?: WorkerBinding;
 }
 
 export interface AppendResult {
@@ -52,7 +63,7 @@ export class AppendRejected extends Error {
  * that group's appends resolve.
  */
 export interface EventLog {
-  append(tenant: string, events: NewEvent[]): Promise<AppendResult>;
+  append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   read(query: ReadQuery): Promise<ReadPage>;
   /**
    * Highest id committed in the whole log: the position every state read and

@@ -26,8 +26,13 @@ export const apiKeys = sqliteTable(
     hash: text("hash").notNull(),
     /** Null for admin keys, which reach every tenant. */
     tenant: text("tenant").references(() => tenants.slug),
-    /** Comma-separated scopes: read, publish, control, admin. */
+    /** Comma-separated scopes: read, publish, control, work, admin. */
     scopes: text("scopes").notNull(),
+    /**
+     * The workers a key with the work scope may speak for, as a JSON array of
+     * ids and globs (src/worker-binding.ts); null: any worker.
+     */
+    workers: text("workers"),
     label: text("label").notNull().default(""),
     createdAt: millis("created_at"),
     revokedAt: integer("revoked_at"),

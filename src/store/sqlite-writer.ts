@@ -2,18 +2,21 @@ import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import { AppendRejected, type RejectedStatus } from "./event-log.js";
 import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
+import type { WorkerBinding } from "../worker-binding.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
  * projection updates its tables here; throwing AppendRejected rejects the
  * whole request (and only it).
  */
-export type AppendHook = (event: StoredEvent, index: number) => void;
+export type AppendHook = (event: StoredEvent, index: number, request: AppendRequest) => void;
 
 /** One publish request as the writer receives it; `seq` identifies it in the answer. */
 export interface AppendRequest {
   seq: number;
   tenant: string;
+  /** The workers the publishing key may speak for; null or absent when it is not bound (or no key appends). */
+  workers?: WorkerBinding;
   events: NewEvent[];
 }
 
@@ -102,7 +105,7 @@ export class SqliteWriter {
       const id = Number(this.#insert.run(tenant, e.type, e.subject, e.data, e.key, fingerprint, ts).lastInsertRowid);
       if (this.hooks.length > 0) {
         const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-        for (const hook of this.hooks) hook(stored, i);
+        for (const hook of this.hooks) hook(stored, i, request);
       }
       ids.push(id);
     }

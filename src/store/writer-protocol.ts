@@ -1,3 +1,4 @@
+import type { WorkerBinding } from "../worker-binding.js";
 import type { NewEventColumns } from "./event-columns.js";
 import type { RetentionOptions } from "./retention.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
@@ -17,6 +18,8 @@ export interface WriterOptions {
 export interface AppendPart {
   seq: number;
   tenant: string;
+  /** The workers the publishing key may speak for (null: not bound); the same on every part of a request. */
+  workers: WorkerBinding;
   events: NewEventColumns;
   more: boolean;
 }
