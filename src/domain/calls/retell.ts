@@ -204,6 +204,14 @@ export function retellRoutes(deps: DomainDeps) {
         `tenant "${tenant}" has no Retell secret, so its Retell webhooks are refused; set one with: npm run switchboard -- tenants set-retell-secret ${tenant} <the Retell API key with the webhook badge>`,
       );
     }
+    if (deps.tenants.sharesRetellSecret(tenant)) {
+      // Never names the other tenant: this route is open to anyone.
+      throw new ApiError(
+        403,
+        "retell_not_configured",
+        `tenant "${tenant}" shares its Retell secret with another tenant, so its Retell webhooks are refused (either could have signed them); set a secret of its own with: npm run switchboard -- tenants set-retell-secret ${tenant} <its own Retell API key>`,
+      );
+    }
     // One clock reading for both checks; the header alone can be refused before the body is read.
     const now = Date.now();
     const header = c.req.header(RETELL_SIGNATURE_HEADER);
