@@ -1,5 +1,4 @@
 import { Hono, type Context } from "hono";
-import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import type { DomainDeps } from "../domain/domain.js";
 import type { AppEnv } from "../http/env.js";
@@ -9,6 +8,7 @@ import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
+import { sameOrigin } from "./same-origin.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
 import type { SharedRenders } from "./shared-renders.js";
@@ -36,10 +36,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const { views, sessions } = deps;
 
   // Forms post from our own pages only: the Origin check refuses cross-site posts outright.
-  app.use("/login", csrf());
-  app.use("/logout", csrf());
-  app.use("/t/*", csrf());
-  app.use("/admin/*", csrf());
+  app.use("/login", sameOrigin());
+  app.use("/logout", sameOrigin());
+  app.use("/t/*", sameOrigin());
+  app.use("/admin/*", sameOrigin());
 
   app.get("/", (c) => {
     const session = sessions.current(c);
