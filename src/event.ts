@@ -9,9 +9,10 @@ export interface NewEvent {
   key: string | null;
   /**
    * With a key: what the key stands for (see eventFingerprint), so a reuse
-   * for another event is refused. Absent or null, any earlier use of the key
-   * counts as this event (events appended before fingerprints existed, and
-   * the call end a Retell analysis appends only if the call has none yet).
+   * for another event is refused. Absent or null, the key's earlier event
+   * counts as this one whatever it holds: the call end a Retell analysis
+   * appends only if the call has none yet. (Stored events from before
+   * fingerprints have none either, and count as any later use of their key.)
    */
   fingerprint?: string | null;
 }

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDb } from "../src/store/db.js";
 import { TenantStore } from "../src/store/tenants.js";
 import { logHead, walkHistory } from "./support/history-pages.js";
+import { databaseBefore } from "./support/old-database.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
@@ -131,6 +135,27 @@ describe("idempotency", () => {
     expect(await logHead(server)).toBe(before + 1);
     const stored = await walkHistory(server, "demo", { subject: "j-1" });
     expect(stored.map((e) => e.data)).toEqual([{ racer: replies.indexOf(appended[0]) }]);
+  });
+
+  it("takes a key of an event from before fingerprints as standing for whatever is sent with it, as it did then", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-old-keys-"));
+    databaseBefore(join(dir, "switchboard.db"), /`key_fingerprint`/, (sqlite) => {
+      sqlite.prepare("INSERT INTO tenants (slug, name, created_at) VALUES ('demo', 'Demo', 1)").run();
+      sqlite.prepare("INSERT INTO events (tenant, type, subject, data, key, ts) VALUES ('demo', 'order.shipped', 'o-1', '{\"carrier\":\"ups\"}', 'old-key', 1)").run();
+    });
+    const old = await startTestServer({}, dir);
+    try {
+      const again = await publish(old, "demo", { type: "order.shipped", subject: "o-1", data: { carrier: "dhl" }, key: "old-key" });
+      expect(again.status).toBe(201);
+      expect(again.body.ids).toEqual([1]);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      // A key used from now on is held to its event.
+      expect((await publish(old, "demo", { type: "order.shipped", subject: "o-2", key: "new-key" })).status).toBe(201);
+      expect((await publish(old, "demo", { type: "order.shipped", subject: "o-3", key: "new-key" })).status).toBe(422);
+    } finally {
+      await old.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("dedupes per-event keys inside one batch and across batches", async () => {

@@ -1,12 +1,10 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
-import { drizzle } from "drizzle-orm/better-sqlite3";
-import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
 import { hashKey } from "../src/store/keys.js";
+import { databaseBefore } from "./support/old-database.js";
 import { api, startTestServer, type TestServer } from "./support/server.js";
 
 /**
@@ -20,37 +18,16 @@ describe("keys: the CLI and keys from before the work scope", () => {
   let server: TestServer;
   const legacy = { publisher: "sb_legacy-publisher-key-0123456789", reader: "sb_legacy-reader-key-0123456789" };
 
-  /**
-   * A database as the last release left it: the migrations before the one that added the worker binding, with keys
-   * written as that release wrote them.
-   */
-  function databaseBeforeWork(path: string): void {
-    const migrations = mkdtempSync(join(tmpdir(), "switchboard-old-migrations-"));
-    try {
-      cpSync(join(import.meta.dirname, "../drizzle"), migrations, { recursive: true });
-      const journalPath = join(migrations, "meta/_journal.json");
-      const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-      const adds = journal.entries.findIndex((e) => /ALTER TABLE `api_keys` ADD `workers`|`workers` text/.test(readFileSync(join(migrations, `${e.tag}.sql`), "utf8")));
-      expect(adds, "the migration that adds api_keys.workers").toBeGreaterThan(0);
-      journal.entries = journal.entries.slice(0, adds);
-      writeFileSync(journalPath, JSON.stringify(journal));
-      for (const file of readdirSync(migrations)) if (file.endsWith(".sql") && !journal.entries.some((e) => `${e.tag}.sql` === file)) rmSync(join(migrations, file));
-      const sqlite = new Database(path);
-      migrate(drizzle(sqlite), { migrationsFolder: migrations });
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "switchboard-keys-"));
+    // The release before the worker binding, with keys as it wrote them.
+    databaseBefore(join(dir, "switchboard.db"), /ALTER TABLE `api_keys` ADD `workers`|`workers` text/, (sqlite) => {
       sqlite.prepare("INSERT INTO tenants (slug, name, created_at) VALUES ('demo', 'Demo', 1)").run();
       const insert = sqlite.prepare("INSERT INTO api_keys (id, hash, tenant, scopes, label, created_at) VALUES (?, ?, ?, ?, ?, 1)");
       insert.run("key_oldadmin", hashKey("sb_legacy-admin-key-0123456789abc"), null, "read,publish,control,admin", "old admin");
       insert.run("key_oldpub", hashKey(legacy.publisher), "demo", "read,publish", "old worker");
       insert.run("key_oldread", hashKey(legacy.reader), "demo", "read", "old dashboard");
-      sqlite.close();
-    } finally {
-      rmSync(migrations, { recursive: true, force: true });
-    }
-  }
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "switchboard-keys-"));
-    databaseBeforeWork(join(dir, "switchboard.db"));
+    });
     server = await startTestServer({}, dir);
   });
   afterAll(async () => {
