@@ -61,7 +61,10 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
   app.use(admission());
-  app.route("/", eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type) }));
+  app.route(
+    "/",
+    eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type), isWorkerEvent: (type) => deps.domains.isWorkerEvent(type) }),
+  );
   app.route("/", streamRoutes(streamDeps));
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };
   app.route("/", domainRoutes(domainDeps));

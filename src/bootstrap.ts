@@ -1,4 +1,4 @@
-import type { KeyStore } from "./store/keys.js";
+import { SCOPES, type KeyStore } from "./store/keys.js";
 import type { TenantStore } from "./store/tenants.js";
 
 export const DEMO_TENANT = "demo";
@@ -12,6 +12,6 @@ export const DEMO_TENANT = "demo";
 export function bootstrap(tenants: TenantStore, keys: KeyStore, adminKey: string | undefined): { secret: string; generated: boolean } | null {
   if (keys.total() > 0) return null;
   if (!tenants.exists(DEMO_TENANT)) tenants.create(DEMO_TENANT, "Demo");
-  const { secret } = keys.create({ tenant: null, scopes: ["read", "publish", "control", "admin"], label: "bootstrap admin", secret: adminKey });
+  const { secret } = keys.create({ tenant: null, scopes: SCOPES, label: "bootstrap admin", secret: adminKey });
   return { secret, generated: adminKey === undefined };
 }

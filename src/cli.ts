@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDb } from "./store/db.js";
-import { KeyError, KeyStore, parseScopes, type ApiKey } from "./store/keys.js";
+import { isAdmin, KeyError, KeyStore, parseScopes, SCOPES, type ApiKey } from "./store/keys.js";
 import { applySessionChange, SessionStore } from "./store/sessions.js";
 import { TenantError, TenantStore } from "./store/tenants.js";
+import { parseWorkerPatterns, WorkerBindingError } from "./worker-binding.js";
 
 const USAGE = `Usage: npm run switchboard -- <command>
 
@@ -13,8 +14,8 @@ const USAGE = `Usage: npm run switchboard -- <command>
   tenants set-retell-secret <slug> --clear     refuse Retell webhooks again
   tenants disable <slug>                       refuse its requests, end its streams
   tenants enable <slug>
-  keys create --tenant <slug> --scopes read,publish[,control] [--label text]
-  keys create --admin --scopes read,publish,control,admin [--label text]
+  keys create --tenant <slug> --scopes read,publish[,control][,work] [--workers <ids>] [--label text]
+  keys create --admin --scopes read,publish,control,work,admin [--label text]
   keys list [--tenant <slug>]
   keys revoke <key id>                         also ends its console sessions and streams
   sessions list [--tenant <slug>]              console sign-ins not yet expired
@@ -22,8 +23,13 @@ const USAGE = `Usage: npm run switchboard -- <command>
 
 Works on the database named by DATABASE_URL (default ./data/switchboard.db),
 also while the server is running (which ends the streams of a revoked key,
-a disabled tenant or an ended session within ACCESS_CHECK_MS). Scopes: read,
-publish, control, admin.
+a disabled tenant or an ended session within ACCESS_CHECK_MS).
+
+Scopes: read (history, state, streams), publish (events), control (commands
+to workers), work (be a worker: its command stream and its answers and
+reports), admin (the routes across every tenant; admin keys only).
+--workers binds a key with work to the workers it may speak for: ids or
+globs, comma-separated (--workers runner-1,connector-*); without it, any.
 
 Retell webhooks go to POST /api/v1/tenants/<slug>/webhooks/retell; use the
 Retell API key that has the webhook badge as the secret.`;
@@ -41,6 +47,7 @@ export function runCli(argv: string[], databaseUrl: string): string {
       label: { type: "string" },
       name: { type: "string" },
       admin: { type: "boolean" },
+      workers: { type: "string" },
       clear: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -87,14 +94,15 @@ export function runCli(argv: string[], databaseUrl: string): string {
         if (!values.scopes) throw new UsageError("keys create needs --scopes, e.g. --scopes read,publish");
         const tenant = values.tenant ?? null;
         if (tenant !== null && !tenants.exists(tenant)) throw new UsageError(`no tenant "${tenant}"; create it with: tenants create ${tenant}`);
-        const { key, secret } = keys.create({ tenant, scopes: parseScopes(values.scopes), label: values.label });
+        const workers = values.workers === undefined ? undefined : parseWorkerPatterns(values.workers);
+        const { key, secret } = keys.create({ tenant, scopes: parseScopes(values.scopes), label: values.label, workers });
         return [`created ${describe(key)}`, "", "The key is shown only this once:", "", `  ${secret}`, ""].join("\n");
       }
       case "keys list": {
         const rows = keys.list().filter((k) => values.tenant === undefined || k.tenant === values.tenant);
         return table(
-          ["id", "tenant", "scopes", "label", "created", "revoked"],
-          rows.map((k) => [k.id, k.tenant ?? "(all, admin)", [...k.scopes].join(","), k.label, iso(k.createdAt), k.revokedAt ? iso(k.revokedAt) : ""]),
+          ["id", "tenant", "scopes", "workers", "label", "created", "revoked"],
+          rows.map((k) => [k.id, tenantOf(k), scopesOf(k), workersOf(k), k.label, iso(k.createdAt), k.revokedAt ? iso(k.revokedAt) : ""]),
         );
       }
       case "keys revoke": {
@@ -124,7 +132,13 @@ export function runCli(argv: string[], databaseUrl: string): string {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const describe = (k: ApiKey) => `key ${k.id} for ${k.tenant ? `tenant ${k.tenant}` : "all tenants (admin)"} with scopes ${[...k.scopes].join(",")}`;
+const tenantOf = (k: ApiKey) => k.tenant ?? (isAdmin(k) ? "(all, admin)" : "(all)");
+const scopesOf = (k: ApiKey) => SCOPES.filter((s) => k.scopes.has(s)).join(",");
+/** Empty without the work scope; "(any)" for a key not bound to workers. */
+const workersOf = (k: ApiKey) => (!k.scopes.has("work") ? "" : k.workers === null ? "(any)" : k.workers.join(","));
+const describe = (k: ApiKey) =>
+  `key ${k.id} for ${k.tenant ? `tenant ${k.tenant}` : isAdmin(k) ? "all tenants (admin)" : "all tenants"} with scopes ${scopesOf(k)}` +
+  (k.scopes.has("work") ? `, speaking for ${k.workers === null ? "any worker" : `workers ${k.workers.join(",")}`}` : "");
 
 function table(head: string[], rows: string[][]): string {
   if (rows.length === 0) return "(none)";
@@ -137,7 +151,7 @@ function main(): void {
     const { DATABASE_URL } = loadConfig();
     process.stdout.write(runCli(process.argv.slice(2), DATABASE_URL) + "\n");
   } catch (err) {
-    if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof WorkerBindingError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`switchboard: ${(err as Error).message}\n`);
       process.exit(2);
     }

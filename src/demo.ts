@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEMO_TENANT } from "./bootstrap.js";
 import { openDb } from "./store/db.js";
+import { KeyStore } from "./store/keys.js";
 import { TenantStore } from "./store/tenants.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -117,6 +118,19 @@ async function waitHealthy(url: string, server: Child, ms: number): Promise<bool
   return false;
 }
 
+/**
+ * The key the producers share: the demo tenant's, with what its workers need (read their state, publish, work: hold
+ * command streams and answer them) and control, with which the connector and the chat agent seed requests of their own.
+ */
+function producersKey(database: string): string {
+  const db = openDb(database);
+  try {
+    return new KeyStore(db).create({ tenant: DEMO_TENANT, scopes: ["read", "publish", "control", "work"], label: "demo producers" }).secret;
+  } finally {
+    db.$client.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { speed, duration, port } = options();
   if (!(await portFree(port))) {
@@ -190,7 +204,10 @@ async function main(): Promise<void> {
   }
   if (shuttingDown) return;
 
-  // Producers get the same API a real deployment's producers would: --url, --key, --tenant.
+  // Producers get the same API a real deployment's producers would: --url, --key, --tenant, and a key of their
+  // tenant rather than the admin's, as `keys create --tenant demo --scopes read,publish,control,work` makes it
+  // (the server has made its admin key by now: a key made before its first start would stop it making one).
+  const producerKey = producersKey(database);
   const producerEnv: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_RETELL_SECRET: retellSecret };
   const started: string[] = [];
   for (const [i, name] of PRODUCERS.entries()) {
@@ -199,7 +216,7 @@ async function main(): Promise<void> {
       say(`${file} does not exist yet; skipping the ${name}`);
       continue;
     }
-    const child = start(name, [file, "--url", url, "--key", adminKey, "--tenant", DEMO_TENANT, "--speed", String(speed)], producerEnv, i + 1);
+    const child = start(name, [file, "--url", url, "--key", producerKey, "--tenant", DEMO_TENANT, "--speed", String(speed)], producerEnv, i + 1);
     children.push(child);
     started.push(name);
     // One producer down leaves a demo that still shows the others: it is reported, and the rest keep running.

@@ -30,6 +30,8 @@ export interface RunningServer {
   bootstrapKey: { secret: string; generated: boolean } | null;
   /** Graceful stop: refuse new work, end streams, finish appends, close the database. */
   close(): Promise<void>;
+  /** Every route of the app (method and path), for tests that must cover all routes of a kind. */
+  routes: readonly { method: string; path: string }[];
 }
 
 /**
@@ -117,7 +119,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       sqlite.close();
       logger.info("switchboard stopped");
     })());
-  return { url, port, bootstrapKey, close };
+  // Hono lists a route once per handler (its middleware too): one entry each.
+  const routes = [...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`))].map((route) => {
+    const [method, path] = route.split(" ");
+    return { method, path };
+  });
+  return { url, port, bootstrapKey, close, routes };
 }
 
 /** A full collection when a burst's memory has been let go (see RecentEvents), timed in the debug log. */

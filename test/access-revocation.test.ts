@@ -82,10 +82,10 @@ describe("streams end when their access does", () => {
   });
 
   it("ends the admin stream of every tenant and a worker's command stream opened with a revoked key", async () => {
-    const admin = runCli(["keys", "create", "--admin", "--scopes", "read"], server.dbPath);
+    const admin = runCli(["keys", "create", "--admin", "--scopes", "read,admin"], server.dbPath);
     const adminSecret = /^\s+(sb_\S+)$/m.exec(admin)![1];
     const adminId = /key (key_[0-9a-f]+)/.exec(admin)![1];
-    const worker = tenantKey(server, "demo", ["read", "publish"]);
+    const worker = tenantKey(server, "demo", ["read", "publish", "work"]);
     const all = await stream("/api/v1/stream", bearer(adminSecret));
     const commands = await stream("/api/v1/tenants/demo/workers/w-revoked/commands", bearer(worker.secret));
 
@@ -144,7 +144,7 @@ describe("streams end when their access does", () => {
   });
 
   it("`tenants disable` ends the tenant's streams, whoever opened them, but not the admin stream of every tenant", async () => {
-    const acme = tenantKey(server, "acme", ["read", "publish"]);
+    const acme = tenantKey(server, "acme", ["read", "publish", "work"]);
     const own = await stream("/api/v1/tenants/acme/stream", bearer(acme.secret));
     const byAdmin = await stream("/api/v1/tenants/acme/stream", bearer(ADMIN_KEY));
     const commands = await stream("/api/v1/tenants/acme/workers/w-1/commands", bearer(acme.secret));

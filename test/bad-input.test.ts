@@ -181,6 +181,7 @@ describe("bad input", () => {
       ["missing type", { subject: "x" }, /type is required/],
       ["type not a string", { type: 5 }, /type is required and must be a string/],
       ["upper-case type", { type: "Call.Started" }, /dotted lower-case/],
+      ["type without a dot", { type: "hello" }, /type must be dotted lower-case, <topic>\.<name> with at least one dot/],
       ["empty segment", { type: "order..started" }, /dotted lower-case/],
       ["leading dot", { type: ".call" }, /dotted lower-case/],
       ["trailing dot", { type: "order." }, /dotted lower-case/],
@@ -193,6 +194,10 @@ describe("bad input", () => {
       ["empty subject", { type: "order.started", subject: "" }, /subject must not be empty/],
       ["over-long subject", { type: "order.started", subject: "s".repeat(201) }, /subject is longer than 200/],
       ["LF in key", { type: "order.started", key: "k\n1" }, /key must not contain control characters/],
+      // JSON can carry half a surrogate pair; UTF-8 (and so SQLite) cannot, and would store U+FFFD instead.
+      ["lone high surrogate in subject", { type: "order.started", subject: "c-\ud800" }, /subject must be well-formed Unicode: it holds a lone surrogate/],
+      ["lone low surrogate in subject", { type: "order.started", subject: "\udc00c-1" }, /subject must be well-formed Unicode/],
+      ["lone surrogate in key", { type: "order.started", key: "k-\udbff" }, /key must be well-formed Unicode/],
       ["unknown field", { type: "order.started", payload: { a: 1 } }, /unknown field "payload"/],
       ["data an array", { type: "order.started", data: [1, 2] }, /data must be a JSON object/],
       ["data a string", { type: "order.started", data: "hello" }, /data must be a JSON object/],
@@ -253,7 +258,7 @@ describe("bad input", () => {
     it("answers a request without a key with 401 unauthorized and WWW-Authenticate", async () => {
       const reply = await rejected(() => publishTo("demo", null), 401, "unauthorized", /missing API key/);
       expect(reply.headers.get("www-authenticate")).toMatch(/^Bearer/);
-      const basic = await rejected(() => publishTo("demo", null, { authorization: "Basic dXNlcjpwYXNz" }), 401, "unauthorized", /missing API key/);
+      const basic = await rejected(() => publishTo("demo", null, { authorization: "Basic dXNlcjpwYXNz" }), 401, "unauthorized", /malformed Authorization header/);
       expect(basic.headers.get("www-authenticate")).toMatch(/^Bearer/);
       // Authentication comes before the body is even looked at.
       const noKeyBadBody = await rejected(() => post("demo", "{oops", "application/json", null), 401, "unauthorized", /API key/);
@@ -262,6 +267,15 @@ describe("bad input", () => {
       expect(read.headers.get("www-authenticate")).toMatch(/^Bearer/);
       const stream = await rejected(() => call("/api/v1/tenants/demo/stream", { key: null }), 401, "unauthorized", /missing API key/);
       expect(stream.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    });
+
+    it("says a Bearer header with more than the key is malformed, not missing", async () => {
+      for (const header of [`Bearer ${ADMIN_KEY} extra`, `Bearer ${ADMIN_KEY} ${ADMIN_KEY}`, "Bearer", `Token ${ADMIN_KEY}`]) {
+        const reply = await rejected(() => publishTo("demo", null, { authorization: header }), 401, "unauthorized", /malformed Authorization header: expected "Bearer <key>"/);
+        expect(reply.body.message).not.toMatch(/missing/);
+        expect(reply.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      }
+      await rejected(() => call("/api/v1/tenants/demo/stream", { key: null, headers: { authorization: `Bearer ${ADMIN_KEY} extra` } }), 401, "unauthorized", /malformed/);
     });
 
     it("answers a wrong key with 401 unauthorized and WWW-Authenticate", async () => {
@@ -350,9 +364,38 @@ describe("bad input", () => {
     it("rejects bad after= and limit= on history", async () => {
       await rejected(() => call("/api/v1/tenants/demo/events?after=abc"), 400, "invalid_position", /after must be an event id.*"abc"/);
       await rejected(() => call("/api/v1/tenants/demo/events?after=-1"), 400, "invalid_position", /after/);
-      for (const limit of ["0", "1001", "abc", "2.5", "-3"]) {
-        await rejected(() => call(`/api/v1/tenants/demo/events?limit=${limit}`), 400, "invalid_limit", /limit must be an integer from 1 to 1000/);
+      // Only plain decimal digits: what Number() would also read (an exponent, hex, a sign, spaces) is not a limit.
+      for (const limit of ["0", "1001", "abc", "2.5", "-3", "1e3", "0x10", " 10", "10 ", "+5", "1_0", "١٠"]) {
+        await rejected(
+          () => call(`/api/v1/tenants/demo/events?limit=${encodeURIComponent(limit)}`),
+          400,
+          "invalid_limit",
+          /limit must be a whole number from 1 to 1000 in plain decimal digits/,
+        );
       }
+      for (const path of ["/api/v1/tenants/demo/workflows", "/api/v1/tenants/demo/sessions"]) {
+        await rejected(() => call(`${path}?limit=1e1`), 400, "invalid_limit", /plain decimal digits, not "1e1"/);
+      }
+      expect((await call("/api/v1/tenants/demo/events?limit=0010")).status).toBe(200);
+    });
+
+    it("says a position past the largest id is out of range, and takes only plain digits", async () => {
+      for (const position of ["9007199254740992", "12345678901234567890"]) {
+        for (const path of [`/api/v1/tenants/demo/events?after=${position}`, `/api/v1/tenants/demo/stream?after=${position}`]) {
+          await rejected(() => call(path), 400, "invalid_position", /after is out of range: .* is beyond the largest position, 9007199254740991/);
+        }
+        await rejected(
+          () => call("/api/v1/tenants/demo/stream", { headers: { "last-event-id": position } }),
+          400,
+          "invalid_position",
+          /Last-Event-ID is out of range/,
+        );
+      }
+      await rejected(() => call(`/api/v1/tenants/demo/events?after=${encodeURIComponent(" 10")}`), 400, "invalid_position", /plain decimal digits/);
+      // The largest position itself is a position: beyond the head, answered by the stream's reset, as documented.
+      const history = await call("/api/v1/tenants/demo/events?after=9007199254740991");
+      expect(history.status).toBe(200);
+      expect(history.body.events).toEqual([]);
     });
 
     it("rejects bad types globs and subjects with 400 invalid_filter, on history and streams", async () => {

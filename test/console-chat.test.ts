@@ -107,6 +107,28 @@ describe("chat console forms", () => {
     expect((await fetch(`${server.url}/t/demo/sessions/nope`, { headers: { cookie: admin.cookie } })).status).toBe(404);
   });
 
+  it("refuses a form posted from another origin, or from a page that sent none, saying so", async () => {
+    const admin = await signIn(ADMIN_KEY);
+    for (const path of ["/t/demo/sessions/s-scope/messages", "/login", "/logout"]) {
+      const foreign = await form(admin, path, { _csrf: admin.csrf, text: "hi", key: ADMIN_KEY }, { origin: "https://evil.example" });
+      expect(foreign.status, path).toBe(403);
+      expect(await foreign.json()).toEqual({
+        error: "cross_origin",
+        message: `this form was posted from another origin (https://evil.example), not from ${server.url}: the console takes forms from its own pages only. Behind a proxy, pass the original Host header through`,
+      });
+    }
+    const none = await fetch(`${server.url}/t/demo/sessions/s-scope/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: admin.cookie },
+      body: new URLSearchParams({ _csrf: admin.csrf, text: "hi" }),
+    });
+    expect(none.status).toBe(403);
+    expect((await none.json()).message).toMatch(/^this form was posted from a page that sent no Origin/);
+    // A browser's own page passes by Sec-Fetch-Site even where the Origin does not match (a proxy that rewrote Host).
+    const sameSite = await form(admin, "/t/demo/sessions/s-scope/messages", { _csrf: admin.csrf, text: "from our page" }, { origin: "https://proxy.example", "sec-fetch-site": "same-origin" });
+    expect(sameSite.status).toBe(303);
+  });
+
   it("streams only the session's own events, each as the one partial it changed", async () => {
     const admin = await signIn(ADMIN_KEY);
     for (const id of ["s-live", "s-other"]) {

@@ -4,9 +4,9 @@ import { packNew, unpackNew, unpackStored, type StoredEventColumns } from "../sr
 
 describe("events as columns between threads", () => {
   const fresh: NewEvent[] = [
-    { type: "call.started", subject: "c1", data: '{"from":"…1234"}', key: "k1" },
-    { type: "hello.world", subject: null, data: "{}", key: null },
-    { type: "agent.status", subject: "ada", data: '{"status":"busy"}', key: null },
+    { type: "call.started", subject: "c1", data: '{"from":"…1234"}', key: "k1", fingerprint: "fp-of-k1" },
+    { type: "hello.world", subject: null, data: "{}", key: null, fingerprint: null },
+    { type: "agent.status", subject: "ada", data: '{"status":"busy"}', key: null, fingerprint: null },
   ];
 
   it("packs new events and unpacks them after what is already there, in order", () => {
@@ -16,7 +16,8 @@ describe("events as columns between threads", () => {
   });
 
   it("round-trips stored events through a structured clone, nulls included", () => {
-    const stored: StoredEvent[] = fresh.map((e, i) => ({ id: 10 + i, tenant: i === 1 ? "acme" : "demo", ...e, ts: 1_700_000_000_000 + i }));
+    // The log keeps a key's fingerprint for the writer alone: stored events as read carry none.
+    const stored: StoredEvent[] = fresh.map(({ fingerprint: _, ...e }, i) => ({ id: 10 + i, tenant: i === 1 ? "acme" : "demo", ...e, ts: 1_700_000_000_000 + i }));
     const columns: StoredEventColumns = {
       ids: stored.map((e) => e.id),
       tenants: stored.map((e) => e.tenant),

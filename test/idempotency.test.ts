@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDb } from "../src/store/db.js";
 import { TenantStore } from "../src/store/tenants.js";
 import { logHead, walkHistory } from "./support/history-pages.js";
+import { databaseBefore } from "./support/old-database.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
@@ -9,7 +13,9 @@ import { SseClient } from "./support/sse-client.js";
  * Idempotency keys make publishing safe to retry: a repeated key returns
  * the first event's id and appends nothing, whether it comes as the
  * `Idempotency-Key` header, as a per-event `key` (also twice in one batch),
- * or from two requests racing. Keys are scoped to a tenant.
+ * or from two requests racing. A key stands for one event: reused for a
+ * different one (type, subject or data), it is refused with 422 and nothing
+ * is appended. Keys are scoped to a tenant.
  */
 describe("idempotency", () => {
   let server: TestServer;
@@ -44,13 +50,15 @@ describe("idempotency", () => {
     expect(second.headers.get("idempotent-replayed")).toBe("true");
     expect(await logHead(server)).toBe(headAfterFirst);
 
-    // A retry with a different body still gets the first event: the key decides, not the content.
-    const changed = await publish(server, "demo", { ...event, data: { carrier: "dhl" } }, { headers: { "idempotency-key": "order-991-shipped" } });
-    expect(changed.body.ids).toEqual(first.body.ids);
-    expect(changed.headers.get("idempotent-replayed")).toBe("true");
-    const stored = (await walkHistory(server, "demo", { types: "order.shipped" })).filter((e) => e.subject === "order-991");
-    expect(stored).toHaveLength(1);
-    expect(stored[0].data).toEqual({ carrier: "ups" });
+    // The same event with its fields in another order and other spacing is the same event: a replay.
+    const reordered = await api(server, "/api/v1/tenants/demo/events", {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "order-991-shipped" },
+      body: '{ "data": { "carrier": "ups" },\n  "subject": "order-991", "type": "order.shipped" }',
+    });
+    expect(reordered.status).toBe(201);
+    expect((await reordered.json()).ids).toEqual(first.body.ids);
+    expect(reordered.headers.get("idempotent-replayed")).toBe("true");
 
     // The same key works through the per-event field too: one key space.
     const viaField = await publish(server, "demo", { ...event, key: "order-991-shipped" });
@@ -63,12 +71,99 @@ describe("idempotency", () => {
     expect(other.headers.get("idempotent-replayed")).toBeNull();
   });
 
+  it("refuses a key reused for a different event with 422 idempotency_key_reused, appending nothing", async () => {
+    const event = { type: "refund.issued", subject: "order-17", data: { amount: 40, currency: "EUR" } };
+    const first = await publish(server, "demo", event, { headers: { "idempotency-key": "refund-17" } });
+    expect(first.status).toBe(201);
+    const head = await logHead(server);
+
+    // Each way an event can differ: its data (a value, a field more), its subject, its type; by header or by field.
+    const others = [
+      { ...event, data: { amount: 400, currency: "EUR" } },
+      { ...event, data: { ...event.data, note: "again" } },
+      { ...event, subject: "order-18" },
+      { ...event, type: "refund.requested" },
+    ];
+    for (const other of others) {
+      for (const reply of [
+        await publish(server, "demo", other, { headers: { "idempotency-key": "refund-17" } }),
+        await publish(server, "demo", { ...other, key: "refund-17" }),
+      ]) {
+        expect(reply.status, JSON.stringify(other)).toBe(422);
+        expect(reply.body.error).toBe("idempotency_key_reused");
+        expect(reply.body.message).toContain('"refund-17"');
+        expect(reply.body.message).toContain(`id ${first.body.ids[0]}`);
+        expect(reply.headers.get("idempotent-replayed")).toBeNull();
+      }
+    }
+    // In a batch, the whole batch is refused (it is atomic) and the reused key's event is named.
+    const batch = await publish(server, "demo", [
+      { type: "note.added", subject: "s-9", key: "fresh-9", data: { text: "new" } },
+      { ...event, key: "refund-17", data: { amount: 1, currency: "EUR" } },
+    ]);
+    expect(batch.status).toBe(422);
+    expect(batch.body.error).toBe("idempotency_key_reused");
+    expect(batch.body.details).toEqual([{ index: 1, reason: expect.stringContaining('"refund-17"') }]);
+    expect(await logHead(server)).toBe(head);
+    // Nothing of it was kept: its fresh key is still free, so sending it now appends.
+    const fresh = await publish(server, "demo", { type: "note.added", subject: "s-9", key: "fresh-9", data: { text: "new" } });
+    expect(fresh.status).toBe(201);
+    expect(fresh.body.ids[0]).toBeGreaterThan(head);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    const stored = (await walkHistory(server, "demo", { types: "refund.*" })).map((e) => e.data);
+    expect(stored).toEqual([event.data]);
+
+    // The first event itself is still a replay.
+    const again = await publish(server, "demo", event, { headers: { "idempotency-key": "refund-17" } });
+    expect(again.status).toBe(201);
+    expect(again.body.ids).toEqual(first.body.ids);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("refuses the reuse when requests with one key and different events race: one appends, the rest get 422", async () => {
+    const before = await logHead(server);
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => publish(server, "demo", { type: "job.queued", subject: "j-1", key: "job-1", data: { racer: i } })),
+    );
+    const appended = replies.filter((r) => r.status === 201);
+    expect(appended).toHaveLength(1);
+    expect(appended[0].headers.get("idempotent-replayed")).toBeNull();
+    for (const r of replies.filter((r) => r !== appended[0])) {
+      expect(r.status).toBe(422);
+      expect(r.body.error).toBe("idempotency_key_reused");
+    }
+    expect(await logHead(server)).toBe(before + 1);
+    const stored = await walkHistory(server, "demo", { subject: "j-1" });
+    expect(stored.map((e) => e.data)).toEqual([{ racer: replies.indexOf(appended[0]) }]);
+  });
+
+  it("takes a key of an event from before fingerprints as standing for whatever is sent with it, as it did then", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-old-keys-"));
+    databaseBefore(join(dir, "switchboard.db"), /`key_fingerprint`/, (sqlite) => {
+      sqlite.prepare("INSERT INTO tenants (slug, name, created_at) VALUES ('demo', 'Demo', 1)").run();
+      sqlite.prepare("INSERT INTO events (tenant, type, subject, data, key, ts) VALUES ('demo', 'order.shipped', 'o-1', '{\"carrier\":\"ups\"}', 'old-key', 1)").run();
+    });
+    const old = await startTestServer({}, dir);
+    try {
+      const again = await publish(old, "demo", { type: "order.shipped", subject: "o-1", data: { carrier: "dhl" }, key: "old-key" });
+      expect(again.status).toBe(201);
+      expect(again.body.ids).toEqual([1]);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      // A key used from now on is held to its event.
+      expect((await publish(old, "demo", { type: "order.shipped", subject: "o-2", key: "new-key" })).status).toBe(201);
+      expect((await publish(old, "demo", { type: "order.shipped", subject: "o-3", key: "new-key" })).status).toBe(422);
+    } finally {
+      await old.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("dedupes per-event keys inside one batch and across batches", async () => {
     const before = await logHead(server);
     const batch = await publish(server, "demo", [
       { type: "note.added", subject: "s-1", key: "m-1", data: { text: "hello" } },
       { type: "note.added", subject: "s-1", key: "m-2", data: { text: "how are you" } },
-      { type: "note.added", subject: "s-1", key: "m-1", data: { text: "hello (retry)" } },
+      { type: "note.added", subject: "s-1", key: "m-1", data: { text: "hello" } },
       { type: "note.added", subject: "s-1", data: { text: "no key" } },
     ]);
     expect(batch.status).toBe(201);
@@ -94,7 +189,8 @@ describe("idempotency", () => {
     expect(await logHead(server)).toBe(before + 4);
 
     // Repeating only known keys (as NDJSON this time) appends nothing and says so.
-    const ndjson = ["m-3", "m-1", "m-2"].map((key) => JSON.stringify({ type: "note.added", subject: "s-1", key })).join("\n");
+    const textOf = { "m-1": "hello", "m-2": "how are you", "m-3": "bye" };
+    const ndjson = (["m-3", "m-1", "m-2"] as const).map((key) => JSON.stringify({ type: "note.added", subject: "s-1", key, data: { text: textOf[key] } })).join("\n");
     const res = await api(server, "/api/v1/tenants/demo/events", { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: ndjson });
     expect(res.status).toBe(201);
     expect(res.headers.get("idempotent-replayed")).toBe("true");
@@ -128,8 +224,8 @@ describe("idempotency", () => {
     const replies = await Promise.all(
       Array.from({ length: racers }, (_, i) =>
         i % 2 === 0
-          ? publish(server, "demo", { type: "job.started", subject: "wf-7", data: { racer: i } }, { headers: { "idempotency-key": "wf-7-start" } })
-          : publish(server, "demo", [{ type: "job.started", subject: "wf-7", key: "wf-7-start", data: { racer: i } }]),
+          ? publish(server, "demo", { type: "job.started", subject: "wf-7", data: { attempt: 1 } }, { headers: { "idempotency-key": "wf-7-start" } })
+          : publish(server, "demo", [{ type: "job.started", subject: "wf-7", key: "wf-7-start", data: { attempt: 1 } }]),
       ),
     );
     for (const r of replies) expect(r.status).toBe(201);
@@ -141,8 +237,7 @@ describe("idempotency", () => {
     expect(await logHead(server)).toBe(before + 1);
     const stored = await walkHistory(server, "demo", { subject: "wf-7" });
     expect(stored).toHaveLength(1);
-    // The stored event is the one the request not marked as a replay sent.
-    expect(stored[0].data).toEqual({ racer: replies.indexOf(fresh[0]) });
+    expect(stored[0].data).toEqual({ attempt: 1 });
   });
 
   it("dedupes a key raced across concurrent batches, each event keeping its own id", async () => {

@@ -257,6 +257,27 @@ describe("Retell webhook", () => {
       expect(keys).toEqual(["retell:call_started:call_retry", "retell:call_ended:call_retry", "retell:call_analyzed:call_retry"]);
     });
 
+    it("takes an analysis whose call differs from the call_ended sent before, and acknowledges a changed redelivery", async () => {
+      const call = retellCall({ call_id: "call_drift" });
+      await deliver("call_started", call);
+      const ended = await deliver("call_ended", { ...call, duration_ms: 5_000, disconnection_reason: "user_hangup" });
+      expect(ended.status).toBe(200);
+      // Retell's analysis carries the call as it knows it by then: the end it implies differs, and it is no reuse of call_ended's key.
+      const analyzed = await deliver("call_analyzed", { ...call, duration_ms: 5_040, call_status: "ended", call_analysis: { call_summary: "Booked." } });
+      expect(analyzed.status, analyzed.text).toBe(200);
+      expect(analyzed.body.ids).toEqual([ended.body.ids[0], expect.any(Number)]);
+      const head = await logHead(server);
+      // A call_started redelivered with other content can never be appended: acknowledged (Retell would retry in vain), not appended.
+      const changed = await deliver("call_started", { ...call, agent_id: "agent_other" });
+      expect(changed.status).toBe(204);
+      expect(await logHead(server)).toBe(head);
+      expect((await eventsOf("call_drift")).map((e) => [e.type, e.data.duration_ms ?? e.data.agent])).toEqual([
+        ["call.started", "agent_6f2b1c"],
+        ["call.ended", 5_000],
+        ["call.analyzed", undefined],
+      ]);
+    });
+
     it("refuses a bad, foreign, stale, missing or malformed signature with 401 and appends nothing", async () => {
       const body = JSON.stringify({ event: "call_started", call: retellCall({ call_id: "call_forged" }) });
       const good = sign(body);
@@ -384,6 +405,40 @@ describe("Retell webhook", () => {
       expect(() => runCli(["tenants", "set-retell-secret", "quiet"], dbPath)).toThrow(/exactly one of <secret> or --clear/);
       expect(() => runCli(["tenants", "set-retell-secret", "quiet", "s", "--clear"], dbPath)).toThrow(/exactly one/);
       expect(() => runCli(["tenants", "set-retell-secret", "nobody", "s"], dbPath)).toThrow(/no tenant "nobody"/);
+    });
+
+    it("binds a secret to one tenant: another tenant cannot take it, and a secret shared from before opens neither", async () => {
+      expect(runCli(["tenants", "create", "twin"], dbPath)).toMatch(/created tenant twin/);
+      expect(() => runCli(["tenants", "set-retell-secret", "twin", SECRET], dbPath)).toThrow(
+        /tenant "demo" already has this Retell secret, and a secret signs webhooks for one tenant only/,
+      );
+      expect(runCli(["tenants", "list"], dbPath)).not.toMatch(/twin\s.*secret set/);
+      // Setting a tenant's own secret again is no conflict.
+      expect(runCli(["tenants", "set-retell-secret", "demo", SECRET], dbPath)).toMatch(/set the Retell secret of tenant demo/);
+      const body = JSON.stringify({ event: "call_started", call: retellCall({ call_id: "call_twin" }) });
+      const twin = await webhook(body, { "x-retell-signature": sign(body) }, "twin");
+      expect(twin.status).toBe(403);
+      expect(twin.body.error).toBe("retell_not_configured");
+
+      // A database from before the rule, where two tenants share the secret: both tenants' webhooks are refused.
+      const sqlite = new Database(dbPath);
+      sqlite.prepare("UPDATE tenants SET retell_secret = ? WHERE slug = 'twin'").run(SECRET);
+      sqlite.close();
+      const head = await logHead(server);
+      for (const tenant of ["demo", "twin"]) {
+        const res = await webhook(body, { "x-retell-signature": sign(body) }, tenant);
+        expect(res.status, tenant).toBe(403);
+        expect(res.body.error).toBe("retell_not_configured");
+        expect(res.body.message).toBe(
+          `tenant "${tenant}" shares its Retell secret with another tenant, so its Retell webhooks are refused (either could have signed them); set a secret of its own with: npm run switchboard -- tenants set-retell-secret ${tenant} <its own Retell API key>`,
+        );
+      }
+      expect(await logHead(server)).toBe(head);
+      // Once twin has a secret of its own, each tenant takes only the webhooks signed with its own.
+      expect(runCli(["tenants", "set-retell-secret", "twin", "twin-secret-1"], dbPath)).toMatch(/set the Retell secret of tenant twin/);
+      expect((await webhook(body, { "x-retell-signature": sign(body) }, "demo")).status).toBe(200);
+      expect((await webhook(body, { "x-retell-signature": sign(body) }, "twin")).status).toBe(401);
+      expect((await webhook(body, { "x-retell-signature": sign(body, "twin-secret-1") }, "twin")).status).toBe(200);
     });
   });
 });

@@ -1,16 +1,16 @@
 import { Hono, type Context } from "hono";
-import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import type { DomainDeps } from "../domain/domain.js";
 import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
-import type { ApiKey } from "../store/keys.js";
+import { isAdmin, type ApiKey } from "../store/keys.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
+import { sameOrigin } from "./same-origin.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
 import type { SharedRenders } from "./shared-renders.js";
@@ -42,10 +42,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const { views, sessions } = deps;
 
   // Forms post from our own pages only: the Origin check refuses cross-site posts outright.
-  app.use("/login", csrf());
-  app.use("/logout", csrf());
-  app.use("/t/*", csrf());
-  app.use("/admin/*", csrf());
+  app.use("/login", sameOrigin());
+  app.use("/logout", sameOrigin());
+  app.use("/t/*", sameOrigin());
+  app.use("/admin/*", sameOrigin());
 
   app.get("/", (c) => {
     const session = sessions.current(c);
@@ -178,8 +178,8 @@ function consolePage(deps: ConsoleDeps) {
     }
     const tenant = c.req.param("tenant");
     // Pages outside /t/:tenant (the all-tenants view) are for admin keys only.
-    if (tenant === undefined && session.key.tenant !== null) {
-      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys can see every tenant." }), 403);
+    if (tenant === undefined && !isAdmin(session.key)) {
+      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys (bound to no tenant, with the admin scope) can see every tenant." }), 403);
     }
     if (tenant !== undefined && session.key.tenant !== null && session.key.tenant !== tenant) {
       return c.html(deps.views.render("pages/error", { status: 403, message: `Your key cannot see tenant "${tenant}".` }), 403);
@@ -223,7 +223,9 @@ export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
     /** The page's path, to mark the current navigation link. */
     path: c.req.path,
     tenants: key.tenant === null ? deps.tenants.list().map((t) => t.slug) : [key.tenant],
-    admin: key.tenant === null,
+    /** A key bound to no tenant may switch between them; only an admin key also gets the all-tenants view. */
+    switcher: key.tenant === null,
+    admin: isAdmin(key),
     keyLabel: key.label || key.id,
     csrf: c.get("csrf"),
   };

@@ -38,7 +38,19 @@ export interface Projection {
   /** Topics (the part of a type before the first dot) whose events it applies. */
   topics: string[];
   project(db: Db, event: StoredEvent, data: Data): void;
+  /**
+   * Worker events: the types a worker publishes about its own work (its
+   * answers to commands and its reports), each with the worker it speaks
+   * for. Publishing one needs the work scope, and a key bound to workers may
+   * publish it only for them. Read after the event is applied, in the same
+   * transaction, so a request that starts a workflow and reports on it is
+   * judged on its own state; null when the event names no worker.
+   */
+  workers?: Record<string, WorkerOf>;
 }
+
+/** The worker an event speaks for, from the event and the state it left; null when it names none. */
+export type WorkerOf = (db: Db, event: StoredEvent, data: Data) => string | null;
 
 /**
  * A domain: the event types of its topics, its projection, and what it

@@ -9,6 +9,7 @@ import { channelsPanel } from "./channels/fragments.js";
 import { channelsDomain, channelsRoutes } from "./channels/index.js";
 import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
+import { workerEventTypes } from "./projections.js";
 import { Domains } from "./registry.js";
 import { agentsConsoleRoutes } from "./agents/console-routes.js";
 import { channelsConsoleRoutes } from "./channels/console-routes.js";
@@ -20,7 +21,7 @@ import { sessionsPanel } from "./chat/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
-  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain]);
+  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain], workerEventTypes);
 }
 
 /** Every domain's routes: state, detail, commands, webhooks. */

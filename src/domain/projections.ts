@@ -1,5 +1,8 @@
 import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
+import { AppendRejected } from "../store/event-log.js";
+import type { AppendRequest } from "../store/sqlite-writer.js";
+import { describeBinding, workerMatcher, type WorkerBinding } from "../worker-binding.js";
 import { agentsProjection } from "./agents/projection.js";
 import { callsProjection } from "./calls/projection.js";
 import { channelsProjection } from "./channels/projection.js";
@@ -14,16 +17,41 @@ import { workflowsProjection } from "./workflows/projection.js";
  */
 export const projections: readonly Projection[] = [callsProjection, agentsProjection, channelsProjection, workflowsProjection, chatProjection];
 
+/** Every worker event type (see Projection.workers): publishing one needs the work scope. */
+export const workerEventTypes: ReadonlySet<string> = new Set(projections.flatMap((p) => Object.keys(p.workers ?? {})));
+
 /**
  * The append hook that keeps every projection in step with the log: applies
  * each new event to its domain's tables on `db`, inside the append
- * transaction. Generic (unreserved) types have no projection.
+ * transaction. Generic (unreserved) types have no projection. A request
+ * from a key bound to workers is refused (403) at its first worker event
+ * that speaks for another worker.
  */
-export function createProjector(db: Db): (event: StoredEvent) => void {
+export function createProjector(db: Db): (event: StoredEvent, index: number, request: AppendRequest) => void {
   const byTopic = new Map<string, Projection>();
   for (const p of projections) for (const topic of p.topics) byTopic.set(topic, p);
-  return (event) => {
+  // One matcher per request, made at its first worker event.
+  const matchers = new WeakMap<readonly string[], (worker: string) => boolean>();
+  return (event, index, request) => {
     const projection = byTopic.get(topicOf(event.type));
-    if (projection) projection.project(db, event, JSON.parse(event.data) as Data);
+    if (!projection) return;
+    const data = JSON.parse(event.data) as Data;
+    projection.project(db, event, data);
+    const workerOf = projection.workers?.[event.type];
+    const binding = request.workers ?? null;
+    if (!workerOf || binding === null) return;
+    let matches = matchers.get(binding);
+    if (!matches) matchers.set(binding, (matches = workerMatcher(binding)));
+    const worker = workerOf(db, event, data);
+    if (worker === null || !matches(worker)) throw notItsWorker(event, index, request.events.length, worker, binding);
   };
+}
+
+function notItsWorker(event: StoredEvent, index: number, count: number, worker: string | null, binding: NonNullable<WorkerBinding>): AppendRejected {
+  const what = `${event.type} of ${event.subject}`;
+  const reason =
+    worker === null
+      ? `${what} names no worker, and this key may speak only for workers ${describeBinding(binding)}: name one of them (data.worker)`
+      : `${what} speaks for worker "${worker}", and this key may speak only for workers ${describeBinding(binding)}`;
+  return new AppendRejected(403, count === 1 ? reason : `event ${index} of ${count}: ${reason}; nothing was appended`, count === 1 ? undefined : [{ index, reason }]);
 }

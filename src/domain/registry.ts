@@ -12,7 +12,14 @@ export class Domains {
   readonly #byTopic = new Map<string, Domain>();
   readonly #specs = new Map<string, TypeSpec>();
 
-  constructor(readonly list: readonly Domain[]) {
+  /**
+   * @param workerEvents the worker event types (from the projections, which
+   * know whom each speaks for): publishing one needs the work scope.
+   */
+  constructor(
+    readonly list: readonly Domain[],
+    private readonly workerEvents: ReadonlySet<string> = new Set(),
+  ) {
     for (const d of list) {
       for (const topic of d.topics) this.#byTopic.set(topic, d);
       for (const [type, spec] of Object.entries(d.types)) this.#specs.set(type, spec);
@@ -46,6 +53,11 @@ export class Domains {
 
   isCommand(type: string): boolean {
     return this.#specs.get(type)?.command === true;
+  }
+
+  /** Whether a worker publishes this type about its own work (an answer to a command, a report). */
+  isWorkerEvent(type: string): boolean {
+    return this.workerEvents.has(type);
   }
 
   /** After each commit: lets domains set deadlines for what was committed. */

@@ -1,18 +1,20 @@
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
-import { AppendRejected, type AppendResult, type EventLog } from "../store/event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog } from "../store/event-log.js";
 import { ShuttingDown } from "../store/sqlite-event-log.js";
 import { ApiError } from "./errors.js";
+
+const REJECTED_CODES = { 400: "invalid_event", 403: "forbidden", 409: "conflict", 422: "unprocessable" } as const;
 
 /**
  * Appends validated events and turns the log's refusals into API errors:
  * a domain rule broken (400 or 409 with its reason), or a server shutting
  * down (503).
  */
-export async function appendOrThrow(log: EventLog, tenant: string, events: NewEvent[]): Promise<AppendResult> {
+export async function appendOrThrow(log: EventLog, tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
   try {
-    return await log.append(tenant, events);
+    return await log.append(tenant, events, options);
   } catch (err) {
-    if (err instanceof AppendRejected) throw new ApiError(err.status, err.status === 409 ? "conflict" : "invalid_event", err.message, err.details);
+    if (err instanceof AppendRejected) throw new ApiError(err.status, err.code ?? REJECTED_CODES[err.status], err.message, err.details);
     if (err instanceof ShuttingDown) throw new ApiError(503, "unavailable", err.message, undefined, { "Retry-After": "5" });
     throw err;
   }

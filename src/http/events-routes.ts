@@ -8,6 +8,7 @@ import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 import { readEvents, type BodyLimits } from "./event-body.js";
+import { parseLimit } from "./limit.js";
 import { parsePosition } from "./position.js";
 import { rateLimited, type RateLimiter } from "./rate-limit.js";
 
@@ -18,6 +19,8 @@ export interface EventsDeps extends AuthDeps {
   limiter: RateLimiter;
   /** Whether a type is a command to workers, which needs the control scope to send. */
   isCommand: (type: string) => boolean;
+  /** Whether a type is a worker's answer or report, which needs the work scope (and the key's worker binding) to send. */
+  isWorkerEvent: (type: string) => boolean;
 }
 
 const DEFAULT_PAGE = 100;
@@ -37,12 +40,19 @@ export function eventsRoutes(deps: EventsDeps) {
       const admission = deps.limiter.take(keyId, count);
       if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
     });
+    const key = c.get("key");
     // Commands act on workers (pause a workflow, connect a channel): publishing them is control, as on their own routes.
     const command = events.find((e) => deps.isCommand(e.type));
-    if (command && !c.get("key").scopes.has("control")) {
+    if (command && !key.scopes.has("control")) {
       throw new ApiError(403, "forbidden", `${command.type} is a command: publishing it needs the "control" scope`);
     }
-    const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events);
+    // A worker's answers and reports speak for a worker: that is work, and a key bound to workers speaks only for them
+    // (checked by the projections, against the state each event meets).
+    const report = events.find((e) => deps.isWorkerEvent(e.type));
+    if (report && !key.scopes.has("work")) {
+      throw new ApiError(403, "forbidden", `${report.type} is published by a worker: publishing it needs the "work" scope`);
+    }
+    const { ids, appended } = await appendOrThrow(deps.log, c.req.param("tenant"), events, { workers: key.workers });
     // A pure repeat (every event's key already known) appended nothing.
     if (appended.length === 0) c.header("Idempotent-Replayed", "true");
     return c.json({ ids }, 201);
@@ -51,11 +61,7 @@ export function eventsRoutes(deps: EventsDeps) {
   app.get("/api/v1/tenants/:tenant/events", requireKey(deps, "read"), async function history(c) {
     const query = readFilter(c.req.query("types"), c.req.query("subject"));
     const after = parsePosition(c.req.query("after"), "after") ?? 0;
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_PAGE}`);
-    }
+    const limit = parseLimit(c.req.query("limit"), DEFAULT_PAGE, MAX_PAGE);
     const page = await readHistoryPage(deps.log, { tenant: c.req.param("tenant"), after, limit, ...query });
     // Events are already JSON text in the log; join them rather than parse and re-serialize.
     const body = `{"events":[${page.events.map(eventJson).join(",")}],"head":${deps.log.head()},"next":${page.through}}`;

@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import * as schema from "./schema.js";
+import { rowUpgrades } from "./upgrades.js";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -19,7 +20,8 @@ export interface OpenOptions {
 
 /**
  * Opens (creating if needed) the SQLite file, sets WAL mode and the
- * durability level, and applies the committed migrations.
+ * durability level, and applies the committed migrations (and the row
+ * upgrades that go with them).
  */
 export function openDb(path: string, options: OpenOptions = {}): Db {
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -30,6 +32,10 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   // The CLI may write (create a key) while the server runs; wait instead of failing.
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;
-  if (options.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS });
+  if (options.migrate !== false) {
+    const upgradeRows = rowUpgrades(sqlite);
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    upgradeRows();
+  }
   return db;
 }

@@ -12,9 +12,10 @@ export interface NewEventColumns {
   subjects: (string | null)[];
   data: string[];
   keys: (string | null)[];
+  fingerprints: (string | null)[];
 }
 
-export interface StoredEventColumns extends NewEventColumns {
+export interface StoredEventColumns extends Omit<NewEventColumns, "fingerprints"> {
   ids: number[];
   tenants: string[];
   ts: number[];
@@ -22,21 +23,22 @@ export interface StoredEventColumns extends NewEventColumns {
 
 export function packNew(events: readonly NewEvent[], from = 0, to = events.length): NewEventColumns {
   const n = to - from;
-  const columns: NewEventColumns = { types: new Array(n), subjects: new Array(n), data: new Array(n), keys: new Array(n) };
+  const columns: NewEventColumns = { types: new Array(n), subjects: new Array(n), data: new Array(n), keys: new Array(n), fingerprints: new Array(n) };
   for (let i = 0; i < n; i++) {
     const e = events[from + i];
     columns.types[i] = e.type;
     columns.subjects[i] = e.subject;
     columns.data[i] = e.data;
     columns.keys[i] = e.key;
+    columns.fingerprints[i] = e.fingerprint ?? null;
   }
   return columns;
 }
 
 /** Appends the events of `columns` to `out`. */
 export function unpackNew(columns: NewEventColumns, out: NewEvent[]): NewEvent[] {
-  const { types, subjects, data, keys } = columns;
-  for (let i = 0; i < types.length; i++) out.push({ type: types[i], subject: subjects[i], data: data[i], key: keys[i] });
+  const { types, subjects, data, keys, fingerprints } = columns;
+  for (let i = 0; i < types.length; i++) out.push({ type: types[i], subject: subjects[i], data: data[i], key: keys[i], fingerprint: fingerprints[i] });
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { NewEvent, StoredEvent } from "../event.js";
+import type { WorkerBinding } from "../worker-binding.js";
 
 /** What to read from the log: events after `after`, oldest first. */
 export interface ReadQuery {
@@ -21,6 +22,16 @@ export interface ReadPage {
   through: number;
 }
 
+/** Who is appending, where the domains' rules depend on it. */
+export interface AppendOptions {
+  /**
+   * The workers the publishing key may speak for (src/worker-binding.ts):
+   * a worker event (a domain's answer or report of a worker) that speaks for
+   * another worker rejects the request with 403. Null or absent: not bound.
+   */
+  workers?: WorkerBinding;
+}
+
 export interface AppendResult {
   /** One id per event in the request, in order; a repeated key gives the first event's id. */
   ids: number[];
@@ -28,12 +39,17 @@ export interface AppendResult {
   appended: StoredEvent[];
 }
 
+/** Why a request was refused, as the API answers it: 400 invalid, 403 not this key's to say, 409 against the state, 422 a reused idempotency key. */
+export type RejectedStatus = 400 | 403 | 409 | 422;
+
 /** Thrown inside an append to reject one request without touching the others in its group. */
 export class AppendRejected extends Error {
   constructor(
-    readonly status: 400 | 409,
+    readonly status: RejectedStatus,
     message: string,
     readonly details?: { index: number; reason: string }[],
+    /** The API's error code when the status alone does not say it (e.g. `idempotency_key_reused`). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -47,7 +63,7 @@ export class AppendRejected extends Error {
  * that group's appends resolve.
  */
 export interface EventLog {
-  append(tenant: string, events: NewEvent[]): Promise<AppendResult>;
+  append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   read(query: ReadQuery): Promise<ReadPage>;
   /**
    * Highest id committed in the whole log: the position every state read and

@@ -1,9 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import type { WorkerBinding } from "../worker-binding.js";
 import type { Db } from "./db.js";
 import { apiKeys } from "./schema.js";
 
-export const SCOPES = ["read", "publish", "control", "admin"] as const;
+/**
+ * What a key may do: `read` history, state and streams; `publish` events;
+ * `control` workers (send commands); `work` as a worker (hold a command
+ * stream, publish the worker events of the domains); `admin` the routes
+ * across every tenant, for keys not bound to one.
+ */
+export const SCOPES = ["read", "publish", "control", "work", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** A key as the server knows it after verification: never the secret. */
@@ -12,12 +19,21 @@ export interface ApiKey {
   /** Null for admin keys, which reach every tenant. */
   tenant: string | null;
   scopes: ReadonlySet<Scope>;
+  /** With the work scope: the workers it may speak for; null for any. */
+  workers: WorkerBinding;
   label: string;
   createdAt: number;
   revokedAt: number | null;
 }
 
 export class KeyError extends Error {}
+
+/**
+ * An admin key: bound to no tenant and holding the admin scope. Only admin
+ * keys reach the routes across every tenant; like any key, each of those
+ * routes also needs its own scope (read for streams and state).
+ */
+export const isAdmin = (key: ApiKey): boolean => key.tenant === null && key.scopes.has("admin");
 
 /** Keys are high-entropy random secrets, so a fast hash is safe; only the hash is stored. */
 export const hashKey = (secret: string): string => createHash("sha256").update(secret).digest("hex");
@@ -37,6 +53,7 @@ const toKey = (r: Row): ApiKey => ({
   id: r.id,
   tenant: r.tenant,
   scopes: new Set(r.scopes.split(",") as Scope[]),
+  workers: r.workers === null ? null : (JSON.parse(r.workers) as string[]),
   label: r.label,
   createdAt: r.createdAt,
   revokedAt: r.revokedAt,
@@ -58,14 +75,26 @@ export class KeyStore {
    * Creates a key and returns its secret, which is shown once and never
    * stored. `secret` lets a deployment choose the admin key up front.
    */
-  create(options: { tenant: string | null; scopes: Iterable<Scope>; label?: string; secret?: string }): { key: ApiKey; secret: string } {
+  create(options: { tenant: string | null; scopes: Iterable<Scope>; label?: string; secret?: string; workers?: readonly string[] }): {
+    key: ApiKey;
+    secret: string;
+  } {
+    const scopes = new Set(options.scopes);
+    if (scopes.has("admin") && options.tenant !== null) {
+      throw new KeyError("the admin scope is for admin keys (--admin), which are bound to no tenant; a tenant's key reaches only its tenant");
+    }
+    if (options.workers !== undefined && !scopes.has("work")) {
+      throw new KeyError("--workers says which workers a key may speak for with the work scope: add work to --scopes");
+    }
+    if (options.workers !== undefined && options.workers.length === 0) throw new KeyError("--workers needs at least one worker id or pattern");
     const id = `key_${randomBytes(6).toString("hex")}`;
     const secret = options.secret ?? `sb_${randomBytes(24).toString("base64url")}`;
     const row: Row = {
       id,
       hash: hashKey(secret),
       tenant: options.tenant,
-      scopes: [...new Set(options.scopes)].join(","),
+      scopes: SCOPES.filter((s) => scopes.has(s)).join(","),
+      workers: options.workers === undefined ? null : JSON.stringify(options.workers),
       label: options.label ?? "",
       createdAt: Date.now(),
       revokedAt: null,

@@ -28,8 +28,13 @@ export const apiKeys = sqliteTable(
     hash: text("hash").notNull(),
     /** Null for admin keys, which reach every tenant. */
     tenant: text("tenant").references(() => tenants.slug),
-    /** Comma-separated scopes: read, publish, control, admin. */
+    /** Comma-separated scopes: read, publish, control, work, admin. */
     scopes: text("scopes").notNull(),
+    /**
+     * The workers a key with the work scope may speak for, as a JSON array of
+     * ids and globs (src/worker-binding.ts); null: any worker.
+     */
+    workers: text("workers"),
     label: text("label").notNull().default(""),
     createdAt: millis("created_at"),
     revokedAt: integer("revoked_at"),
@@ -81,6 +86,8 @@ export const events = sqliteTable(
     /** The event's data object, as compact JSON text. */
     data: text("data").notNull(),
     key: text("key"),
+    /** With a key: a hash of the event it was first used for (src/fingerprint.ts); null for older events. */
+    keyFingerprint: text("key_fingerprint"),
     ts: millis("ts"),
   },
   (t) => [

@@ -3,12 +3,13 @@ import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
-import { AppendRejected, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn } from "../next-turn.js";
 import { startThread } from "./threads.js";
+import type { WorkerBinding } from "../worker-binding.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 interface PendingAppend {
@@ -112,24 +113,25 @@ export class SqliteEventLog implements EventLog {
     this.#listeners.push(listener);
   }
 
-  append(tenant: string, events: NewEvent[]): Promise<AppendResult> {
+  append(tenant: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new ShuttingDown());
     const seq = ++this.#seq;
+    const workers = options.workers ?? null;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { tenant, events, resolve, reject });
-      if (events.length <= CHUNK_EVENTS) this.#post({ seq, tenant, events: packNew(events), more: false });
-      else void this.#postInChunks(seq, tenant, events);
+      if (events.length <= CHUNK_EVENTS) this.#post({ seq, tenant, workers, events: packNew(events), more: false });
+      else void this.#postInChunks(seq, tenant, workers, events);
     });
   }
 
-  async #postInChunks(seq: number, tenant: string, events: NewEvent[]): Promise<void> {
+  async #postInChunks(seq: number, tenant: string, workers: WorkerBinding, events: NewEvent[]): Promise<void> {
     const writer = this.#writer;
     for (let at = 0; at < events.length; at += CHUNK_EVENTS) {
       if (at > 0) await nextTurn();
       // A writer that died meanwhile failed this request; its replacement must not get half of it.
       if (this.#writer !== writer) return;
       const to = Math.min(at + CHUNK_EVENTS, events.length);
-      this.#post({ seq, tenant, events: packNew(events, at, to), more: to < events.length });
+      this.#post({ seq, tenant, workers, events: packNew(events, at, to), more: to < events.length });
     }
   }
 
@@ -301,8 +303,8 @@ export class SqliteEventLog implements EventLog {
     let slice: StoredEvent[] = [];
     for (const [pending, outcome] of group) {
       if ("rejected" in outcome) {
-        const { status, message, details } = outcome.rejected;
-        answers.push([pending, new AppendRejected(status, message, details)]);
+        const { status, message, details, code } = outcome.rejected;
+        answers.push([pending, new AppendRejected(status, message, details, code)]);
         continue;
       }
       const appended: StoredEvent[] = [];

@@ -1,26 +1,29 @@
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
-import { AppendRejected } from "./event-log.js";
+import { AppendRejected, type RejectedStatus } from "./event-log.js";
 import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
+import type { WorkerBinding } from "../worker-binding.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
  * projection updates its tables here; throwing AppendRejected rejects the
  * whole request (and only it).
  */
-export type AppendHook = (event: StoredEvent, index: number) => void;
+export type AppendHook = (event: StoredEvent, index: number, request: AppendRequest) => void;
 
 /** One publish request as the writer receives it; `seq` identifies it in the answer. */
 export interface AppendRequest {
   seq: number;
   tenant: string;
+  /** The workers the publishing key may speak for; null or absent when it is not bound (or no key appends). */
+  workers?: WorkerBinding;
   events: NewEvent[];
 }
 
 /** A request's fate in its group: its ids (and which were repeats of an idempotency key), or why it was rejected. */
 export type AppendOutcome =
   | { seq: number; ids: number[]; repeats: number[] }
-  | { seq: number; rejected: { status: 400 | 409; message: string; details?: { index: number; reason: string }[] } };
+  | { seq: number; rejected: { status: RejectedStatus; message: string; details?: { index: number; reason: string }[]; code?: string } };
 
 /**
  * The write side of the SQLite log: commits a group of requests in one
@@ -44,8 +47,8 @@ export class SqliteWriter {
     private readonly hooks: readonly AppendHook[],
     private readonly clock: () => number = Date.now,
   ) {
-    this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, ts) VALUES (?, ?, ?, ?, ?, ?)");
-    this.#findKey = db.prepare("SELECT id FROM events WHERE tenant = ? AND key = ?").pluck();
+    this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.#findKey = db.prepare("SELECT id, key_fingerprint AS fingerprint FROM events WHERE tenant = ? AND key = ?");
     this.#request = db.transaction((request: AppendRequest, ts: number) => this.#appendOne(request, ts));
     const typeCounts = new TypeCounts(db);
     this.#group = db.transaction((batch: AppendRequest[], ts: number, out: AppendOutcome[]) => {
@@ -61,7 +64,7 @@ export class SqliteWriter {
           }
         } catch (err) {
           if (!(err instanceof AppendRejected)) throw err;
-          out.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details } });
+          out.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details, code: err.code } });
         }
       }
       // The type summary (what globs resolve against), once per group and only for requests that committed.
@@ -88,21 +91,35 @@ export class SqliteWriter {
     const repeats: number[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
+      const fingerprint = e.key === null ? null : (e.fingerprint ?? null);
       if (e.key !== null) {
-        const existing = this.#findKey.get(tenant, e.key) as number | undefined;
+        // Here, in the writer's transaction, so that two requests racing with one key are compared too.
+        const existing = this.#findKey.get(tenant, e.key) as { id: number; fingerprint: string | null } | undefined;
         if (existing !== undefined) {
-          ids.push(existing);
+          if (fingerprint !== null && existing.fingerprint !== null && fingerprint !== existing.fingerprint) throw keyReused(e.key, existing.id, i, events.length);
+          ids.push(existing.id);
           repeats.push(i);
           continue;
         }
       }
-      const id = Number(this.#insert.run(tenant, e.type, e.subject, e.data, e.key, ts).lastInsertRowid);
+      const id = Number(this.#insert.run(tenant, e.type, e.subject, e.data, e.key, fingerprint, ts).lastInsertRowid);
       if (this.hooks.length > 0) {
         const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-        for (const hook of this.hooks) hook(stored, i);
+        for (const hook of this.hooks) hook(stored, i, request);
       }
       ids.push(id);
     }
     return { ids, repeats };
   }
+}
+
+/** A key already used for another event: the whole request is refused, as payment APIs do, rather than answered with the first event. */
+function keyReused(key: string, firstId: number, index: number, count: number): AppendRejected {
+  const reason = `idempotency key "${key}" was already used for a different event (id ${firstId}); a key stands for one event: send that event again, or use a new key`;
+  return new AppendRejected(
+    422,
+    count === 1 ? reason : `event ${index} of ${count}: ${reason}; nothing was appended`,
+    count === 1 ? undefined : [{ index, reason }],
+    "idempotency_key_reused",
+  );
 }

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { TENANT_PATTERN } from "../event.js";
 import type { Db } from "./db.js";
 import { tenants } from "./schema.js";
@@ -45,14 +45,37 @@ export class TenantStore {
 
   /**
    * Sets (or, with null, clears) the key Retell signs this tenant's webhooks
-   * with. Not cached: the CLI may change it while the server runs.
+   * with. Not cached: the CLI may change it while the server runs. A secret
+   * another tenant already has is refused: the signature is all a webhook
+   * carries, so a shared secret would let each tenant's webhooks into the
+   * other's log.
    */
   setRetellSecret(slug: string, secret: string | null): void {
     if (!this.exists(slug)) throw new TenantError(`no tenant "${slug}"`);
     if (secret !== null && (secret.length === 0 || /\s|[\u0000-\u001f\u007f]/.test(secret))) {
       throw new TenantError("the Retell secret must be non-empty, without spaces or control characters");
     }
-    this.db.update(tenants).set({ retellSecret: secret }).where(eq(tenants.slug, slug)).run();
+    this.db.transaction((tx) => {
+      const holder = secret === null ? undefined : tx.select({ slug: tenants.slug }).from(tenants).where(and(eq(tenants.retellSecret, secret), ne(tenants.slug, slug))).get();
+      if (holder) {
+        throw new TenantError(
+          `tenant "${holder.slug}" already has this Retell secret, and a secret signs webhooks for one tenant only: ` +
+            "a webhook signed with it could be either's. Give each tenant its own Retell account (or workspace) and key",
+        );
+      }
+      tx.update(tenants).set({ retellSecret: secret }).where(eq(tenants.slug, slug)).run();
+    });
+  }
+
+  /**
+   * Whether another tenant has the same Retell secret (set before secrets
+   * had to be distinct): such a tenant's webhooks are refused, as either
+   * tenant could have signed them.
+   */
+  sharesRetellSecret(slug: string): boolean {
+    const secret = this.retellSecret(slug);
+    if (secret === null) return false;
+    return this.db.select({ slug: tenants.slug }).from(tenants).where(and(eq(tenants.retellSecret, secret), ne(tenants.slug, slug))).get() !== undefined;
   }
 
   /** The key Retell signs this tenant's webhooks with; null when none is set (or no such tenant). */

@@ -1,3 +1,4 @@
+import type { WorkerBinding } from "../worker-binding.js";
 import type { NewEventColumns } from "./event-columns.js";
 import type { RetentionOptions } from "./retention.js";
 import type { SessionChange } from "./sessions.js";
@@ -18,6 +19,8 @@ export interface WriterOptions {
 export interface AppendPart {
   seq: number;
   tenant: string;
+  /** The workers the publishing key may speak for (null: not bound); the same on every part of a request. */
+  workers: WorkerBinding;
   events: NewEventColumns;
   more: boolean;
 }

@@ -37,7 +37,7 @@ let scheduled = false;
 port.on("message", (message: ToWriter) => {
   if (message.op === "append") {
     for (const part of message.parts) {
-      const request = partial.get(part.seq) ?? { seq: part.seq, tenant: part.tenant, events: [] };
+      const request = partial.get(part.seq) ?? { seq: part.seq, tenant: part.tenant, workers: part.workers, events: [] };
       unpackNew(part.events, request.events);
       if (part.more) {
         partial.set(part.seq, request);

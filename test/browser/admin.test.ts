@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
 import { tenantKey } from "../support/tenants.js";
+import { openDb } from "../../src/store/db.js";
+import { KeyStore } from "../../src/store/keys.js";
 
 const call = (subject: string, client: string, number: string) => ({
   type: "call.started",
@@ -36,6 +38,27 @@ describe("console: admin views", () => {
     await page.goto(`${server.url}/t/demo`);
     await Promise.all([page.waitForURL(/\/admin$/), page.click("nav a[href='/admin']")]);
     await expect(page.locator("nav a[href='/admin']").getAttribute("aria-current")).resolves.toBe("page");
+  });
+
+  it("gives an all-tenant key without the admin scope the tenants, but not the view across them", async () => {
+    const db = openDb(server.dbPath);
+    const { secret } = new KeyStore(db).create({ tenant: null, scopes: ["read"], label: "every tenant, no admin" });
+    db.$client.close();
+    const context = await browser.newContext();
+    try {
+      const own = await context.newPage();
+      await signIn(own, server.url, secret);
+      await waitLive(own);
+      await expect(own.locator("#tenant-switch option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).resolves.toEqual(["acme", "demo"]);
+      await expect(own.locator("nav a[href='/admin']").count()).resolves.toBe(0);
+      await Promise.all([own.waitForURL(/\/t\/acme$/), own.selectOption("#tenant-switch", "acme")]);
+      await waitLive(own);
+      const refused = await own.goto(`${server.url}/admin`);
+      expect(refused?.status()).toBe(403);
+      await expect(own.locator("main").textContent()).resolves.toContain("Only admin keys (bound to no tenant, with the admin scope) can see every tenant.");
+    } finally {
+      await context.close();
+    }
   });
 
   it("shows every tenant's calls live, each with its tenant, and narrows to one client", async () => {

@@ -42,5 +42,5 @@ export function projectAgent(db: Db, e: StoredEvent, data: Data): void {
   else db.insert(agents).values(next).run();
 }
 
-/** The agents domain's projection, run by the log's writer. */
-export const agentsProjection: Projection = { topics: ["agent"], project: projectAgent };
+/** The agents domain's projection, run by the log's writer. An agent is a worker: its status speaks for itself. */
+export const agentsProjection: Projection = { topics: ["agent"], project: projectAgent, workers: { "agent.status": (_db, e) => e.subject } };

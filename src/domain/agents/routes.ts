@@ -5,6 +5,7 @@ import { ApiError } from "../../http/errors.js";
 import { parsePosition } from "../../http/position.js";
 import { openStream } from "../../http/stream-routes.js";
 import { jsonFrame } from "../../hub/json-frame.js";
+import { describeBinding, workerMatcher } from "../../worker-binding.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
 import { findAgent, listAgents } from "./queries.js";
@@ -36,12 +37,19 @@ export function agentsRoutes(deps: DomainDeps) {
   /**
    * A worker's commands: only those addressed to it (`worker`) or to a kind
    * it declares (`?kinds=channels,workflows`), resumable like every stream.
-   * Holding it open is the worker's presence.
+   * Holding it open is the worker's presence, which appends agent.connected
+   * and agent.disconnected: it needs the work scope, and a key bound to
+   * workers may hold only their streams. Kinds are not bound: receiving a
+   * command grants nothing, and the answer is held to the binding.
    */
-  app.get("/api/v1/tenants/:tenant/workers/:worker/commands", read, (c) => {
+  app.get("/api/v1/tenants/:tenant/workers/:worker/commands", requireKey(deps, "work"), (c) => {
     const tenant = c.req.param("tenant");
     const worker = c.req.param("worker");
     if (!ID.test(worker)) throw new ApiError(400, "invalid_worker", "the worker id must be 1 to 200 characters without control characters");
+    const { workers } = c.get("key");
+    if (!workerMatcher(workers)(worker)) {
+      throw new ApiError(403, "forbidden", `this key may speak only for workers ${describeBinding(workers!)}, not for "${worker}"`);
+    }
     const kinds = [...new Set((c.req.query("kinds") ?? "").split(",").map((k) => k.trim()).filter(Boolean))].sort();
     const badKind = kinds.find((k) => !KIND.test(k));
     if (badKind !== undefined) throw new ApiError(400, "invalid_filter", `kinds: "${badKind}" is not a kind (lower-case letters, digits, "_" and "-")`);

@@ -205,6 +205,14 @@ export function retellRoutes(deps: DomainDeps) {
         `tenant "${tenant}" has no Retell secret, so its Retell webhooks are refused; set one with: npm run switchboard -- tenants set-retell-secret ${tenant} <the Retell API key with the webhook badge>`,
       );
     }
+    if (deps.tenants.sharesRetellSecret(tenant)) {
+      // Never names the other tenant: this route is open to anyone.
+      throw new ApiError(
+        403,
+        "retell_not_configured",
+        `tenant "${tenant}" shares its Retell secret with another tenant, so its Retell webhooks are refused (either could have signed them); set a secret of its own with: npm run switchboard -- tenants set-retell-secret ${tenant} <its own Retell API key>`,
+      );
+    }
     // One clock reading for both checks; the header alone can be refused before the body is read.
     const now = Date.now();
     const header = c.req.header(RETELL_SIGNATURE_HEADER);
@@ -234,17 +242,20 @@ export function retellRoutes(deps: DomainDeps) {
       return checked.event;
     };
     const event = check(mapped.event);
-    const batches = mapped.ensureEnded ? [[check(mapped.ensureEnded), event], [event]] : [[event]];
+    // The end rebuilt from an analysis is appended only if the call has none yet: it may differ from the call_ended
+    // Retell sent (or will send), so it takes the key without a fingerprint and never counts as the key's reuse.
+    const ensureEnded = mapped.ensureEnded && { ...check(mapped.ensureEnded), fingerprint: null };
+    const batches = ensureEnded ? [[ensureEnded, event], [event]] : [[event]];
     for (const batch of batches) {
       try {
         const { ids, appended } = await appendOrThrow(deps.log, tenant, batch);
         if (appended.length === 0) c.header("Idempotent-Replayed", "true");
         return c.json({ ids }, 200);
       } catch (err) {
-        if (!(err instanceof ApiError) || err.status !== 409) throw err;
+        if (!(err instanceof ApiError) || (err.status !== 409 && err.status !== 422)) throw err;
         // The call is already past this step (ended by another producer, or a start delivered after the
-        // end): a retry could never succeed, so it is acknowledged. With ensureEnded, the call was ended
-        // without Retell's key; the analysis alone is tried next.
+        // end), or Retell sent this event before with other content: a retry could never succeed, so it is
+        // acknowledged. With ensureEnded, the call was ended without Retell's key; the analysis alone is tried next.
         deps.logger.info("retell webhook not applied", { tenant, event: mapped.event.type, call: mapped.event.subject, reason: err.message });
       }
     }

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
-import type { Data, Projection } from "../domain.js";
+import type { Data, Projection, WorkerOf } from "../domain.js";
 import type { channelDisconnected, channelFailed, channelProgress, connectRequested } from "./events.js";
 import { channels } from "./schema.js";
 
@@ -91,5 +91,13 @@ function requireConnecting(current: Row, type: string): void {
   }
 }
 
+/** The worker holding a channel once its report is applied: the one it names (data.worker), else the one that held it. */
+const connector: WorkerOf = (db, e) =>
+  db.select({ worker: channels.worker }).from(channels).where(and(eq(channels.tenant, e.tenant), eq(channels.channelId, e.subject!))).get()?.worker ?? null;
+
 /** The channels domain's projection, run by the log's writer. */
-export const channelsProjection: Projection = { topics: ["channel", "activity"], project: projectChannel };
+export const channelsProjection: Projection = {
+  topics: ["channel", "activity"],
+  project: projectChannel,
+  workers: Object.fromEntries(["channel.progress", "channel.connected", "channel.failed", "channel.disconnected"].map((t) => [t, connector])),
+};

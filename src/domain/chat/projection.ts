@@ -3,11 +3,11 @@ import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
-import type { Data, Projection } from "../domain.js";
+import type { Data, Projection, WorkerOf } from "../domain.js";
 import { topicOf } from "../registry.js";
 import { projectTool } from "./tool-projection.js";
 import type { chatCompleted, chatDelta, chatError, chatMessage, sessionStarted } from "./events.js";
-import { findSession, type Session } from "./queries.js";
+import { findSession, findToolRun, type Session } from "./queries.js";
 import { chatDeltas, chatMessages, chatSessions } from "./schema.js";
 
 type Message = typeof chatMessages.$inferSelect;
@@ -166,8 +166,24 @@ const messageKey = (tenant: string, sessionId: string, messageId: string) =>
   and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.messageId, messageId));
 const ended = (status: Status) => (status === "complete" ? "completed" : "failed");
 
+/** A session's agent: its answers and tool runs speak for it. */
+const agentOf = (db: Db, tenant: string, sessionId: string | undefined) => (sessionId === undefined ? null : (findSession(db, tenant, sessionId)?.agent ?? null));
+const answering: WorkerOf = (db, e) => agentOf(db, e.tenant, e.subject!);
+const runStarting: WorkerOf = (db, e, data) => agentOf(db, e.tenant, (data as { session_id?: string }).session_id);
+const running: WorkerOf = (db, e) => agentOf(db, e.tenant, findToolRun(db, e.tenant, e.subject!)?.sessionId);
+
 /** Chat sessions and the tool runs within them, run by the log's writer. */
 export const chatProjection: Projection = {
   topics: ["chat", "tool"],
   project: (db, e, data) => (topicOf(e.type) === "tool" ? projectTool(db, e, data) : projectChat(db, e, data)),
+  workers: {
+    "chat.delta": answering,
+    "chat.completed": answering,
+    "chat.error": answering,
+    "tool.started": runStarting,
+    "tool.progress": running,
+    "tool.completed": running,
+    "tool.failed": running,
+    "tool.cancelled": running,
+  },
 };

@@ -3,6 +3,7 @@ import { requireKey } from "../../http/auth.js";
 import { limitRate } from "../../http/rate-limit.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
+import { parseLimit } from "../../http/limit.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
 import { cancelBody, cancelToolRun, newMessageBody, newSessionBody, sendMessage, startSession } from "./commands.js";
@@ -28,11 +29,7 @@ export function chatRoutes(deps: DomainDeps) {
     if (agent !== undefined && !id.safeParse(agent).success) {
       throw new ApiError(400, "invalid_filter", "agent must be 1 to 200 characters without control characters");
     }
-    const limitText = c.req.query("limit");
-    const count = limitText === undefined ? DEFAULT_SESSIONS : Number(limitText);
-    if (!Number.isInteger(count) || count < 1 || count > MAX_SESSIONS) {
-      throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_SESSIONS}`);
-    }
+    const count = parseLimit(c.req.query("limit"), DEFAULT_SESSIONS, MAX_SESSIONS);
     const { head, value: sessions } = deps.log.atHead(() => listSessions(deps.db, c.req.param("tenant"), { agent, limit: count }));
     return c.json({ head, sessions: sessions.map(rowJson) });
   });

@@ -4,7 +4,7 @@ import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
 import { agents } from "../agents/schema.js";
-import type { Data, Projection } from "../domain.js";
+import type { Data, Projection, WorkerOf } from "../domain.js";
 import type { workflowCancelled, workflowControlExpired, workflowControlRequested, workflowFailed, workflowProgress, workflowStarted } from "./events.js";
 import { CONTROLS, confirmedAction, FINISHED, PAST } from "./lifecycle.js";
 import { workflows, type WorkflowState } from "./schema.js";
@@ -140,5 +140,15 @@ function workerConnected(db: Db, tenant: string, worker: string): boolean {
   return row?.connected ?? false;
 }
 
+/** The worker running a workflow (the one workflow.started named): every report and confirmation of it speaks for that worker. */
+const runner: WorkerOf = (db, e) =>
+  db.select({ worker: workflows.worker }).from(workflows).where(and(eq(workflows.tenant, e.tenant), eq(workflows.workflowId, e.subject!))).get()?.worker ?? null;
+
 /** The workflows domain's projection, run by the log's writer. */
-export const workflowsProjection: Projection = { topics: ["workflow"], project: projectWorkflow };
+export const workflowsProjection: Projection = {
+  topics: ["workflow"],
+  project: projectWorkflow,
+  workers: Object.fromEntries(
+    ["workflow.started", "workflow.progress", "workflow.paused", "workflow.resumed", "workflow.cancelled", "workflow.completed", "workflow.failed"].map((t) => [t, runner]),
+  ),
+};

@@ -3,6 +3,7 @@ import { requireKey } from "../../http/auth.js";
 import { limitRate } from "../../http/rate-limit.js";
 import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
+import { parseLimit } from "../../http/limit.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
 import { requestControl } from "./commands.js";
@@ -22,9 +23,7 @@ export function workflowsRoutes(deps: DomainDeps) {
     if (state !== undefined && !(WORKFLOW_STATES as readonly string[]).includes(state)) {
       throw new ApiError(400, "invalid_filter", `state must be one of ${WORKFLOW_STATES.join(", ")}`);
     }
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? DEFAULT_LIST : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw new ApiError(400, "invalid_limit", `limit must be an integer from 1 to ${MAX_LIST}`);
+    const limit = parseLimit(c.req.query("limit"), DEFAULT_LIST, MAX_LIST);
     const { head, value: workflows } = deps.log.atHead(() => listWorkflows(deps.db, c.req.param("tenant"), { state: state as WorkflowState | undefined, limit }));
     return c.json({ head, workflows: workflows.map(rowJson) });
   });

@@ -1,0 +1,32 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Changes to existing rows that come with a schema migration, which the SQL
+ * migrations (generated from schema.ts) cannot express. Each is detected
+ * from the schema before the migrations run, and applied right after them.
+ */
+export function rowUpgrades(sqlite: Database.Database): () => void {
+  const keysBeforeWork = hasTable(sqlite, "api_keys") && !hasColumn(sqlite, "api_keys", "workers");
+  return () => {
+    if (keysBeforeWork) grantWorkToPublishers(sqlite);
+  };
+}
+
+/**
+ * Keys made before the work scope existed: a worker then needed publish
+ * (for its answers and reports) and read (for its command stream), so every
+ * key with publish gets work, unbound, and existing workers keep running. A
+ * key with read alone no longer can open a command stream, which appends
+ * presence events: that was the point of the new scope.
+ */
+function grantWorkToPublishers(sqlite: Database.Database): void {
+  sqlite
+    .prepare("UPDATE api_keys SET scopes = scopes || ',work' WHERE instr(',' || scopes || ',', ',publish,') > 0 AND instr(',' || scopes || ',', ',work,') = 0")
+    .run();
+}
+
+const hasTable = (sqlite: Database.Database, table: string) =>
+  sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+
+const hasColumn = (sqlite: Database.Database, table: string, column: string) =>
+  (sqlite.pragma(`table_info(${table})`) as { name: string }[]).some((c) => c.name === column);
