@@ -124,6 +124,7 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   const s = sub;
   s.catchUp = () =>
     void catchUp(s, deps.hub, reads, selector, {
+      prunedThrough: (tenant) => deps.log.prunedThrough(tenant),
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
       ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
     }).catch((err) => {

@@ -31,6 +31,12 @@ export interface CatchUpOptions {
    * history. Its frame is bounded by `pageSize`, so keep that small.
    */
   encodeBatch?: (events: readonly StoredEvent[]) => string | null;
+  /**
+   * The highest id retention has pruned of a tenant. Pages from memory skip
+   * those events, so a stream never shows what the log (and its history)
+   * no longer has.
+   */
+  prunedThrough?: (tenant: string) => number;
 }
 
 /**
@@ -83,7 +89,7 @@ export async function catchUp(
       if (!options.encodeBatch && hub.recent.covers(sub.cursor)) {
         // A page read ahead from the log will not be needed any more.
         reads.release?.();
-        const page = hub.recent.page(sub.cursor, selector.tenant, selector.match, selector.encode, need, pageSize);
+        const page = hub.recent.page(sub.cursor, selector.tenant, selector.match, selector.encode, need, pageSize, options.prunedThrough);
         if (page.bytes > need) {
           sub.unreserve();
           need = page.bytes;

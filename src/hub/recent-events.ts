@@ -155,7 +155,17 @@ export class RecentEvents {
    * `cursor`, up to `maxBytes` (at least one frame) or `maxFrames`, and where
    * the page stops. Only for a cursor the ring covers.
    */
-  page(cursor: number, tenant: string | null, match: (e: StoredEvent) => boolean, encode: Encode, maxBytes: number, maxFrames: number): RecentPage {
+  page(
+    cursor: number,
+    tenant: string | null,
+    match: (e: StoredEvent) => boolean,
+    encode: Encode,
+    maxBytes: number,
+    maxFrames: number,
+    /** The highest id retention has pruned of a tenant: memory may still hold events the log no longer has. */
+    prunedThrough: (tenant: string) => number = () => 0,
+  ): RecentPage {
+    const pruned = new Map<string, number>();
     const frames: Buffer[] = [];
     let bytes = 0;
     let i = this.#firstAfter(cursor);
@@ -164,7 +174,11 @@ export class RecentEvents {
     for (; i < end && bytes < maxBytes && frames.length < maxFrames; i++) {
       const entry = this.#entries[i]!;
       through = entry.event.id;
-      if ((tenant !== null && entry.event.tenant !== tenant) || !match(entry.event)) continue;
+      const e = entry.event;
+      if ((tenant !== null && e.tenant !== tenant) || !match(e)) continue;
+      let gone = pruned.get(e.tenant);
+      if (gone === undefined) pruned.set(e.tenant, (gone = prunedThrough(e.tenant)));
+      if (e.id <= gone) continue;
       const frame = entry.frame(encode);
       if (!frame) continue;
       frames.push(frame.bytes);
