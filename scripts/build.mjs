@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(ROOT, "dist");
-/** Written after a successful build: its time is the build's. tsc's own build info is written even when it fails. */
+/** Written after a successful build: its time is the build's. */
 const STAMP = join(DIST, ".built");
 /** What the build reads; a folder's time changes when a file in it is added, removed or renamed. */
 const INPUTS = ["src", "tsconfig.json", "tsconfig.build.json", "package.json"];
@@ -50,8 +50,8 @@ function build() {
     tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   } catch {
     process.stderr.write(
-      "switchboard: dist/ is missing or older than src/, and TypeScript is not installed to compile it.\n" +
-        "             Install with dev dependencies (npm ci) and run npm run build, or ship a built dist/.\n",
+      "switchboard: TypeScript is not installed, so src/ cannot be compiled to dist/.\n" +
+        "             Install the dev dependencies (npm ci) and run npm run build, or ship a built dist/.\n",
     );
     process.exit(1);
   }
