@@ -11,6 +11,15 @@
  * a ready login; and on Ctrl-C (or after --duration) stops the producers,
  * then the server, and exits 0.
  *
+ * The children die with the demo: they stay in its process group (a kill of
+ * the group ends them all) and hold an IPC channel to it, whose close ends
+ * each of them when the demo itself is killed (see src/supervised.ts). The
+ * admin key reaches them in the environment, never on a command line, where
+ * every user of the machine could read it.
+ *
+ * Run from source (`node --import tsx src/demo.ts`, as the tests do), the
+ * children run from source too; compiled (`npm run demo`), they run dist/.
+ *
  * The orchestrator may use server code (it sets up the database as the CLI
  * would); the producers may not: they are ordinary API clients.
  */
@@ -27,8 +36,14 @@ import { DEMO_TENANT } from "./bootstrap.js";
 import { openDb } from "./store/db.js";
 import { KeyStore } from "./store/keys.js";
 import { TenantStore } from "./store/tenants.js";
+import { SUPERVISED } from "./supervised.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "..");
+/** The children are started as this file was: TypeScript through tsx from src/, or compiled JavaScript from dist/. */
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const NODE_ARGS = FROM_SOURCE ? ["--import", "tsx"] : ["--enable-source-maps"];
+const program = (name: string) => join(HERE, `${name}${FROM_SOURCE ? ".ts" : ".js"}`);
 /** In start order; those whose file is missing are skipped with a note. */
 const PRODUCERS = ["voice-provider", "agents", "channel-connector", "workflow-runner", "chat-agent"];
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -77,9 +92,12 @@ interface Child {
   stopping: boolean;
 }
 
-/** Starts a child in its own process group (Ctrl-C reaches only us, so we choose the order), its lines prefixed with its name. */
+/**
+ * Starts a supervised child (it leaves Ctrl-C to us, so we choose the order of the stop, and it stops
+ * when we are gone), its lines prefixed with its name.
+ */
 function start(name: string, args: string[], env: NodeJS.ProcessEnv, index: number): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env: { ...env, [SUPERVISED]: "1" }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const label = name.padEnd(15);
   const prefix = color ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m | ` : `${label} | `;
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -191,7 +209,7 @@ async function main(): Promise<void> {
 
   const url = `http://localhost:${port}`;
   const serverEnv = { ...process.env, PORT: String(port), DATABASE_URL: database, SWITCHBOARD_ADMIN_KEY: adminKey };
-  const server = start("server", ["src/main.ts"], serverEnv, 0);
+  const server = start("server", [program("main")], serverEnv, 0);
   children.push(server);
   // The server is what everything feeds: without it there is no demo, so its exit stops the rest.
   void server.exited.then((code) => {
@@ -204,19 +222,19 @@ async function main(): Promise<void> {
   }
   if (shuttingDown) return;
 
-  // Producers get the same API a real deployment's producers would: --url, --key, --tenant, and a key of their
-  // tenant rather than the admin's, as `keys create --tenant demo --scopes read,publish,control,work` makes it
-  // (the server has made its admin key by now: a key made before its first start would stop it making one).
+  // Producers get the same API a real deployment's producers would: --url, --tenant, the key in SWITCHBOARD_KEY, and
+  // a key of their tenant rather than the admin's, as `keys create --tenant demo --scopes read,publish,control,work`
+  // makes it (the server has made its admin key by now: a key made before its first start would stop it making one).
   const producerKey = producersKey(database);
-  const producerEnv: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_RETELL_SECRET: retellSecret };
+  const producerEnv: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_KEY: producerKey, SWITCHBOARD_RETELL_SECRET: retellSecret };
   const started: string[] = [];
   for (const [i, name] of PRODUCERS.entries()) {
-    const file = `src/producers/${name}.ts`;
-    if (!existsSync(join(ROOT, file))) {
+    const file = program(`producers/${name}`);
+    if (!existsSync(file)) {
       say(`${file} does not exist yet; skipping the ${name}`);
       continue;
     }
-    const child = start(name, [file, "--url", url, "--key", producerKey, "--tenant", DEMO_TENANT, "--speed", String(speed)], producerEnv, i + 1);
+    const child = start(name, [file, "--url", url, "--tenant", DEMO_TENANT, "--speed", String(speed)], producerEnv, i + 1);
     children.push(child);
     started.push(name);
     // One producer down leaves a demo that still shows the others: it is reported, and the rest keep running.

@@ -1,8 +1,15 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { startServer } from "./server.js";
+import { followSupervisor } from "./supervised.js";
 
 /** Entry point: read the environment, start, and stop gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  // Until the server is up there is nothing to close: a stop is an exit.
+  let stop: (reason: string) => void = () => process.exit(1);
+  const supervised = followSupervisor(() => stop("the supervisor is gone"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  if (!supervised) process.on("SIGINT", () => stop("SIGINT"));
+
   let config;
   try {
     config = loadConfig();
@@ -32,9 +39,9 @@ async function main(): Promise<void> {
     );
   }
   let signals = 0;
-  const stop = (signal: string) => {
+  stop = (reason: string) => {
     if (++signals > 1) process.exit(1); // a second Ctrl-C means now
-    process.stderr.write(`switchboard: ${signal}, shutting down\n`);
+    process.stderr.write(`switchboard: ${reason}, shutting down\n`);
     server.close().then(
       () => process.exit(0),
       (err) => {
@@ -43,8 +50,6 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 void main();

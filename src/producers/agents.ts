@@ -2,7 +2,7 @@
  * Agent workers ada, grace and linus: each holds its own command stream
  * (which is its presence on Switchboard) and reports its status as it works.
  *
- *   node --import tsx src/producers/agents.ts --url http://localhost:3000 --key sb_… --tenant demo [--speed 1] [--grace-ms 10000]
+ *   SWITCHBOARD_KEY=sb_… npm run producer:agents -- --url http://localhost:3000 --tenant demo [--speed 1] [--grace-ms 10000]
  *
  * What they do:
  * - calls: the tenant's call stream (`call.started` / `call.ended`) says which

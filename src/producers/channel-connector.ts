@@ -14,7 +14,7 @@
  * a connect's outcome is derived from its command id, so a retried publish or
  * a replayed command appends nothing twice.
  *
- *   node --import tsx src/producers/channel-connector.ts --url http://localhost:3000 --key sb_… [--tenant demo]
+ *   SWITCHBOARD_KEY=sb_… npm run producer:channels -- --url http://localhost:3000 [--tenant demo]
  *        [--speed 1] [--seed true|false] [--fail-rate 0.2]
  *
  * On start it reads the channels (`GET …/channels`): it resumes reporting for

@@ -4,7 +4,7 @@
  * runs a tool (an order lookup, a knowledge-base search…) whose progress and
  * output the console shows — and which the user can cancel.
  *
- *   node --import tsx src/producers/chat-agent.ts --url http://localhost:3000 --key $KEY [--tenant demo] [--speed 1] [--seed true|false] [--after <event id>]
+ *   SWITCHBOARD_KEY=$KEY npm run producer:chat -- --url http://localhost:3000 [--tenant demo] [--speed 1] [--seed true|false] [--after <event id>]
  *
  * It uses only Switchboard's public HTTP API, through ./client.js:
  * - it holds its command stream (`/workers/helper-bot/commands`), which is

@@ -5,6 +5,7 @@
  * resumes with Last-Event-ID, so no command is missed or handled twice.
  * It uses nothing but fetch: no server code is imported.
  */
+import { followSupervisor } from "../supervised.js";
 
 export interface EventInput {
   type: string;
@@ -210,7 +211,7 @@ export function producerArgs(argv: string[] = process.argv.slice(2)): ClientOpti
   return { url, key, tenant, flags };
 }
 
-/** Runs a producer until SIGINT/SIGTERM, then aborts its signal and lets it finish. */
+/** Runs a producer until SIGINT/SIGTERM (or its supervisor's end), then aborts its signal and lets it finish. */
 export function runProducer(name: string, main: (client: SwitchboardClient, flags: Record<string, string>, signal: AbortSignal) => Promise<void>): void {
   let args;
   try {
@@ -221,8 +222,8 @@ export function runProducer(name: string, main: (client: SwitchboardClient, flag
   }
   const abort = new AbortController();
   const stop = () => abort.abort();
-  process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  if (!followSupervisor(stop)) process.on("SIGINT", stop);
   // One program per process: its output is its own (the demo prefixes each line with the program's name).
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const client = new SwitchboardClient({ ...args, log });

@@ -4,10 +4,11 @@
  * and "receives", signed exactly as Retell signs them, to
  * `POST /api/v1/tenants/<tenant>/webhooks/retell`.
  *
- *   node --import tsx src/producers/voice-provider.ts --url http://localhost:3000 --key sb_… --tenant demo --retell-secret key_…
+ *   SWITCHBOARD_KEY=sb_… SWITCHBOARD_RETELL_SECRET=key_… npm run producer:voice -- --url http://localhost:3000 --tenant demo
  *
- * The webhook route is authenticated by the signature alone: `--key` is not
- * sent with webhooks (it is only required because every producer takes it).
+ * The webhook route is authenticated by the signature alone: the key
+ * (SWITCHBOARD_KEY or `--key`) is not sent with webhooks (it is only
+ * required because every producer takes it).
  * `--retell-secret` (or SWITCHBOARD_RETELL_SECRET) must be the tenant's
  * Retell secret (`npm run switchboard -- tenants set-retell-secret <tenant> <secret>`).
  *

@@ -18,7 +18,7 @@
  * answers), and a workflow's course is derived from its id, so a retried
  * publish or a replayed command appends nothing twice.
  *
- *   node --import tsx src/producers/workflow-runner.ts --url http://localhost:3000 --key sb_… [--tenant demo]
+ *   SWITCHBOARD_KEY=sb_… npm run producer:workflows -- --url http://localhost:3000 [--tenant demo]
  *        [--speed 1] [--max 3]
  *
  * On start it reads the workflows (`GET …/workflows`), resumes the running

@@ -1,14 +1,16 @@
 import { Worker } from "node:worker_threads";
 
-const ENTRY = new URL("./thread-entry.mjs", import.meta.url);
+/** Whether this module runs from source (TypeScript, through tsx) rather than compiled to dist/. */
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
 
-/** Starts a worker thread running `module` (a sibling of this file, e.g. "./writer-thread.ts") with `data` as its workerData. */
+/**
+ * Starts a worker thread running `module` (a sibling of this file, named by
+ * its source, e.g. "./writer-thread.ts") with `data` as its workerData.
+ * Compiled, the thread runs the module's .js directly; from source it goes
+ * through thread-entry.mjs, which registers tsx in the thread first.
+ */
 export function startThread(module: string, data: object): Worker {
-  const entry = new URL(module.replace(/\.ts$/, extension()), import.meta.url).href;
-  return new Worker(ENTRY, { workerData: { ...data, entry } });
-}
-
-/** The extension this module was loaded with: `.ts` from source, `.js` once compiled. */
-function extension(): string {
-  return import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  if (!FROM_SOURCE) return new Worker(new URL(module.replace(/\.ts$/, ".js"), import.meta.url), { workerData: data });
+  const entry = new URL(module, import.meta.url).href;
+  return new Worker(new URL("./thread-entry.mjs", import.meta.url), { workerData: { ...data, entry } });
 }
