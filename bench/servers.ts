@@ -1,10 +1,12 @@
 /**
  * Starts the two servers under test as child processes and stops them.
- * Both run as `node --import tsx <file>`, so the pid we sample is the
- * server itself (the tsx CLI would put a parent process in between) and
- * both carry the same loader overhead in their RSS.
+ * Ours runs compiled, as `npm start` runs it (`node dist/main.js`); the
+ * floor as `node --import tsx bench/floor.ts`. Either way the pid we sample
+ * is the server itself (no npm or tsx CLI process in between). Memory per
+ * connection is a difference on one server, so the floor's loader does not
+ * count in it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -16,7 +18,14 @@ import type { HttpTarget } from "./protocol.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const HOST = "127.0.0.1";
-export const OURS_MAIN = path.join(REPO_ROOT, "src", "main.ts");
+/** Ours runs as in production: compiled (`npm start` runs dist/main.js), built first when stale. */
+export const OURS_MAIN = path.join(REPO_ROOT, "dist", "main.js");
+
+/** Builds dist/ when it is missing or older than src/ (scripts/build.mjs --if-stale). */
+export function buildOurs(): void {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts", "build.mjs"), "--if-stale"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`the build failed (exit ${r.status})`);
+}
 
 export type TargetName = "floor" | "ours";
 
@@ -92,7 +101,8 @@ export async function startFloor(): Promise<Target> {
  * setting an isolation run needs: a rate limit raised for the prefill).
  */
 export async function startOurs(extraEnv: Record<string, string> = {}): Promise<Target> {
-  if (!existsSync(OURS_MAIN)) throw new Error(`${path.relative(REPO_ROOT, OURS_MAIN)} does not exist yet`);
+  buildOurs();
+  if (!existsSync(OURS_MAIN)) throw new Error(`${path.relative(REPO_ROOT, OURS_MAIN)} does not exist after the build`);
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
   const key = "bench-" + randomBytes(24).toString("hex");
@@ -124,7 +134,8 @@ export async function startOurs(extraEnv: Record<string, string> = {}): Promise<
 type Launched = Pick<Target, "name" | "pid" | "port" | "exited" | "output" | "stop">;
 
 async function launch(name: TargetName, file: string, port: number, env: Record<string, string>, cleanup: (() => void) | undefined): Promise<Launched> {
-  const child = spawn(process.execPath, ["--import", "tsx", file], {
+  // Compiled JavaScript runs as is; the TypeScript floor through the tsx loader.
+  const child = spawn(process.execPath, file.endsWith(".js") ? [file] : ["--import", "tsx", file], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST, ...env },
     // stdin is a pipe we never close: the floor exits when it closes, i.e. when this process dies.

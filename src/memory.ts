@@ -8,9 +8,9 @@ import vm from "node:vm";
  * a burst allocates almost nothing, so the burst's frames (buffers, freed
  * only once their objects are collected) would stay in memory until the next
  * busy moment, for minutes or hours. Switchboard asks for a collection only
- * at that moment: when it has just let go of a lot of memory and few events
- * arrive (see RecentEvents). The live heap of a calm server is small, so the
- * collection takes a few milliseconds.
+ * at that moment: when it has just let go of a lot of memory (see
+ * hub/memory-release.ts). The live heap of a calm server is small, so the
+ * collection is short.
  *
  * Node exposes `gc` only with --expose-gc; the flag can be set at run time,
  * and a new context then carries the function.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../src/event.js";
 import { jsonFrame } from "../src/hub/json-frame.js";
+import { MemoryRelease } from "../src/hub/memory-release.js";
 import { RecentEvents } from "../src/hub/recent-events.js";
 
 const event = (id: number, tenant = "a", type = "call.started", data = "{}"): StoredEvent => ({ id, tenant, type, subject: null, data, key: null, ts: 0 });
@@ -55,26 +56,21 @@ describe("recent events kept for replays", () => {
     expect(ids(ring.page(from, "a", all, jsonFrame, 1 << 20, 100).frames)).toEqual(Array.from({ length: 30 - from }, (_, i) => from + 1 + i));
   });
 
-  it("lets events go after their age, and asks for one collection once a burst has gone and traffic is calm", () => {
+  it("lets events go after their age, and keeps covering what it still holds", () => {
     let now = 0;
-    let releases = 0;
-    const ring = new RecentEvents(64 << 20, 10_000, { now: () => now, onRelease: () => releases++ });
+    const ring = new RecentEvents(64 << 20, 10_000, () => now);
     const pad = JSON.stringify({ pad: "p".repeat(60_000) });
     for (let id = 1; id <= 300; id++) ring.push(event(id, "a", "x.y", pad)).frame(jsonFrame);
     ring.sweep();
     expect(ring.size).toBe(300);
-    expect(releases).toBe(0);
     now = 5_000;
     ring.push(event(301));
     now = 10_500;
     ring.sweep();
-    // The burst is gone, the one later event stays; little arrived since: one collection.
     expect(ring.size).toBe(1);
+    expect(ring.bytes).toBeLessThan(1024);
     expect(ring.covers(300)).toBe(true);
     expect(ring.covers(299)).toBe(false);
-    expect(releases).toBe(1);
-    ring.sweep();
-    expect(releases).toBe(1);
     ring.stop();
   });
 
@@ -86,5 +82,34 @@ describe("recent events kept for replays", () => {
     expect(entry.frame(jsonFrame)).toBe(entry.frame(jsonFrame));
     expect(ring.size).toBe(0);
     expect(ring.covers(6)).toBe(false);
+  });
+});
+
+describe("memory release", () => {
+  it("asks for one collection once what was held has fallen from a peak to almost nothing, none under steady traffic", () => {
+    let held = 0;
+    let releases = 0;
+    const release = new MemoryRelease(() => held, () => releases++, 60_000);
+    for (const h of [1, 20, 20, 20]) {
+      held = h << 20;
+      release.check();
+    }
+    expect(releases).toBe(0);
+    // Falling, but still holding a good part of it: a steady flow, or a burst not yet gone.
+    held = 12 << 20;
+    release.check();
+    expect(releases).toBe(0);
+    held = 256 << 10;
+    release.check();
+    expect(releases).toBe(1);
+    release.check();
+    expect(releases).toBe(1);
+    // The next burst starts a new peak.
+    held = 40 << 20;
+    release.check();
+    held = 0;
+    release.check();
+    expect(releases).toBe(2);
+    release.stop();
   });
 });

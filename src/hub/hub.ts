@@ -1,6 +1,7 @@
 import type { StoredEvent } from "../event.js";
 import { QueueBudget } from "./queue-budget.js";
 import { ReadAheadSlots } from "./read-ahead.js";
+import { MemoryRelease } from "./memory-release.js";
 import { RecentEvents, type PublishedEvent } from "./recent-events.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
@@ -60,7 +61,7 @@ export interface HubOptions {
   recentBytes?: number;
   /** How long a published event stays in that memory at most. Default 10 s. */
   recentMaxAgeMs?: number;
-  /** Called when that memory has let go of a burst and traffic is calm: a full garbage collection returns it. */
+  /** Called once the memory a burst took (queued frames, recent events) has been let go: a full collection returns it (see MemoryRelease). */
   onRelease?: () => void;
 }
 
@@ -117,6 +118,7 @@ export class Hub {
   #writes = 0;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #release: MemoryRelease | null;
   /** The global bound on queued output, shared by every subscriber. */
   readonly budget: QueueBudget;
   /** Grants catch-up replays their pages in round robin, a few milliseconds' worth per turn of the loop. */
@@ -132,9 +134,9 @@ export class Hub {
   constructor(readonly options: HubOptions) {
     this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
     this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
-    this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS, {
-      onRelease: options.onRelease,
-    });
+    this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS);
+    const release = options.onRelease;
+    this.#release = release ? new MemoryRelease(() => this.recent.bytes + this.budget.total, release) : null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -337,6 +339,7 @@ export class Hub {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.recent.stop();
+    this.#release?.stop();
     for (const groups of [...this.#groups.values()]) {
       for (const { subscribers } of [...groups.values()]) {
         for (const sub of [...subscribers]) sub.close("shutdown");

@@ -51,9 +51,6 @@ export interface RecentPage {
 /** Entries a page examines at most, matching or not: one replay's step stays short whatever its filter. */
 const SCAN_PER_PAGE = 4096;
 
-/** Bytes let go of, with few arriving, that are worth a collection to return them (see `onRelease`). */
-const RELEASE_BYTES = 8 * 1024 * 1024;
-
 /**
  * The last events published, with their frames, kept in memory for a
  * bounded number of bytes and seconds. A stream that falls behind in a burst,
@@ -73,8 +70,6 @@ export class RecentEvents {
   #bytes = 0;
   /** Every event published with an id above this is in the ring. */
   #from = 0;
-  #pushedSinceTick = 0;
-  #droppedSinceRelease = 0;
   readonly #timer: NodeJS.Timeout | null;
 
   constructor(
@@ -82,33 +77,15 @@ export class RecentEvents {
     readonly maxBytes: number,
     /** How long an event is kept at most, so memory returns to its baseline once traffic calms. */
     readonly maxAgeMs: number,
-    readonly options: {
-      now?: () => number;
-      /**
-       * Called when the ring has let go of a lot of memory while few events
-       * arrive: a burst has passed, and a garbage collection now returns its
-       * memory (a calm server allocates too little to start one itself).
-       */
-      onRelease?: () => void;
-    } = {},
+    readonly now: () => number = Date.now,
   ) {
-    this.now = options.now ?? Date.now;
     this.#timer = maxBytes > 0 ? setInterval(() => this.sweep(), Math.max(100, maxAgeMs / 4)) : null;
     this.#timer?.unref();
   }
 
-  readonly now: () => number;
-
-  /** Drops what has grown too old, and asks for a collection when a burst has just gone (a timer calls it). */
+  /** Drops what has grown too old (a timer calls it). */
   sweep(): void {
     this.#evict();
-    // Calm: little arrives next to what was let go, and most of what was held is gone (one collection, not one per tick).
-    const calm = this.#pushedSinceTick * 8 < this.#droppedSinceRelease && this.#bytes * 4 < this.#droppedSinceRelease;
-    this.#pushedSinceTick = 0;
-    if (this.#droppedSinceRelease >= RELEASE_BYTES && calm) {
-      this.#droppedSinceRelease = 0;
-      this.options.onRelease?.();
-    }
   }
 
   /** Starts the ring at the log's head: nothing before it is here. */
@@ -134,7 +111,6 @@ export class RecentEvents {
     entry.kept = true;
     this.#entries.push(entry);
     this.#bytes += entry.bytes;
-    this.#pushedSinceTick += entry.bytes;
     if (this.#bytes > this.maxBytes) this.#evict();
     return entry;
   }
@@ -205,7 +181,6 @@ export class RecentEvents {
       const entry = this.#entries[this.#head]!;
       if (this.#bytes <= this.maxBytes && entry.at > oldest) break;
       this.#bytes -= entry.bytes;
-      this.#droppedSinceRelease += entry.bytes;
       entry.kept = false;
       this.#from = entry.event.id;
       this.#entries[this.#head++] = null;
