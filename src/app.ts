@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps) {
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
-  app.use(admission());
+  app.use(admission(deps.hub.turn));
   app.route(
     "/",
     eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type), isWorkerEvent: (type) => deps.domains.isWorkerEvent(type) }),

@@ -11,6 +11,7 @@ import { AccessWatch } from "./http/access-watch.js";
 import { Hub } from "./hub/hub.js";
 import { createLogger, type Logger } from "./logger.js";
 import { fullCollector } from "./memory.js";
+import { TurnBudget } from "./turn-budget.js";
 import { createMetrics } from "./metrics.js";
 import { AccessStore } from "./store/access.js";
 import { openDb } from "./store/db.js";
@@ -47,12 +48,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   // The writer thread updates projections inside the append transaction (state and log never
   // disagree) and runs retention; reader threads serve history. The event loop never waits on them.
+  // One budget of loop time per turn for everything done in slices: fan-out, writes, renders, replays, admissions.
+  const turn = new TurnBudget();
   const log = await SqliteEventLog.open(sqlite, {
     path: config.DATABASE_URL,
     durability: config.SWITCHBOARD_DURABILITY,
     retention: { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
     readers: HISTORY_READERS,
     logger,
+    turn,
   });
   const domains = createDomains({ db, log, logger, commandTimeoutMs: config.COMMAND_TIMEOUT_MS });
   log.onCommit(domains.onCommit);
@@ -61,6 +65,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
     maxQueuedBytes: config.SSE_MAX_QUEUED_BYTES,
+    turn,
     recentBytes: config.SSE_RECENT_BYTES,
     recentMaxAgeMs: config.SSE_RECENT_MAX_AGE_MS,
     onRelease: releaseMemory(logger),

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { admission } from "../src/http/admission.js";
 import type { AppEnv } from "../src/http/env.js";
+import { TurnBudget } from "../src/turn-budget.js";
 
 /** Holds the loop for `ms`, as a stream's registration or a request's checks do. */
 function busy(ms: number): void {
@@ -13,7 +14,7 @@ function busy(ms: number): void {
 function app(withAdmission: boolean) {
   const served: number[] = [];
   const app = new Hono<AppEnv>();
-  if (withAdmission) app.use(admission(4));
+  if (withAdmission) app.use(admission(new TurnBudget(4)));
   app.get("/work", (c) => {
     busy(1);
     served.push(Number(c.req.query("i")));

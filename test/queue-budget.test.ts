@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { QueueBudget, type Holder } from "../src/hub/queue-budget.js";
 import { ReplayScheduler } from "../src/hub/replay-scheduler.js";
+import { TurnBudget } from "../src/turn-budget.js";
 
 /** A holder whose bytes and progress the test sets by hand. */
 function holder(budget: QueueBudget, name: string, cut: string[]) {
@@ -88,7 +89,7 @@ describe("ReplayScheduler", () => {
   });
 
   it("hands the loop back once a slice is spent", async () => {
-    const scheduler = new ReplayScheduler(1);
+    const scheduler = new ReplayScheduler(new TurnBudget(1));
     let immediates = 0;
     let polling = true;
     const count = () => {

@@ -1,6 +1,7 @@
 import type { StoredEvent } from "../event.js";
 import { QueueBudget } from "./queue-budget.js";
 import { ReadAheadSlots } from "./read-ahead.js";
+import { TurnBudget } from "../turn-budget.js";
 import { MemoryRelease } from "./memory-release.js";
 import { RecentEvents, type PublishedEvent } from "./recent-events.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
@@ -61,6 +62,8 @@ export interface HubOptions {
   recentBytes?: number;
   /** How long a published event stays in that memory at most. Default 10 s. */
   recentMaxAgeMs?: number;
+  /** The loop's time per turn for work done in slices, shared with the rest of the server (see TurnBudget). */
+  turn?: TurnBudget;
   /** Called once the memory a burst took (queued frames, recent events) has been let go: a full collection returns it (see MemoryRelease). */
   onRelease?: () => void;
 }
@@ -83,15 +86,7 @@ export interface HubStats {
 export class TooManyStreams extends Error {}
 
 const ALL = "*";
-/**
- * Batch groups render for at most about this long per turn; the rest wait
- * for the next turn, so requests, JSON streams and acknowledgements
- * interleave with a burst of console renders instead of queueing behind it.
- */
-const RENDER_SLICE_MS = 5;
-/** Streams' queued frames are written for about this long per turn (see #flush). */
-const FLUSH_SLICE_MS = 4;
-/** Writes between two looks at the clock. */
+/** Writes between two looks at the clock (see #flush). */
 const FLUSH_CHECK_EVERY = 16;
 const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
@@ -122,7 +117,9 @@ export class Hub {
   /** The global bound on queued output, shared by every subscriber. */
   readonly budget: QueueBudget;
   /** Grants catch-up replays their pages in round robin, a few milliseconds' worth per turn of the loop. */
-  readonly replays = new ReplayScheduler();
+  readonly replays: ReplayScheduler;
+  /** The loop's time per turn, shared by replays, renders, writes and the log's fan-out. */
+  readonly turn: TurnBudget;
   /** The few pages replays may read ahead at once, server-wide. */
   readonly readAhead = new ReadAheadSlots();
   /** The last events published, with their frames: replays close to the live edge read from here. */
@@ -133,6 +130,8 @@ export class Hub {
 
   constructor(readonly options: HubOptions) {
     this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
+    this.turn = options.turn ?? new TurnBudget();
+    this.replays = new ReplayScheduler(this.turn);
     this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
     this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS);
     const release = options.onRelease;
@@ -223,14 +222,13 @@ export class Hub {
     this.#flushScheduled = false;
     this.#renderSlice();
     // A burst to a thousand streams is a thousand writes of up to a megabyte each, copied by the kernel:
-    // they go a few milliseconds' worth per turn, the rest (oldest first) on the next.
+    // they go as much as the turn's budget allows, the rest (oldest first) on the next turn.
     const dirty = this.#dirty;
     this.#dirty = [];
-    const deadline = performance.now() + FLUSH_SLICE_MS;
     let i = 0;
     while (i < dirty.length) {
       dirty[i++].flush();
-      if (i % FLUSH_CHECK_EVERY === 0 && performance.now() >= deadline) break;
+      if (i % FLUSH_CHECK_EVERY === 0 && !this.turn.hasTime()) break;
     }
     this.#writes += i;
     // Nothing is published while this runs: the streams left over are the only dirty ones, and still have their queues.
@@ -238,13 +236,18 @@ export class Hub {
     this.#scheduleFlush();
   };
 
-  /** Renders queued batch groups, oldest first, for about RENDER_SLICE_MS (at least one group). */
+  /**
+   * Renders queued batch groups, oldest first, while the turn's budget lasts
+   * (at least one group); the rest wait for the next turn, so requests, JSON
+   * streams and acknowledgements interleave with a burst of console renders
+   * instead of queueing behind it.
+   */
   #renderSlice(): void {
-    const deadline = performance.now() + RENDER_SLICE_MS;
+    this.turn.hasTime();
     for (const group of this.#toRender) {
       this.#toRender.delete(group);
       this.#render(group);
-      if (performance.now() >= deadline) return;
+      if (!this.turn.hasTime()) return;
     }
   }
 

@@ -1,9 +1,11 @@
+import { TurnBudget } from "../turn-budget.js";
+
 /**
  * Shares the event loop between catch-up replays. A replay takes a turn
  * before each step that costs CPU (a page read, a page encoded and written),
  * and turns are granted in the order they were asked for, so many replays
  * take pages in round robin. Grants stop for the current turn of the event
- * loop once `sliceMs` has been spent on them: the loop then polls for I/O,
+ * loop once the turn's budget (shared with other sliced work) is spent: the loop then polls for I/O,
  * so live delivery, new requests and /healthz wait at most about one slice
  * (plus one step) behind any number of replays.
  *
@@ -16,10 +18,9 @@ export class ReplayScheduler {
   #head = 0;
   #scheduled = false;
   #granted = 0;
-  #sliceStart = 0;
 
-  /** @param sliceMs time spent granting steps per turn of the event loop. Default 4 ms. */
-  constructor(readonly sliceMs = 4) {}
+  /** @param budget the loop's time per turn, shared with the other work done in slices (or a budget of its own). */
+  constructor(readonly budget: TurnBudget = new TurnBudget()) {}
 
   /** Resolves when it is the caller's turn to run one step. */
   turn(): Promise<void> {
@@ -46,13 +47,14 @@ export class ReplayScheduler {
   }
 
   #startSlice = (): void => {
-    this.#sliceStart = performance.now();
+    // Starts the turn's clock if nothing else has: then the first step is always granted.
+    this.budget.hasTime();
     this.#grant(true);
   };
 
   #grant = (first = false): void => {
     // The previous step's work has run by now (its continuation was queued before this microtask).
-    if (!first && performance.now() - this.#sliceStart >= this.sliceMs) {
+    if (!first && !this.budget.hasTime()) {
       this.#scheduled = false;
       this.#schedule();
       return;

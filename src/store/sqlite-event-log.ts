@@ -8,6 +8,7 @@ import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn } from "../next-turn.js";
+import type { TurnBudget } from "../turn-budget.js";
 import { startThread } from "./threads.js";
 import type { WorkerBinding } from "../worker-binding.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
@@ -23,17 +24,14 @@ interface PendingAppend {
 const CHUNK_EVENTS = 2_000;
 /** Committed events go to the listeners (fan-out) at most this many at a time, one slice per turn. */
 const SLICE_EVENTS = 1_000;
-/**
- * About how long one turn's delivery may take. What an event costs the listeners grows with the
- * streams it goes to (a thousand streams, a thousand queues), so slices are sized from the last
- * ones' cost, and delivery hands the loop back once a turn has had this much.
- */
-const DELIVERY_SLICE_MS = 4;
+/** What an event costs the listeners grows with the streams it goes to (a thousand streams, a thousand queues). */
 
 export interface SqliteLogOptions extends WriterOptions {
   /** Reader threads for history reads and stream catch-up. */
   readers: number;
   logger: Logger;
+  /** The loop's time per turn, shared with the fan-out (see TurnBudget). */
+  turn: TurnBudget;
 }
 
 export class ShuttingDown extends Error {
@@ -77,10 +75,8 @@ export class SqliteEventLog implements EventLog {
   #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
   #delivering = 0;
-  /** Events per slice, from what the last slices cost (see DELIVERY_SLICE_MS). */
+  /** Events per slice, sized from what the last slices cost to fit a turn's budget. */
   #sliceEvents = SLICE_EVENTS;
-  /** When this turn's delivery started: groups delivered back to back share one turn's time. */
-  #turnStart = 0;
   #idle: (() => void)[] = [];
   #closed = false;
 
@@ -229,7 +225,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   #startWriter(): Promise<void> {
-    const { readers: _readers, logger: _logger, ...writerOptions } = this.options;
+    const { readers: _readers, logger: _logger, turn: _turn, ...writerOptions } = this.options;
     const writer = startThread("./writer-thread.ts", writerOptions satisfies WriterOptions);
     this.#writer = writer;
     return new Promise((ready, failed) => {
@@ -332,18 +328,18 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  /** Publishes a slice, sizes the next from its cost, and yields the loop when this turn has had its share. */
+  /**
+   * Publishes a slice, sizes the next from its cost, and yields the loop once this turn's budget (shared
+   * with the fan-out's writes and renders, see TurnBudget) is spent. Groups delivered back to back share it.
+   */
   async #publishSlice(events: StoredEvent[]): Promise<void> {
+    const { turn } = this.options;
+    turn.hasTime();
     const t0 = performance.now();
-    if (t0 - this.#turnStart > DELIVERY_SLICE_MS) this.#turnStart = t0;
     this.#publish(events);
-    const t1 = performance.now();
-    const perEvent = (t1 - t0) / events.length;
-    this.#sliceEvents = Math.max(1, Math.min(SLICE_EVENTS, Math.floor(DELIVERY_SLICE_MS / Math.max(perEvent, 1e-6))));
-    if (t1 - this.#turnStart >= DELIVERY_SLICE_MS) {
-      await nextTurn();
-      this.#turnStart = performance.now();
-    }
+    const perEvent = (performance.now() - t0) / events.length;
+    this.#sliceEvents = Math.max(1, Math.min(SLICE_EVENTS, Math.floor(turn.ms / Math.max(perEvent, 1e-6))));
+    if (!turn.hasTime()) await nextTurn();
   }
 
   #publish(events: StoredEvent[]): void {

@@ -9,6 +9,7 @@ import { createLogger } from "../../src/logger.js";
 import { openDb } from "../../src/store/db.js";
 import { SqliteEventLog } from "../../src/store/sqlite-event-log.js";
 import { publish } from "./server.js";
+import { TurnBudget } from "../../src/turn-budget.js";
 
 /**
  * Raw command events of whatever command types the domains register, for
@@ -32,7 +33,7 @@ export async function registeredCommandTypes(): Promise<CommandType[]> {
   const path = join(dir, "catalog.db");
   const db = openDb(path);
   const logger = createLogger("silent");
-  const log = await SqliteEventLog.open(db.$client, { path, durability: "normal", retention: { maxAgeMs: 0, maxEvents: 0, intervalMs: 60_000 }, readers: 1, logger });
+  const log = await SqliteEventLog.open(db.$client, { path, durability: "normal", retention: { maxAgeMs: 0, maxEvents: 0, intervalMs: 60_000 }, readers: 1, logger, turn: new TurnBudget() });
   try {
     const domains = createDomains({ db, log, logger, commandTimeoutMs: 60_000 });
     domains.stop();
