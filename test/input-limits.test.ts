@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../src/domain/channels/console-routes.js";
 import { walkHistory } from "./support/history-pages.js";
 import { Probe } from "./support/probe.js";
+import { sessionCookie } from "./support/console.js";
 import { api, startTestServer, type TestServer } from "./support/server.js";
 
 /**
@@ -134,5 +135,24 @@ describe("input limits", () => {
     expect(health).toBe(200);
     // Before, parsing and checking the batch held the loop until it was appended: the probe always came second.
     expect(finished).toEqual(["probe", "batch"]);
+  });
+  it("refuses a console form body past its limit as it arrives (413), and still takes a normal one", async () => {
+    const cookie = await sessionCookie(server);
+    const page = await (await fetch(`${server.url}/t/demo`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
+    expect(csrf).toBeTruthy();
+    const post = (title: string) =>
+      fetch(`${server.url}/t/demo/sessions`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: server.url, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf!, agent: "agent-1", title }),
+      });
+    const huge = await post("x".repeat(8 * 1024 * 1024));
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: "body_too_large" });
+    const normal = await post("hello");
+    expect(normal.status).toBeLessThan(400);
+    expect(await probe.health()).toBe(200);
   });
 });

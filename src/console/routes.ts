@@ -10,6 +10,7 @@ import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
+import { formBodyLimit } from "./form-limit.js";
 import { sameOrigin } from "./same-origin.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
@@ -46,6 +47,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.use("/logout", sameOrigin());
   app.use("/t/*", sameOrigin());
   app.use("/admin/*", sameOrigin());
+  for (const path of ["/login", "/logout", "/t/*", "/admin/*"]) app.use(path, formBodyLimit(deps.maxEventBytes));
 
   app.get("/", (c) => {
     const session = sessions.current(c);
