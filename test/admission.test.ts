@@ -24,6 +24,24 @@ function app(withAdmission: boolean) {
 }
 
 describe("admission", () => {
+  it("lets tenants take turns: a flood from one holds no other tenant's requests behind it", async () => {
+    const served: string[] = [];
+    const a = new Hono<AppEnv>();
+    a.use(admission(new TurnBudget(4)));
+    a.get("/api/v1/tenants/:tenant/work", (c) => {
+      busy(1);
+      served.push(c.req.param("tenant"));
+      return c.text("ok");
+    });
+    const flood = Array.from({ length: 40 }, () => Promise.resolve(a.request("/api/v1/tenants/flood/work")));
+    const probe = Array.from({ length: 3 }, () => Promise.resolve(a.request("/api/v1/tenants/probe/work")));
+    await Promise.all([...flood, ...probe]);
+    expect(served).toHaveLength(43);
+    // Arrived last, served within the first few turns: one probe request per flood request at most.
+    const lastProbe = served.lastIndexOf("probe");
+    expect(lastProbe).toBeLessThan(20);
+  });
+
   it("lets requests that arrive together run a few milliseconds' worth per turn, the rest on later turns, in order", async () => {
     for (const withAdmission of [false, true]) {
       const { app: a, served } = app(withAdmission);

@@ -88,6 +88,15 @@ describe("ReplayScheduler", () => {
     expect(order).toEqual(["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]);
   });
 
+  it("takes tenants in turn: a tenant with many steps waiting does not hold another's behind them", async () => {
+    const scheduler = new ReplayScheduler();
+    const order: string[] = [];
+    const steps = (tenant: string, n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => scheduler.turn(tenant).then(() => order.push(`${tenant}${i}`))));
+    await Promise.all([steps("a", 6), steps("b", 2), steps("c", 1)]);
+    expect(order).toEqual(["a0", "b0", "c0", "a1", "b1", "a2", "a3", "a4", "a5"]);
+  });
+
   it("hands the loop back once a slice is spent", async () => {
     const scheduler = new ReplayScheduler(new TurnBudget(1));
     let immediates = 0;

@@ -11,17 +11,25 @@ import type { AppEnv } from "./env.js";
  * once, a reconnect storm after a restart, were most of a second of blocked
  * loop. Requests take the loop freely while the turn's budget lasts (shared
  * with the other work done in slices, see TurnBudget); past that, they
- * queue, and are let in a budget's worth per turn, in arrival order, with
- * I/O and timers running between.
+ * queue, and are let in a budget's worth per turn, tenants taking turns (a
+ * flood from one tenant does not hold another's requests behind it) and
+ * each tenant's in arrival order, with I/O and timers running between.
  *
  * Registered after the ops routes: /healthz and /metrics are answered at
  * once, always.
  */
 export function admission(turn: TurnBudget) {
   const queue = new ReplayScheduler(turn);
-  return createMiddleware<AppEnv>(async function admit(_c, next) {
-    // Behind requests already waiting, too: the queue keeps arrival order.
-    if (!turn.hasTime() || queue.waiting > 0) await queue.turn();
+  return createMiddleware<AppEnv>(async function admit(c, next) {
+    // Behind requests already waiting, too: each tenant's requests keep their order, and tenants take turns.
+    if (!turn.hasTime() || queue.waiting > 0) await queue.turn(tenantOf(c.req.path));
     await next();
   });
+}
+
+const TENANT_PATH = /^\/(?:api\/v1\/tenants|t)\/([^/]+)/;
+
+/** Whose request it is, from its path (the tenant's routes); "" for the rest (login, admin, assets). */
+function tenantOf(path: string): string {
+  return TENANT_PATH.exec(path)?.[1] ?? "";
 }

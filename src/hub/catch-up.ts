@@ -79,7 +79,7 @@ export async function catchUp(
         sub.close("slow");
         return;
       }
-      await hub.replays.turn();
+      await hub.replays.turn(sub.tenant ?? "*");
       if (sub.state !== "catching-up") return;
       // Room for the page is taken in turn too, so replays share the budget in the same round robin.
       if (!tryReserve(sub, need)) {
@@ -108,7 +108,7 @@ export async function catchUp(
         continue;
       }
       const page = await reads.read(sub.cursor, limit);
-      await hub.replays.turn();
+      await hub.replays.turn(sub.tenant ?? "*");
       if (sub.state !== "catching-up") return;
       const { chunks, bytes, through, cut } = options.encodeBatch
         ? encodeBatchPage(page.events, page.through, options.encodeBatch)
