@@ -38,6 +38,7 @@
   document.addEventListener("htmx:sse:after:connection", () => {
     up = true;
     current();
+    unavailable(false);
   });
   // A stream the server ended cleanly (a restart) raises no error: the retry announces itself here.
   document.addEventListener("htmx:sse:before:connection", (event) => {
@@ -46,7 +47,49 @@
   document.addEventListener("htmx:sse:error", (event) => {
     // The session ended (signed out elsewhere, key revoked): reloading leads to the login.
     if (event.detail?.status === 401 || event.detail?.status === 403) location.reload();
-    else lost();
+    else {
+      lost();
+      unavailable(true);
+    }
+  });
+
+  // A page whose stream cannot be opened says so instead of showing stale panels as if they were
+  // live: the server is down, a proxy refuses the stream, or the browser has no connection left
+  // for it (six per origin over HTTP/1.1, each held by an open tab's stream). The SSE extension
+  // retries a stream that was once open; the first request it leaves to us.
+  const NOTICE_AFTER_MS = 5000;
+  const RETRY_MAX_MS = 30_000;
+  // Past this without response headers the request is given up and tried again.
+  htmx.config.sse = { ...htmx.config.sse, connectTimeout: 15_000 };
+  const unavailable = (on) => {
+    let banner = document.getElementById("live-unavailable");
+    if (!on) return banner?.setAttribute("hidden", "");
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "live-unavailable";
+      banner.className = "live-unavailable";
+      banner.setAttribute("role", "alert");
+      banner.textContent = "Live updates unavailable — retrying… What you see may be out of date.";
+      document.body.append(banner);
+    }
+    banner.removeAttribute("hidden");
+  };
+  const streamOf = (event) => (event.target instanceof Element && event.target.matches("[hx-sse\\:connect]") ? event.target : null);
+  let attempts = 0;
+  const firstFailed = (event) => {
+    const el = streamOf(event);
+    if (!el || up || el._htmx?.sse) return;
+    const status = event.detail?.ctx?.response?.status;
+    if (status === 401 || status === 403) return location.reload();
+    lost();
+    unavailable(true);
+    const delay = Math.min(RETRY_MAX_MS, 1000 * 2 ** attempts++);
+    setTimeout(() => el.isConnected && !el._htmx?.sse && htmx.ajax("GET", el.getAttribute("hx-sse:connect"), { source: el, timeout: htmx.config.sse.connectTimeout }), delay);
+  };
+  document.addEventListener("htmx:error", firstFailed);
+  document.addEventListener("htmx:response:error", firstFailed);
+  document.addEventListener("htmx:before:request", (event) => {
+    if (streamOf(event)) setTimeout(() => up || unavailable(true), NOTICE_AFTER_MS);
   });
   // The server ended the stream for lack of access (signed out, key revoked, tenant disabled): its
   // final `revoked` message. Reloading shows the operator why: the login, or the error page. Not
