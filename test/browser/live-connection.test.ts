@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "../support/server.js";
 import { selfSignedCertificate } from "../support/tls.js";
 import { launchBrowser, signIn, waitLive } from "./browser.js";
+import { shootPage } from "./shots.js";
 
 const TABS = 8;
 
@@ -81,6 +82,8 @@ describe("console: a page whose stream cannot be opened", () => {
   });
 
   const banner = () => page.locator("#live-unavailable");
+  // The page retries with a growing delay (up to 10 s): allow for a whole one after the stream is let through.
+  const goesLive = () => page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
 
   /** Reloads the console with its stream answered by `handler` until the returned function lifts it. */
   async function withStream(handler: (route: Route) => unknown): Promise<() => Promise<void>> {
@@ -94,9 +97,10 @@ describe("console: a page whose stream cannot be opened", () => {
     const lift = await withStream((route) => route.abort("connectionrefused"));
     await banner().waitFor({ state: "visible", timeout: 10_000 });
     await expect(banner().textContent()).resolves.toContain("Live updates unavailable — retrying");
+    await shootPage(page, "live-unavailable");
     await expect(page.getAttribute("#connection", "data-state")).resolves.not.toBe("live");
     await lift();
-    await waitLive(page);
+    await goesLive();
     await expect(banner().isHidden()).resolves.toBe(true);
     // Live for real: an update published now arrives.
     await publish(server, "demo", { type: "call.started", subject: "c-back", data: { direction: "inbound", number: "+14155557777" } });
@@ -107,7 +111,7 @@ describe("console: a page whose stream cannot be opened", () => {
     const lift = await withStream((route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":"unavailable"}' }));
     await banner().waitFor({ state: "visible", timeout: 10_000 });
     await lift();
-    await waitLive(page);
+    await goesLive();
     await expect(banner().isHidden()).resolves.toBe(true);
   });
 
@@ -118,7 +122,7 @@ describe("console: a page whose stream cannot be opened", () => {
     await expect(page.getAttribute("#connection", "data-state")).resolves.not.toBe("live");
     await lift();
     for (const route of held) await route.abort().catch(() => {});
-    await waitLive(page);
+    await goesLive();
     await expect(banner().isHidden()).resolves.toBe(true);
   });
 });
