@@ -84,6 +84,8 @@ export const helpers = {
         return `Channel ${subject} connected`;
       case "channel.failed":
         return `Channel ${subject} failed: ${d.reason ?? ""}`;
+      case "channel.removed":
+        return `Channel ${subject} removed${d.reason ? `: ${d.reason}` : ""}`;
       case "workflow.started":
         return `Workflow ${d.name ?? subject} started`;
       case "workflow.progress":

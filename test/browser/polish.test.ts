@@ -155,9 +155,14 @@ describe("console polish", () => {
     }
   });
 
-  it("shows the login in both schemes", async () => {
+  it("shows the login in the dark too", async () => {
     const fresh = await browser.newPage({ viewport: LAPTOP });
     await fresh.goto(`${server.url}/login`);
+    await fresh.emulateMedia({ colorScheme: "dark" });
+    const card = await fresh.locator(".login").evaluate((el) => getComputedStyle(el).backgroundColor);
+    const field = await fresh.locator("#key").evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(luminance(card)).toBeLessThan(0.03);
+    expect(luminance(field)).toBeLessThan(0.03);
     await shootPage(fresh, "login");
     await fresh.close();
   });
