@@ -14,11 +14,26 @@
     const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
     return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
   };
+  // Hovering a time shows it in full: the operator's local date and time, then UTC. A title
+  // the page gave the time ("last activity") stays in front. Live updates render times
+  // anew, without it: each swap and tick puts it back.
+  const absolute = (el) => {
+    const ms = Date.parse(el.dateTime);
+    if (Number.isNaN(ms)) return;
+    const full = `${new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })}\n${new Date(ms).toISOString()}`;
+    const own = el.dataset.absolute;
+    if (own === full && el.title.endsWith(full)) return;
+    const base = own && el.title.endsWith(own) ? el.title.slice(0, -own.length).replace(/: $/, "") : el.title;
+    el.title = base ? `${base}: ${full}` : full;
+    el.dataset.absolute = full;
+  };
   const tick = () => {
     for (const el of document.querySelectorAll("time[data-relative]")) el.textContent = ago(Date.parse(el.dateTime));
     for (const el of document.querySelectorAll("time[data-elapsed]")) el.textContent = elapsed(Date.parse(el.dateTime));
+    for (const el of document.querySelectorAll("time[datetime]")) absolute(el);
   };
   setInterval(tick, 1000);
+  document.addEventListener("htmx:after:swap", tick);
 
   // Connection indicator, driven by the page stream's htmx SSE events.
   const indicator = () => document.getElementById("connection");
@@ -38,6 +53,7 @@
   document.addEventListener("htmx:sse:after:connection", () => {
     up = true;
     current();
+    unavailable(false);
   });
   // A stream the server ended cleanly (a restart) raises no error: the retry announces itself here.
   document.addEventListener("htmx:sse:before:connection", (event) => {
@@ -46,7 +62,49 @@
   document.addEventListener("htmx:sse:error", (event) => {
     // The session ended (signed out elsewhere, key revoked): reloading leads to the login.
     if (event.detail?.status === 401 || event.detail?.status === 403) location.reload();
-    else lost();
+    else {
+      lost();
+      unavailable(true);
+    }
+  });
+
+  // A page whose stream cannot be opened says so instead of showing stale panels as if they were
+  // live: the server is down, a proxy refuses the stream, or the browser has no connection left
+  // for it (six per origin over HTTP/1.1, each held by an open tab's stream). The SSE extension
+  // retries a stream that was once open; the first request it leaves to us.
+  const NOTICE_AFTER_MS = 5000;
+  const RETRY_MAX_MS = 10_000;
+  // Past this without response headers the request is given up and tried again.
+  htmx.config.sse = { ...htmx.config.sse, connectTimeout: 15_000 };
+  const unavailable = (on) => {
+    let banner = document.getElementById("live-unavailable");
+    if (!on) return banner?.setAttribute("hidden", "");
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "live-unavailable";
+      banner.className = "live-unavailable";
+      banner.setAttribute("role", "alert");
+      banner.textContent = "Live updates unavailable — retrying… What you see may be out of date.";
+      document.body.append(banner);
+    }
+    banner.removeAttribute("hidden");
+  };
+  const streamOf = (event) => (event.target instanceof Element && event.target.matches("[hx-sse\\:connect]") ? event.target : null);
+  let attempts = 0;
+  const firstFailed = (event) => {
+    const el = streamOf(event);
+    if (!el || up || el._htmx?.sse) return;
+    const status = event.detail?.ctx?.response?.status;
+    if (status === 401 || status === 403) return location.reload();
+    lost();
+    unavailable(true);
+    const delay = Math.min(RETRY_MAX_MS, 1000 * 2 ** attempts++);
+    setTimeout(() => el.isConnected && !el._htmx?.sse && htmx.ajax("GET", el.getAttribute("hx-sse:connect"), { source: el, timeout: htmx.config.sse.connectTimeout }), delay);
+  };
+  document.addEventListener("htmx:error", firstFailed);
+  document.addEventListener("htmx:response:error", firstFailed);
+  document.addEventListener("htmx:before:request", (event) => {
+    if (streamOf(event)) setTimeout(() => up || unavailable(true), NOTICE_AFTER_MS);
   });
   // The server ended the stream for lack of access (signed out, key revoked, tenant disabled): its
   // final `revoked` message. Reloading shows the operator why: the login, or the error page. Not
@@ -129,10 +187,11 @@
   });
   // The feed list itself is replaced on a full re-render: observe the new one.
   document.addEventListener("htmx:after:swap", observe);
-  document.addEventListener("DOMContentLoaded", () => {
-    // A ready login (`/login#key=sb_…`, as `npm run demo` prints): the key sits in the
-    // fragment, which browsers never send; it is taken out of the address bar and
-    // history at once and posted like a typed key, so it reaches no URL or log.
+  // A ready login (`/login#key=sb_…`, as `npm run demo` prints): the key sits in the
+  // fragment, which browsers never send; it is taken out of the address bar and
+  // history at once and posted like a typed key, so it reaches no URL or log. Opened
+  // in a tab that shows the login already, only the fragment changes: no new page loads.
+  const loginFromFragment = () => {
     const keyField = document.querySelector("form[action='/login'] #key");
     const given = keyField && new URLSearchParams(location.hash.slice(1)).get("key");
     if (keyField && location.hash) history.replaceState(null, "", location.pathname + location.search);
@@ -140,6 +199,10 @@
       keyField.value = given;
       keyField.form.requestSubmit();
     }
+  };
+  window.addEventListener("hashchange", loginFromFragment);
+  document.addEventListener("DOMContentLoaded", () => {
+    loginFromFragment();
     // Pages without a stream (login, stats) have no connection to show.
     if (!document.querySelector("[hx-sse\\:connect]")) indicator()?.setAttribute("hidden", "");
     observe();

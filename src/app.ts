@@ -1,9 +1,11 @@
 import type Database from "better-sqlite3";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Registry } from "prom-client";
 import type { Config } from "./config.js";
 import type { Presence } from "./domain/agents/index.js";
 import { assetRoutes } from "./console/assets.js";
+import { errorPage, wantsPage } from "./console/error-page.js";
 import { LoginThrottle } from "./console/login-throttle.js";
 import { consoleRoutes } from "./console/routes.js";
 import { Sessions } from "./console/session.js";
@@ -57,13 +59,18 @@ export function createApp(deps: AppDeps) {
   const limiter = new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
   const app = new Hono<AppEnv>();
-  app.onError(errorHandler(deps.logger));
-  app.notFound((c) => c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  // A browser loading a console page gets errors as pages in the console's layout; API clients get JSON.
+  const page = (c: Context, status: ContentfulStatusCode, message: string, headers?: Record<string, string>) =>
+    wantsPage(c) ? errorPage(c, deps, status, message, headers) : null;
+  app.onError(errorHandler(deps.logger, page));
+  app.notFound((c) => page(c, 404, `There is no page at ${c.req.path}.`) ?? c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
   app.use(admission(deps.hub.turn));
   app.route(
     "/",
-    eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type), isWorkerEvent: (type) => deps.domains.isWorkerEvent(type) }),
+    eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type),
+      needsControl: (type) => deps.domains.needsControl(type),
+      isWorkerEvent: (type) => deps.domains.isWorkerEvent(type) }),
   );
   app.route("/", streamRoutes(streamDeps));
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };

@@ -8,6 +8,13 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Interface to listen on; unset means every interface (Node's default). */
   HOST: z.string().min(1).optional(),
+  /**
+   * A TLS certificate chain and its private key (PEM file paths). With both, Switchboard serves HTTPS
+   * itself, over HTTP/2 (HTTP/1.1 for clients without it): a browser's tabs share one connection
+   * instead of holding one of its six per origin each.
+   */
+  SWITCHBOARD_TLS_CERT: z.string().min(1).optional(),
+  SWITCHBOARD_TLS_KEY: z.string().min(1).optional(),
   /** SQLite file path; a `file:` prefix is accepted and dropped. */
   DATABASE_URL: z.string().min(1).default("./data/switchboard.db"),
   /** On a new database, becomes the admin key instead of a random one. */
@@ -102,10 +109,18 @@ const schema = z.object({
    */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-}).refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
-  path: ["SSE_MAX_QUEUED_BYTES"],
-  message: "must be at least SSE_MAX_BUFFER_BYTES (one stream's share)",
-});
+})
+  .refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
+    path: ["SSE_MAX_QUEUED_BYTES"],
+    message: "must be at least SSE_MAX_BUFFER_BYTES (one stream's share)",
+  })
+  .superRefine((c, ctx) => {
+    // One without the other is a half-done setup: refuse it rather than serve plain HTTP by surprise.
+    const [given, missing] = c.SWITCHBOARD_TLS_CERT ? ["SWITCHBOARD_TLS_CERT", "SWITCHBOARD_TLS_KEY"] : ["SWITCHBOARD_TLS_KEY", "SWITCHBOARD_TLS_CERT"];
+    if ((c.SWITCHBOARD_TLS_CERT === undefined) !== (c.SWITCHBOARD_TLS_KEY === undefined)) {
+      ctx.addIssue({ code: "custom", path: [missing], message: `must be set too when ${given} is (the certificate and its key go together)` });
+    }
+  });
 
 export type Config = z.output<typeof schema>;
 

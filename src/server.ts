@@ -1,3 +1,4 @@
+import { createSecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
@@ -8,6 +9,8 @@ import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { AccessWatch } from "./http/access-watch.js";
+import { connectionCloser } from "./http/connections.js";
+import { readTls } from "./http/tls.js";
 import { Hub } from "./hub/hub.js";
 import { createLogger, type Logger } from "./logger.js";
 import { fullCollector } from "./memory.js";
@@ -41,6 +44,8 @@ export interface RunningServer {
  * with the environment's configuration; tests call it with their own.
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  // Before anything is opened: a bad certificate stops the start with nothing to undo.
+  const tls = readTls(config);
   const db = openDb(config.DATABASE_URL, { durability: config.SWITCHBOARD_DURABILITY });
   const sqlite = db.$client;
   const tenants = new TenantStore(db);
@@ -87,7 +92,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   access.start();
   const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    // With a certificate, HTTP/2: every tab of a browser shares one connection, where HTTP/1.1 gives
+    // an origin six, each held by a page's stream. HTTP/1.1 stays for clients without HTTP/2.
+    const transport = tls ? { createServer: createSecureServer, serverOptions: { ...tls, allowHTTP1: true } } : {};
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, ...transport }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       access.stop();
       void log.stop().then(() => sqlite.close());
@@ -98,8 +106,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // failed listen (port in use), it would be stored but never shown. No request is read before this runs.
   const bootstrapKey = bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${!config.HOST || config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST}:${port}`;
-  logger.info("switchboard listening", { url, database: config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
+  const connections = connectionCloser(server);
+  const url = `${tls ? "https" : "http"}://${!config.HOST || config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST}:${port}`;
+  logger.info("switchboard listening", { url, http2: tls !== null, database: config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -115,12 +124,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       // Requests still in flight have had their appends committed; let them answer, then drop idle sockets.
       // Keep dropping them as they go idle: a keep-alive connection whose answer was still being written
       // would otherwise stay open until the client's idle timeout, holding up the stop by seconds.
-      const dropIdle = () => ("closeIdleConnections" in server ? server.closeIdleConnections() : undefined);
-      dropIdle();
-      const dropping = setInterval(dropIdle, 50);
+      connections.dropIdle();
+      const dropping = setInterval(() => connections.dropIdle(), 50);
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5000).unref())]);
       clearInterval(dropping);
-      if ("closeAllConnections" in server) server.closeAllConnections();
+      connections.dropAll();
       sqlite.close();
       logger.info("switchboard stopped");
     })());

@@ -23,7 +23,7 @@ const ADMIN_ROUTES = [
   { method: "GET", path: "/admin", console: true },
   { method: "GET", path: "/admin/live", console: true },
 ];
-const PUBLIC = ["GET /", "GET /login", "POST /login", "POST /logout", "GET /healthz", "GET /metrics", "GET /switch"];
+const PUBLIC = ["GET /", "GET /login", "POST /login", "POST /logout", "GET /healthz", "GET /metrics", "GET /switch", "GET /favicon.ico", "GET /favicon.svg"];
 const perTenant = (path: string) => path.startsWith("/api/v1/tenants/:tenant") || path === "/t/:tenant" || path.startsWith("/t/:tenant/");
 
 /** The entities the write routes name, created before the table runs. */
@@ -122,14 +122,14 @@ describe("admin keys and the routes across tenants", () => {
 
   it("an admin key with only read changes nothing: every write route, API and console, answers 403", async () => {
     // The voice provider's webhooks take no key: their signature is their authentication (retell-webhook.test.ts).
-    const writes = server.routes.filter((r) => r.method === "POST" && perTenant(r.path) && !r.path.includes("/webhooks/"));
+    const writes = server.routes.filter((r) => (r.method === "POST" || r.method === "DELETE") && perTenant(r.path) && !r.path.includes("/webhooks/"));
     expect(writes.length).toBeGreaterThan(10);
     const session = await signIn(keys["admin-read"]);
     const head = await logHead(server);
     for (const route of writes) {
       const path = concrete(route.path);
       const res = route.path.startsWith("/api/")
-        ? await api(server, path, { method: "POST", key: keys["admin-read"], headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "note.added" }) })
+        ? await api(server, path, { method: route.method, key: keys["admin-read"], headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "note.added" }) })
         : await fetch(server.url + path, {
             method: "POST",
             redirect: "manual",

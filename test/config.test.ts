@@ -25,6 +25,8 @@ describe("loadConfig defaults", () => {
       SSE_RECENT_BYTES: 64 * 1024 * 1024,
       SSE_RECENT_MAX_AGE_MS: 10_000,
       SSE_MAX_STREAMS_PER_TENANT: 10_000,
+      SSE_RECENT_BYTES: 64 * 1024 * 1024,
+      SSE_RECENT_MAX_AGE_MS: 10_000,
       CONSOLE_MAX_PAGE_GROUPS_PER_TENANT: 100,
       MAX_EVENT_BYTES: 64 * 1024,
       MAX_BODY_BYTES: 16 * 1024 * 1024,
@@ -81,6 +83,17 @@ describe("loadConfig defaults", () => {
   it("rejects a global stream bound smaller than one stream's buffer", () => {
     const err = configError({ SSE_MAX_BUFFER_BYTES: String(4 * 1024 * 1024), SSE_MAX_QUEUED_BYTES: String(1024 * 1024) });
     expect(err.message).toMatch(/^\s+SSE_MAX_QUEUED_BYTES: must be at least SSE_MAX_BUFFER_BYTES/m);
+  });
+
+  it("takes a TLS certificate only with its key, and the key only with its certificate", () => {
+    expect(loadConfig({ SWITCHBOARD_TLS_CERT: "/etc/ssl/cert.pem", SWITCHBOARD_TLS_KEY: "/etc/ssl/key.pem" })).toMatchObject({
+      SWITCHBOARD_TLS_CERT: "/etc/ssl/cert.pem",
+      SWITCHBOARD_TLS_KEY: "/etc/ssl/key.pem",
+    });
+    expect(configError({ SWITCHBOARD_TLS_CERT: "/etc/ssl/cert.pem" }).message).toMatch(
+      /^\s+SWITCHBOARD_TLS_KEY: must be set too when SWITCHBOARD_TLS_CERT is/m,
+    );
+    expect(configError({ SWITCHBOARD_TLS_KEY: "/etc/ssl/key.pem" }).message).toMatch(/^\s+SWITCHBOARD_TLS_CERT: must be set too when SWITCHBOARD_TLS_KEY is/m);
   });
 
   it("drops a file: prefix from DATABASE_URL", () => {

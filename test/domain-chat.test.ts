@@ -56,10 +56,10 @@ describe("chat sessions", () => {
     expect(received(beta).filter((e) => e.type === "chat.message").map((e) => e.subject)).toEqual([other.sessionId]);
     expect(received(alpha).filter((e) => e.type === "chat.message").map((e) => e.subject)).toEqual(["s-route"]);
 
-    // The detail shows the user's message, complete, with no answer yet.
+    // The detail shows the user's message, pending: no answer yet.
     const detail = await session(server, "s-route");
     expect(detail.session.agent).toBe("agent-alpha");
-    expect(detail.messages).toEqual([expect.objectContaining({ message_id: "m-1", role: "user", text: "Hello, agent", status: "complete", reply_to: null, tools: [] })]);
+    expect(detail.messages).toEqual([expect.objectContaining({ message_id: "m-1", role: "user", text: "Hello, agent", status: "pending", reply_to: null, tools: [] })]);
     alpha.close();
     beta.close();
   });

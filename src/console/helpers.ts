@@ -84,6 +84,8 @@ export const helpers = {
         return `Channel ${subject} connected`;
       case "channel.failed":
         return `Channel ${subject} failed: ${d.reason ?? ""}`;
+      case "channel.removed":
+        return `Channel ${subject} removed${d.reason ? `: ${d.reason}` : ""}`;
       case "workflow.started":
         return `Workflow ${d.name ?? subject} started`;
       case "workflow.progress":
@@ -102,6 +104,8 @@ export const helpers = {
         return `Workflow ${subject} cancelled${d.reason ? `: ${d.reason}` : ""}`;
       case "chat.message":
         return `Message in ${subject}: ${String(d.text ?? "").slice(0, 80)}`;
+      case "chat.message_expired":
+        return `Message in ${subject} not answered: ${d.agent} did not answer in time`;
       default: {
         // Generic events: their type and subject, and the first text field a producer is likely to send.
         const text = ["message", "text", "title", "summary", "status"].map((k) => d[k]).find((v) => typeof v === "string");

@@ -5,6 +5,8 @@ import { clientAddress } from "../http/client-address.js";
 import type { AppEnv } from "../http/env.js";
 import { parsePosition } from "../http/position.js";
 import { isAdmin, type ApiKey } from "../store/keys.js";
+import { errorPage } from "./error-page.js";
+import { layoutFor } from "./layout.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
@@ -105,7 +107,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const message = deps.limiter.message(admission.retryAfterSec);
     const headers = { "Retry-After": String(admission.retryAfterSec) };
     if (c.req.header("hx-request") === "true") return c.text(message, 429, { ...headers, "HX-Reswap": "none" });
-    return c.html(views.render("pages/error", { status: 429, message }), 429, headers);
+    return errorPage(c, deps, 429, message, headers);
   });
 
   app.get("/t/:tenant", async (c) => {
@@ -181,17 +183,17 @@ function consolePage(deps: ConsoleDeps) {
     const tenant = c.req.param("tenant");
     // Pages outside /t/:tenant (the all-tenants view) are for admin keys only.
     if (tenant === undefined && !isAdmin(session.key)) {
-      return c.html(deps.views.render("pages/error", { status: 403, message: "Only admin keys (bound to no tenant, with the admin scope) can see every tenant." }), 403);
+      return errorPage(c, deps, 403, "Only admin keys (bound to no tenant, with the admin scope) can see every tenant.");
     }
     if (tenant !== undefined && session.key.tenant !== null && session.key.tenant !== tenant) {
-      return c.html(deps.views.render("pages/error", { status: 403, message: `Your key cannot see tenant "${tenant}".` }), 403);
+      return errorPage(c, deps, 403, `Your key cannot see tenant "${tenant}".`);
     }
     if (tenant !== undefined && !deps.tenants.exists(tenant)) {
-      return c.html(deps.views.render("pages/error", { status: 404, message: `There is no tenant "${tenant}".` }), 404);
+      return errorPage(c, deps, 404, `There is no tenant "${tenant}".`);
     }
     if (tenant !== undefined && deps.tenants.isDisabled(tenant)) {
       if (c.req.path.endsWith("/live")) return c.text(`tenant "${tenant}" is disabled`, 403);
-      return c.html(deps.views.render("pages/error", { status: 403, message: `Tenant "${tenant}" is disabled.` }), 403);
+      return errorPage(c, deps, 403, `Tenant "${tenant}" is disabled.`);
     }
     c.set("key", session.key);
     c.set("session", session.id);
@@ -219,16 +221,5 @@ export function panelContext(c: Context<ConsoleEnv>, deps: ConsoleDeps): PanelCo
 
 /** What the layout needs on every page: who is signed in, where, and the tenant switcher. */
 export function layoutData(c: Context<ConsoleEnv>, deps: ConsoleDeps) {
-  const key = c.get("key");
-  return {
-    tenant: c.req.param("tenant"),
-    /** The page's path, to mark the current navigation link. */
-    path: c.req.path,
-    tenants: key.tenant === null ? deps.tenants.list().map((t) => t.slug) : [key.tenant],
-    /** A key bound to no tenant may switch between them; only an admin key also gets the all-tenants view. */
-    switcher: key.tenant === null,
-    admin: isAdmin(key),
-    keyLabel: key.label || key.id,
-    csrf: c.get("csrf"),
-  };
+  return layoutFor(c.get("key"), { tenant: c.req.param("tenant"), path: c.req.path, csrf: c.get("csrf") }, deps.tenants);
 }

@@ -24,6 +24,12 @@ export interface TypeSpec {
    * names the target: `worker` (one worker) and/or `kind` (any worker of a kind).
    */
   command?: boolean;
+  /**
+   * An operator's decision about the state that no worker needs to carry
+   * out (removing a failed channel): publishing it needs the control scope,
+   * as a command does, but it goes to no command stream.
+   */
+  control?: boolean;
   /** Appended by Switchboard itself (presence, expiry); producers may not publish it. */
   internal?: boolean;
 }

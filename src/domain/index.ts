@@ -21,7 +21,7 @@ import { sessionsPanel } from "./chat/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
-  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain], workerEventTypes);
+  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain(ctx)], workerEventTypes);
 }
 
 /** Every domain's routes: state, detail, commands, webhooks. */

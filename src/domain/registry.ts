@@ -55,6 +55,12 @@ export class Domains {
     return this.#specs.get(type)?.command === true;
   }
 
+  /** Whether publishing this type takes the control scope: a command, or an operator's action. */
+  needsControl(type: string): boolean {
+    const spec = this.#specs.get(type);
+    return spec?.command === true || spec?.control === true;
+  }
+
   /** Whether a worker publishes this type about its own work (an answer to a command, a report). */
   isWorkerEvent(type: string): boolean {
     return this.workerEvents.has(type);

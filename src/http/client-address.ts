@@ -1,5 +1,5 @@
-import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
+import type { NodeBindings } from "./env.js";
 
 /**
  * The address a request came from. With `trustProxy` = 0 it is the socket's
@@ -9,7 +9,7 @@ import type { Context } from "hono";
  * header shorter than n entries falls back to its leftmost entry.
  */
 export function clientAddress(c: Context, trustProxy: number): string {
-  const socket = (c.env as HttpBindings).incoming.socket.remoteAddress ?? "";
+  const socket = (c.env as NodeBindings).incoming.socket.remoteAddress ?? "";
   if (trustProxy === 0) return socket;
   const forwarded = (c.req.header("x-forwarded-for") ?? "")
     .split(",")

@@ -25,9 +25,22 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** `app.onError`: ApiErrors become their JSON body; anything else is logged and becomes a 500. */
-export function errorHandler(logger: Logger) {
+/**
+ * An error as a page, for a browser loading one: null to answer with the JSON body instead.
+ * `message` is for a person; a 500's is generic (the details go to the log).
+ */
+export type ErrorPage = (c: Context, status: ContentfulStatusCode, message: string, headers?: Record<string, string>) => Response | null;
+
+/**
+ * `app.onError`: ApiErrors become their JSON body; anything else is logged and becomes a 500.
+ * With `page`, a browser loading a page gets the error as one instead.
+ */
+export function errorHandler(logger: Logger, page: ErrorPage = () => null) {
   return function onError(err: Error, c: Context) {
+    if (err instanceof HTTPException) {
+      const shown = page(c, err.status as ContentfulStatusCode, err.message || "The request failed.", err instanceof ApiError ? err.headers : undefined);
+      if (shown) return shown;
+    }
     if (err instanceof ApiError) {
       const body: Record<string, unknown> = { error: err.code, message: err.message };
       if (err.details) body.details = err.details;
@@ -37,6 +50,6 @@ export function errorHandler(logger: Logger) {
       return c.json({ error: "http_error", message: err.message || "request failed" }, err.status as ContentfulStatusCode);
     }
     logger.error("unhandled error", { method: c.req.method, path: c.req.path, error: err.stack ?? String(err) });
-    return c.json({ error: "internal", message: "internal server error" }, 500);
+    return page(c, 500, "Something went wrong on our side; it has been logged. Try again, or go back to your console.") ?? c.json({ error: "internal", message: "internal server error" }, 500);
   };
 }

@@ -1,7 +1,6 @@
-import type { IncomingMessage } from "node:http";
-import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
+import type { NodeBindings } from "./env.js";
 import { ApiError, type ErrorDetail } from "./errors.js";
 import { BatchScanner, ScanError, type ScanLimits, type ValueScanner } from "./json-scan.js";
 import { LineScanner } from "./ndjson-scan.js";
@@ -144,7 +143,7 @@ async function readChunks(c: Context, max: number, onChunk: (text: string) => vo
       throw new ApiError(400, "invalid_encoding", "the body is not valid UTF-8");
     }
   };
-  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
   if (incoming) return readIncoming(incoming, max, (chunk) => onChunk(decode(chunk)), () => onChunk(decode()));
   const body = c.req.raw.body;
   if (!body) return;
@@ -164,7 +163,7 @@ async function readChunks(c: Context, max: number, onChunk: (text: string) => vo
   }
 }
 
-function readIncoming(incoming: IncomingMessage, max: number, onData: (chunk: Buffer) => void, onEnd: () => void): Promise<void> {
+function readIncoming(incoming: NodeBindings["incoming"], max: number, onData: (chunk: Buffer) => void, onEnd: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let total = 0;
     const done = (err?: unknown) => {

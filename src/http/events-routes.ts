@@ -17,8 +17,10 @@ export interface EventsDeps extends AuthDeps {
   limits: BodyLimits;
   /** Each key's publishing allowance, counted in events. */
   limiter: RateLimiter;
-  /** Whether a type is a command to workers, which needs the control scope to send. */
+  /** Whether a type is a command to workers. */
   isCommand: (type: string) => boolean;
+  /** Whether a type needs the control scope to send: a command, or an operator's action (removing a channel). */
+  needsControl: (type: string) => boolean;
   /** Whether a type is a worker's answer or report, which needs the work scope (and the key's worker binding) to send. */
   isWorkerEvent: (type: string) => boolean;
 }
@@ -41,10 +43,12 @@ export function eventsRoutes(deps: EventsDeps) {
       if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
     });
     const key = c.get("key");
-    // Commands act on workers (pause a workflow, connect a channel): publishing them is control, as on their own routes.
-    const command = events.find((e) => deps.isCommand(e.type));
+    // Commands act on workers (pause a workflow, connect a channel), and operators' actions on state (remove a
+    // channel): publishing them is control, as on their own routes.
+    const command = events.find((e) => deps.needsControl(e.type));
     if (command && !key.scopes.has("control")) {
-      throw new ApiError(403, "forbidden", `${command.type} is a command: publishing it needs the "control" scope`);
+      const what = deps.isCommand(command.type) ? "a command" : "an operator's action";
+      throw new ApiError(403, "forbidden", `${command.type} is ${what}: publishing it needs the "control" scope`);
     }
     // A worker's answers and reports speak for a worker: that is work, and a key bound to workers speaks only for them
     // (checked by the projections, against the state each event meets).

@@ -1,6 +1,8 @@
-import type { HttpBindings } from "@hono/node-server";
+import type { ServerResponse } from "node:http";
+import { constants, Http2ServerResponse } from "node:http2";
 import type { Context } from "hono";
 import type { Sink } from "../hub/sink.js";
+import type { NodeBindings } from "./env.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -12,21 +14,30 @@ const SSE_HEADERS = {
 
 /**
  * Takes over the Node response behind a Hono context and returns it as a
- * Sink writing straight to the socket. `res.write` costs about a quarter
- * more per call than a pre-framed `socket.write` (it re-frames the chunk and
- * tracks state per call); streams write the same frame to thousands of
- * sockets, so the hub frames each chunk once and writes bytes directly.
- * The route must return RESPONSE_ALREADY_SENT afterwards.
+ * Sink. The route must return RESPONSE_ALREADY_SENT afterwards.
+ *
+ * Over HTTP/1.1 the Sink writes straight to the socket: `res.write` costs
+ * about a quarter more per call than a pre-framed `socket.write` (it
+ * re-frames the chunk and tracks state per call); streams write the same
+ * frame to thousands of sockets, so the hub frames each chunk once and
+ * writes bytes directly. Over HTTP/2 the socket carries every stream of the
+ * connection in frames of the protocol's own, so the Sink writes to the
+ * request's stream, which frames and flow-controls the bytes.
  */
 export function openSseResponse(c: Context, onClose: () => void, extraHeaders: Record<string, string> = {}): Sink {
-  const { outgoing } = c.env as HttpBindings;
-  outgoing.writeHead(200, { ...SSE_HEADERS, ...extraHeaders });
+  const { outgoing } = c.env as NodeBindings;
+  const headers = { ...SSE_HEADERS, ...extraHeaders };
+  outgoing.once("close", onClose);
+  return outgoing instanceof Http2ServerResponse ? streamSink(outgoing, headers) : socketSink(outgoing, headers);
+}
+
+function socketSink(outgoing: ServerResponse, headers: Record<string, string>): Sink {
+  outgoing.writeHead(200, headers);
   outgoing.flushHeaders();
   const socket = outgoing.socket!;
   socket.setNoDelay(true);
   // Node decides on chunked encoding while storing the headers (HTTP/1.1 without a length).
   const chunked = (outgoing as unknown as { chunkedEncoding: boolean }).chunkedEncoding === true;
-  outgoing.once("close", onClose);
   return {
     chunked,
     write(chunks, written) {
@@ -47,4 +58,46 @@ export function openSseResponse(c: Context, onClose: () => void, extraHeaders: R
       socket.destroy();
     },
   };
+}
+
+/**
+ * One HTTP/2 stream. Its unsent bytes are what the stream holds: a client
+ * that stops reading exhausts the stream's flow-control window and they
+ * grow, as a stalled socket's do. Cutting a slow client resets its stream
+ * alone; the connection and the other streams on it (the operator's other
+ * tabs) go on.
+ */
+function streamSink(outgoing: Http2ServerResponse, headers: Record<string, string>): Sink {
+  outgoing.writeHead(200, headers);
+  const stream = outgoing.stream;
+  return {
+    chunked: false,
+    write(chunks, written) {
+      if (stream.destroyed) return;
+      const last = chunks.length - 1;
+      if (last > 0) stream.cork();
+      for (let i = 0; i < last; i++) stream.write(chunks[i]);
+      stream.write(chunks[last], written);
+      if (last > 0) stream.uncork();
+    },
+    buffered: () => stream.writableLength,
+    end() {
+      if (!stream.destroyed) outgoing.end();
+    },
+    destroy() {
+      // RST_STREAM with CANCEL: the client sees an error, not the clean end of a finished stream.
+      stream.close(constants.NGHTTP2_CANCEL);
+    },
+  };
+}
+
+/**
+ * Drops a request without an answer: a network error to the client, which
+ * an SSE client retries. Over HTTP/2 only its stream is refused; the
+ * connection carries the client's other requests.
+ */
+export function dropRequest(c: Context): void {
+  const { outgoing, incoming } = c.env as NodeBindings;
+  if (outgoing instanceof Http2ServerResponse) outgoing.stream.close(constants.NGHTTP2_REFUSED_STREAM);
+  else incoming.socket.destroy();
 }

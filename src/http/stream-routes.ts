@@ -1,4 +1,3 @@
-import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import type { StoredEvent } from "../event.js";
@@ -18,7 +17,7 @@ import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 import { readFilter } from "./events-routes.js";
 import { parsePosition } from "./position.js";
-import { openSseResponse } from "./sse-response.js";
+import { dropRequest, openSseResponse } from "./sse-response.js";
 
 export interface StreamDeps extends AuthDeps {
   log: EventLog;
@@ -83,7 +82,7 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
     // Stopping: a stream opened now (say, a reconnect on a kept-alive socket) would be cut at once. Drop
     // the connection instead; to an SSE client that is a network error, so it retries, reaching the
     // next server. An HTTP error status would make a standard EventSource give up for good.
-    (c.env as HttpBindings).incoming.socket.destroy();
+    dropRequest(c);
     return RESPONSE_ALREADY_SENT;
   }
   if (!deps.hub.hasCapacity(selector.tenant)) {

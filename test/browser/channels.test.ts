@@ -103,6 +103,8 @@ describe("console: channel hub", () => {
   it("disconnects: the command reaches the worker holding the connection, and the card follows its answer", async () => {
     const id = (await page.locator("#channels-list li.channel-card.connected").first().getAttribute("data-channel"))!;
     const seen = received(worker).length;
+    // Disconnect asks first (channel-actions.test.ts); the operator confirms.
+    page.once("dialog", (dialog) => void dialog.accept());
     await card(page, id).locator("button", { hasText: "Disconnect" }).click();
     await worker.until((w) => received(w).slice(seen).some((e) => e.type === "channel.disconnect_requested" && e.subject === id), 5000);
     expect(received(worker).slice(seen).find((e) => e.type === "channel.disconnect_requested")!.data).toMatchObject({ worker: "w1" });

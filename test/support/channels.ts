@@ -70,6 +70,9 @@ export function foldChannels(events: EventJson[], head: number): Map<string, Rec
       case "channel.disconnected":
         out.set(id, { ...prev, state: "disconnected", reason: d.reason ?? null, worker, ...stamp });
         break;
+      case "channel.removed":
+        out.delete(id);
+        break;
     }
   }
   return out;

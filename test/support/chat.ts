@@ -69,7 +69,8 @@ export async function delivered(client: SseClient, id: number): Promise<EventJso
 export interface FoldedMessage {
   message_id: string;
   role: "user" | "assistant";
-  status: "streaming" | "complete" | "error";
+  /** An answer streams, then is complete or error; a user's message is pending until answered (complete), or expired. */
+  status: "streaming" | "complete" | "error" | "pending" | "expired";
   reply_to: string | null;
   error: string | null;
   /** User text, or the answer's pieces by seq (the first of a repeated seq is kept). */
@@ -101,12 +102,17 @@ const OUTPUT_CHARS = 64 * 1024;
  */
 export function fold(events: readonly EventJson[]): Folded {
   const out: Folded = { sessions: new Map(), tools: new Map() };
+  /** The agent took up a user's message: its first answer event, or a tool run on the message itself. */
+  const takenUp = (m: FoldedMessage | undefined) => {
+    if (m && m.role === "user" && (m.status === "pending" || m.status === "expired")) m.status = "complete";
+  };
   const answer = (sessionId: string, d: any): FoldedMessage => {
     const messages = out.sessions.get(sessionId)!.messages;
     let m = messages.get(d.message_id);
     if (!m) {
       m = { message_id: d.message_id, role: "assistant", status: "streaming", reply_to: d.reply_to, error: null, text: new Map() };
       messages.set(d.message_id, m);
+      takenUp(messages.get(d.reply_to));
     }
     return m;
   };
@@ -119,7 +125,10 @@ export function fold(events: readonly EventJson[]): Folded {
         break;
       case "chat.message":
         if (!out.sessions.has(subject)) out.sessions.set(subject, { agent: d.agent, title: null, messages: new Map() });
-        out.sessions.get(subject)!.messages.set(d.message_id, { message_id: d.message_id, role: "user", status: "complete", reply_to: null, error: null, text: d.text });
+        out.sessions.get(subject)!.messages.set(d.message_id, { message_id: d.message_id, role: "user", status: "pending", reply_to: null, error: null, text: d.text });
+        break;
+      case "chat.message_expired":
+        out.sessions.get(subject)!.messages.get(d.message_id)!.status = "expired";
         break;
       case "chat.delta": {
         const pieces = answer(subject, d).text as Map<number, string>;
@@ -134,6 +143,7 @@ export function fold(events: readonly EventJson[]): Folded {
         break;
       case "tool.started":
         if (d.reply_to !== undefined) answer(d.session_id, d);
+        else takenUp(out.sessions.get(d.session_id)!.messages.get(d.message_id));
         out.tools.set(subject, { tool_id: subject, session_id: d.session_id, message_id: d.message_id, name: d.name, status: "running", progress: 0, output: "", error: null, cancel_requested: false });
         break;
       default: {

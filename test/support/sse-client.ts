@@ -1,4 +1,7 @@
-import { request, type ClientRequest, type IncomingMessage } from "node:http";
+import { request, type IncomingMessage } from "node:http";
+import type { ClientHttp2Session } from "node:http2";
+import { request as httpsRequest } from "node:https";
+import type { Readable } from "node:stream";
 
 export interface SseMessage {
   id?: string;
@@ -7,9 +10,9 @@ export interface SseMessage {
 }
 
 /**
- * A raw SSE client over node:http, parsing frames exactly as the spec says
- * (fields, multi-line data, comments ignored). It records every message so
- * tests can wait for and assert on them.
+ * A raw SSE client over node:http (or an HTTP/2 session), parsing frames
+ * exactly as the spec says (fields, multi-line data, comments ignored). It
+ * records every message so tests can wait for and assert on them.
  */
 export class SseClient {
   readonly messages: SseMessage[] = [];
@@ -17,33 +20,65 @@ export class SseClient {
   status = 0;
   headers: IncomingMessage["headers"] = {};
   closed = false;
+  /** Set when the body reached its end: the server ended the stream cleanly (not a reset or a cut). */
+  ended = false;
   retry: number | undefined;
-  #req: ClientRequest;
-  #res: IncomingMessage | undefined;
+  #body: Readable | undefined;
+  #stop: () => void = () => {};
   #buffer = "";
   #waiters: (() => void)[] = [];
 
-  private constructor(url: string, headers: Record<string, string>) {
-    this.#req = request(url, { headers: { accept: "text/event-stream", ...headers } });
-    this.#req.on("error", () => this.#close());
-    this.#req.end();
-  }
+  /** The response's HTTP version: "1.1", or "2.0" over HTTP/2. */
+  httpVersion = "";
 
-  /** Connects and resolves once the response headers have arrived. */
-  static open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-    const client = new SseClient(url, headers);
+  /**
+   * Connects and resolves once the response headers have arrived. An https
+   * URL connects over TLS, trusting `ca`, without offering HTTP/2 (as clients
+   * that do not speak it).
+   */
+  static open(url: string, headers: Record<string, string> = {}, tls: { ca?: Buffer } = {}): Promise<SseClient> {
+    const client = new SseClient();
+    const options = { headers: { accept: "text/event-stream", ...headers } };
+    const req = url.startsWith("https:") ? httpsRequest(url, { ...options, ca: tls.ca }) : request(url, options);
+    client.#stop = () => req.destroy();
+    req.end();
     return new Promise((resolve, reject) => {
-      client.#req.once("error", reject);
-      client.#req.once("response", (res) => {
-        client.#res = res;
+      req.once("error", reject);
+      req.on("error", () => client.#close());
+      req.once("response", (res) => {
         client.status = res.statusCode ?? 0;
         client.headers = res.headers;
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => client.#feed(chunk));
-        res.on("close", () => client.#close());
+        client.httpVersion = res.httpVersion;
+        client.#read(res);
         resolve(client);
       });
     });
+  }
+
+  /** The same over an HTTP/2 connection: one stream of `session`, which other requests may share. */
+  static openHttp2(session: ClientHttp2Session, path: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const client = new SseClient();
+    const req = session.request({ ":path": path, accept: "text/event-stream", ...headers });
+    client.#stop = () => req.close();
+    return new Promise((resolve, reject) => {
+      req.once("error", reject);
+      req.on("error", () => client.#close());
+      req.once("response", (head) => {
+        client.status = Number(head[":status"]);
+        client.httpVersion = "2.0";
+        client.headers = head as IncomingMessage["headers"];
+        client.#read(req);
+        resolve(client);
+      });
+    });
+  }
+
+  #read(body: Readable): void {
+    this.#body = body;
+    body.setEncoding("utf8");
+    body.on("data", (chunk: string) => this.#feed(chunk));
+    body.on("end", () => (this.ended = true));
+    body.on("close", () => this.#close());
   }
 
   /** Event ids received, as numbers. */
@@ -68,11 +103,16 @@ export class SseClient {
 
   /** Stops reading without closing: the server sees a stalled consumer. */
   pause(): void {
-    this.#res?.pause();
+    this.#body?.pause();
+  }
+
+  /** Reads again after `pause`. */
+  resume(): void {
+    this.#body?.resume();
   }
 
   close(): void {
-    this.#req.destroy();
+    this.#stop();
     this.#close();
   }
 

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { errorPage } from "../../console/error-page.js";
 import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { pageQuery, queryString } from "../../console/page-query.js";
@@ -40,7 +41,7 @@ export function agentsConsoleRoutes(deps: ConsoleDeps) {
       return agent && { agent, detail: agentDetailPanel(agentId).render(ctx) };
     });
     if (!value) {
-      return c.html(deps.views.render("pages/error", { status: 404, message: `There is no agent "${agentId}" in ${ctx.tenant}.` }), 404);
+      return errorPage(c, deps, 404, `There is no agent "${agentId}" in ${ctx.tenant}.`);
     }
     const { agent, detail } = value;
     const feed = await renderFeed(deps.log, ctx, agentEvents(agentId), head);

@@ -23,6 +23,17 @@ export const connectBody = z.strictObject({
   worker: worker.optional(),
 });
 
+/** Retry: connect a failed (or disconnected) channel again, as it was set up. */
+export const retryBody = z.strictObject({
+  /** A particular worker instead of any connector. */
+  worker: worker.optional(),
+});
+
+/** Remove: take a failed or disconnected channel off the hub. */
+export const removeBody = z.strictObject({
+  reason: z.string().min(1).max(1000).optional(),
+});
+
 export const disconnectBody = z.strictObject({
   reason: z.string().min(1).max(1000).optional(),
   /** A particular worker; by default the one holding the connection. */
@@ -61,4 +72,24 @@ export async function disconnectChannel(deps: Deps, tenant: string, id: string, 
   const target = who ? { worker: who } : { kind: CONNECTOR_KIND };
   const eventId = await append(deps, tenant, "channel.disconnect_requested", id, { ...(body.reason ? { reason: body.reason } : {}), ...target });
   return { id: eventId, channel: id };
+}
+
+/**
+ * Retry: the channel's own connect again (platform, name and settings as
+ * stored), for any connector unless one is named. 404 without the channel;
+ * 409 (from the projection) unless it has failed or is disconnected.
+ */
+export async function retryChannel(deps: Deps, tenant: string, id: string, body: z.output<typeof retryBody>): Promise<CommandResult> {
+  const channel = findChannel(deps.db, tenant, id);
+  if (!channel) throw new ApiError(404, "not_found", `no channel "${id}"`);
+  if (channel.state !== "failed" && channel.state !== "disconnected") {
+    throw new ApiError(409, "conflict", `channel ${id} is ${channel.state}: only a failed or disconnected channel is connected again`);
+  }
+  return connectChannel(deps, tenant, { id, platform: channel.platform, name: channel.name, settings: channel.settings, worker: body.worker });
+}
+
+/** Remove: appends channel.removed, which takes the channel off the hub. 404 without it; 409 while it is connecting or connected. */
+export async function removeChannel(deps: Deps, tenant: string, id: string, body: z.output<typeof removeBody>): Promise<CommandResult> {
+  if (!findChannel(deps.db, tenant, id)) throw new ApiError(404, "not_found", `no channel "${id}"`);
+  return { id: await append(deps, tenant, "channel.removed", id, body.reason ? { reason: body.reason } : {}), channel: id };
 }

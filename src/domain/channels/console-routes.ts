@@ -1,10 +1,11 @@
 import { Hono, type Context } from "hono";
+import { errorPage } from "../../console/error-page.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
 import { jsonDepth } from "../../http/json-depth.js";
-import { connectBody, connectChannel, disconnectChannel } from "./commands.js";
+import { connectBody, connectChannel, disconnectChannel, removeChannel, retryChannel, type CommandResult } from "./commands.js";
 import { channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
 
 /**
@@ -57,7 +58,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
       return c.html(html, status, { "HX-Retarget": "#channel-connect", "HX-Reswap": "outerHTML" });
     }
     if (isHtmx(c)) return c.text(message, status, { "HX-Reswap": "none" });
-    return c.html(deps.views.render("pages/error", { status, message }), status);
+    return errorPage(c, deps, status, message);
   };
 
   /** Connect: the same command as the API's; answers at once while the connection goes on in the background. */
@@ -84,20 +85,28 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
     return c.html(`${renderConnectForm(ctx)}\n${cards}`);
   });
 
+  /** A card's button: the same command as the API's, answered with the cards as they are now. */
+  const cardAction = (path: string, verb: string, act: (tenant: string, channel: string) => Promise<CommandResult>) =>
+    app.post(`/t/:tenant/channels/:channel/${path}`, async (c) => {
+      const ctx = panelContext(c, deps);
+      if (!ctx.canControl) return refuse(c, 403, `Your key has no control scope: it cannot ${verb} channels.`);
+      try {
+        await act(ctx.tenant!, c.req.param("channel"));
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        // Under htmx the cards as they are now say why (already disconnected, gone…).
+        if (isHtmx(c)) return c.html(channelsPanel.render(ctx), err.status as ContentfulStatusCode);
+        return refuse(c, err.status as ContentfulStatusCode, err.message);
+      }
+      return isHtmx(c) ? c.html(channelsPanel.render(ctx)) : c.redirect(back(c), 303);
+    });
+
   /** Disconnect: a command to the worker holding the connection; the card changes when it confirms. */
-  app.post("/t/:tenant/channels/:channel/disconnect", async (c) => {
-    const ctx = panelContext(c, deps);
-    if (!ctx.canControl) return refuse(c, 403, "Your key has no control scope: it cannot disconnect channels.");
-    try {
-      await disconnectChannel(deps, ctx.tenant!, c.req.param("channel"), {});
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      // Under htmx the cards as they are now say why (already disconnected, gone…).
-      if (isHtmx(c)) return c.html(channelsPanel.render(ctx), err.status as ContentfulStatusCode);
-      return refuse(c, err.status as ContentfulStatusCode, err.message);
-    }
-    return isHtmx(c) ? c.html(channelsPanel.render(ctx)) : c.redirect(back(c), 303);
-  });
+  cardAction("disconnect", "disconnect", (tenant, id) => disconnectChannel(deps, tenant, id, {}));
+  /** Retry a failed channel (or reconnect a disconnected one): its connect again, as it was set up. */
+  cardAction("retry", "retry", (tenant, id) => retryChannel(deps, tenant, id, {}));
+  /** Remove a failed or disconnected channel from the hub; its history stays in the log. */
+  cardAction("remove", "remove", (tenant, id) => removeChannel(deps, tenant, id, {}));
 
   return app;
 }

@@ -62,6 +62,11 @@ export const channelDisconnected = z.strictObject({
   ...reporter,
 });
 
+/** An operator takes a failed or disconnected channel off the hub; its history stays in the log. */
+export const channelRemoved = z.strictObject({
+  reason: label(1000).optional(),
+});
+
 export const activityMessage = z.strictObject({
   platform,
   direction: z.enum(["in", "out"]),
@@ -83,6 +88,8 @@ export const channelTypes: Record<string, TypeSpec> = {
   "channel.connected": { schema: channelConnected, subject: "required" },
   "channel.failed": { schema: channelFailed, subject: "required" },
   "channel.disconnected": { schema: channelDisconnected, subject: "required" },
+  // An operator's action: no connector has anything to do for a channel that holds no connection.
+  "channel.removed": { schema: channelRemoved, subject: "required", control: true },
   // The activity feed: the log itself, filtered by type; no table.
   "activity.message": { schema: activityMessage, subject: "optional" },
 };

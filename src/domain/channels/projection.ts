@@ -17,6 +17,7 @@ type Row = typeof channels.$inferSelect;
  *   connecting --progress--> connecting --connected--> connected
  *   connecting --failed--> failed
  *   (connecting | connected) --disconnected--> disconnected
+ *   (failed | disconnected) --removed--> (none)
  *
  * Anything else is refused with a 409 and its reason, and changes nothing.
  * activity.* events have no table: the feed is the log.
@@ -82,6 +83,12 @@ export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
       update({ state: "disconnected", reason: d.reason ?? null, worker: reporter });
       return;
     }
+    case "channel.removed":
+      if (current.state !== "failed" && current.state !== "disconnected") {
+        throw new AppendRejected(409, `channel ${channelId} is ${current.state}: disconnect it before removing it`);
+      }
+      db.delete(channels).where(key).run();
+      return;
   }
 }
 

@@ -6,7 +6,7 @@ import type { AppEnv } from "../../http/env.js";
 import { ApiError } from "../../http/errors.js";
 import type { DomainDeps } from "../domain.js";
 import { rowJson } from "../json.js";
-import { connectBody, connectChannel, disconnectBody, disconnectChannel } from "./commands.js";
+import { connectBody, connectChannel, disconnectBody, disconnectChannel, removeBody, removeChannel, retryBody, retryChannel } from "./commands.js";
 import { platform } from "./events.js";
 import { findChannel, listChannels } from "./queries.js";
 import { CHANNEL_STATES, type ChannelState } from "./schema.js";
@@ -55,6 +55,18 @@ export function channelsRoutes(deps: DomainDeps) {
   app.post("/api/v1/tenants/:tenant/channels/:channel/disconnect", control, rate, limit, async (c) => {
     const body = await readBody(c, disconnectBody, deps.maxJsonDepth);
     return c.json(await disconnectChannel(deps, c.req.param("tenant"), c.req.param("channel"), body), 201);
+  });
+
+  /** Retry a failed (or disconnected) channel: its connect again, as it was set up; progress follows on the streams. */
+  app.post("/api/v1/tenants/:tenant/channels/:channel/retry", control, rate, limit, async (c) => {
+    const body = await readBody(c, retryBody, deps.maxJsonDepth);
+    return c.json(await retryChannel(deps, c.req.param("tenant"), c.req.param("channel"), body), 201);
+  });
+
+  /** Remove a failed or disconnected channel from the hub (channel.removed); its events stay in the log. */
+  app.delete("/api/v1/tenants/:tenant/channels/:channel", control, rate, limit, async (c) => {
+    const body = await readBody(c, removeBody, deps.maxJsonDepth);
+    return c.json(await removeChannel(deps, c.req.param("tenant"), c.req.param("channel"), body));
   });
 
   return app;

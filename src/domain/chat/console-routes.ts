@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { errorPage } from "../../console/error-page.js";
 import { openPageStream } from "../../console/live.js";
 import { type ConsoleDeps, type ConsoleEnv, layoutData, panelContext } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
@@ -20,7 +21,7 @@ export function chatConsoleRoutes(deps: ConsoleDeps) {
   const isHtmx = (c: C) => c.req.header("hx-request") === "true";
   const sessionUrl = (tenant: string, sessionId: string) => `/t/${encodeURIComponent(tenant)}/sessions/${encodeURIComponent(sessionId)}`;
   const forbidden = (c: C) => c.text("your key has no control scope", 403);
-  const notFound = (c: C, message: string) => c.html(deps.views.render("pages/error", { status: 404, message }), 404);
+  const notFound = (c: C, message: string) => errorPage(c, deps, 404, message);
   const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
 
   /** The session view: its transcript at the head, and the page stream from exactly there. */

@@ -43,6 +43,17 @@ const answer = {
   reply_to: id.optional(),
 };
 
+/**
+ * Appended by Switchboard when a user's message got no answer from its
+ * agent within COMMAND_TIMEOUT_MS: not delivered, or not answered. An answer
+ * that comes later still counts (the message stays on the agent's stream).
+ */
+export const chatMessageExpired = z.strictObject({
+  message_id: id,
+  /** The agent that did not answer. */
+  agent: id,
+});
+
 /** A piece of the agent's answer; pieces assemble in `seq` order, a repeated `seq` is ignored. */
 export const chatDelta = z.strictObject({
   ...answer,
@@ -89,6 +100,7 @@ export const chatTypes: Record<string, TypeSpec> = {
   "chat.delta": { schema: chatDelta, subject: "required" },
   "chat.completed": { schema: chatCompleted, subject: "required" },
   "chat.error": { schema: chatError, subject: "required" },
+  "chat.message_expired": { schema: chatMessageExpired, subject: "required", internal: true },
   "tool.started": { schema: toolStarted, subject: "required" },
   "tool.progress": { schema: toolProgress, subject: "required" },
   "tool.completed": { schema: toolCompleted, subject: "required" },

@@ -5,7 +5,20 @@ import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { topicOf } from "../registry.js";
 import { MAX_MESSAGE_CHARS } from "./events.js";
-import { answeringSessions, findMessage, findSession, findToolRun, listSessions, messageVersion, sessionMessages, turnMessages, type Message, type ToolRun } from "./queries.js";
+import { agentPresence, messageNotice, type Presence } from "./notices.js";
+import {
+  answeringSessions,
+  findMessage,
+  findSession,
+  findToolRun,
+  listSessions,
+  messageVersion,
+  pendingInSession,
+  sessionMessages,
+  turnMessages,
+  type Message,
+  type ToolRun,
+} from "./queries.js";
 
 /** How many sessions the console's panel lists. */
 export const PANEL_SESSIONS = 12;
@@ -21,9 +34,11 @@ export function domId(prefix: "msg" | "turn" | "tool", id: string): string {
   return SAFE_ID.test(id) ? `${prefix}-${id}` : `${prefix}h-${createHash("sha256").update(id).digest("hex").slice(0, 20)}`;
 }
 
-/** What the chat templates need besides their data: ids and who may press buttons. */
+/** What the chat templates need besides their data: ids, who may press buttons, and what a message waits for. */
 function viewData(ctx: PanelContext, agent: string) {
-  return { tenant: ctx.tenant, canControl: ctx.canControl, csrf: ctx.csrf, agent, domId };
+  let presence: Presence | undefined;
+  const present = () => (presence ??= ctx.tenant ? agentPresence(ctx.db, ctx.tenant, agent) : "unknown");
+  return { tenant: ctx.tenant, canControl: ctx.canControl, csrf: ctx.csrf, agent, domId, notice: (m: Message) => messageNotice(m, agent, present) };
 }
 
 // ---- the sessions panel (tenant console) ----
@@ -107,7 +122,8 @@ export function transcriptPanel(tenant: string, sessionId: string): Panel {
   const agentOf = (db: Db) => findSession(db, tenant, sessionId)?.agent ?? "";
   return {
     id: "transcript-items",
-    topics: ["chat", "tool"],
+    // The agent's presence too: a message waiting for it says whether it is connected.
+    topics: ["chat", "tool", "agent"],
     render(ctx) {
       const agent = agentOf(ctx.db);
       return ctx.views.render("partials/chat-transcript", { ...viewData(ctx, agent), turns: turnsOf(sessionMessages(ctx.db, tenant, sessionId)) });
@@ -138,6 +154,8 @@ function transcriptUpdate(ctx: PanelContext, tenant: string, sessionId: string, 
     const m = findMessage(ctx.db, tenant, sessionId, messageId);
     return m ? replacePartial(domId("msg", messageId), ctx.views.render("partials/chat-message", { ...viewData(ctx, agent), m })) : null;
   };
+  // The agent came or went: the messages waiting for it say so.
+  if (topicOf(e.type) === "agent") return pendingInSession(ctx.db, tenant, sessionId).map(message).join("\n") || null;
   if (topicOf(e.type) === "chat") {
     if (!data.message_id) return null; // chat.session_started
     const version = messageVersion(ctx.db, tenant, sessionId, data.message_id);
@@ -151,12 +169,14 @@ function transcriptUpdate(ctx: PanelContext, tenant: string, sessionId: string, 
   return run.eventId === e.id ? replacePartial(domId("tool", run.toolId), renderToolRun(ctx, run)) : null;
 }
 
-/** The events of one session's view: its chat.* events, and the tool.* events of its runs. */
+/** The events of one session's view: its chat.* events, the tool.* events of its runs, and its agent coming and going. */
 export function sessionEvents(db: Db, tenant: string, sessionId: string): (e: StoredEvent) => boolean {
+  let agent: string | undefined;
   return (e) => {
     const topic = topicOf(e.type);
     if (topic === "chat") return e.subject === sessionId;
     if (topic === "tool") return e.subject !== null && findToolRun(db, tenant, e.subject)?.sessionId === sessionId;
+    if (e.type === "agent.connected" || e.type === "agent.disconnected") return e.subject === (agent ??= findSession(db, tenant, sessionId)?.agent);
     return false;
   };
 }

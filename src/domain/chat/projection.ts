@@ -6,7 +6,7 @@ import { AppendRejected } from "../../store/event-log.js";
 import type { Data, Projection, WorkerOf } from "../domain.js";
 import { topicOf } from "../registry.js";
 import { projectTool } from "./tool-projection.js";
-import type { chatCompleted, chatDelta, chatError, chatMessage, sessionStarted } from "./events.js";
+import type { chatCompleted, chatDelta, chatError, chatMessage, chatMessageExpired, sessionStarted } from "./events.js";
 import { findSession, findToolRun, type Session } from "./queries.js";
 import { chatDeltas, chatMessages, chatSessions } from "./schema.js";
 
@@ -43,6 +43,14 @@ export function projectChat(db: Db, e: StoredEvent, data: Data): void {
       if (changes === 0) return;
       stampMessage(db, e, sessionId, d.message_id, {});
       touchSession(db, e, sessionId);
+      return;
+    }
+    case "chat.message_expired": {
+      const d = data as z.output<typeof chatMessageExpired>;
+      const message = findMessage(db, e.tenant, sessionId, d.message_id);
+      // The answer may have committed first: then there is nothing left to expire.
+      if (message?.role !== "user" || message.status !== "pending") throw new AppendRejected(409, `message ${d.message_id} of session ${sessionId} is not waiting for an answer`);
+      stampMessage(db, e, sessionId, d.message_id, { status: "expired" });
       return;
     }
     case "chat.completed":
@@ -85,6 +93,8 @@ export function answerFor(
       const what = existing.role === "user" ? "is a user message, not a reply" : `replies to ${existing.replyTo}`;
       throw new AppendRejected(409, `message ${d.message_id} ${what}; reply_to ${d.reply_to} does not match`);
     }
+    // A tool run on the user's message itself: the agent has it, and is working on it.
+    if (existing.role === "user") answered(db, e, sessionId, existing);
     return existing;
   }
   if (d.reply_to === undefined) {
@@ -92,6 +102,7 @@ export function answerFor(
   }
   const question = findMessage(db, e.tenant, sessionId, d.reply_to);
   if (question?.role !== "user") throw new AppendRejected(409, `reply_to: no user message ${d.reply_to} in session ${sessionId}`);
+  answered(db, e, sessionId, question);
   const row: Message = {
     tenant: e.tenant,
     sessionId,
@@ -124,10 +135,16 @@ function userMessage(db: Db, e: StoredEvent, sessionId: string, d: z.output<type
   else if (findMessage(db, e.tenant, sessionId, d.message_id)) {
     throw new AppendRejected(409, `session ${sessionId} already has a message ${d.message_id}`);
   }
+  // Pending until its agent answers: the console tells the operator what it waits for (see MESSAGE_STATUSES).
   db.insert(chatMessages)
-    .values({ tenant: e.tenant, sessionId, messageId: d.message_id, role: "user", text: d.text, status: "complete", createdAt: e.ts, updatedAt: e.ts, eventId: e.id })
+    .values({ tenant: e.tenant, sessionId, messageId: d.message_id, role: "user", text: d.text, status: "pending", createdAt: e.ts, updatedAt: e.ts, eventId: e.id })
     .run();
   touchSession(db, e, sessionId);
+}
+
+/** The agent has taken up a user's message (its first answer event): no longer waiting, or expired. */
+function answered(db: Db, e: StoredEvent, sessionId: string, question: Message): void {
+  if (question.status === "pending" || question.status === "expired") stampMessage(db, e, sessionId, question.messageId, { status: "complete" });
 }
 
 export function requireSession(db: Db, tenant: string, sessionId: string): Session {

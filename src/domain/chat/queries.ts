@@ -88,6 +88,27 @@ export function messageVersion(db: Db, tenant: string, sessionId: string, messag
   return db.select({ eventId: chatMessages.eventId }).from(chatMessages).where(where).get()?.eventId;
 }
 
+/** A message's status, if it exists. */
+export function messageStatus(db: Db, tenant: string, sessionId: string, messageId: string): MessageRow["status"] | undefined {
+  const where = and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.messageId, messageId));
+  return db.select({ status: chatMessages.status }).from(chatMessages).where(where).get()?.status;
+}
+
+/** The user messages of a session still waiting for its agent's answer. */
+export function pendingInSession(db: Db, tenant: string, sessionId: string): string[] {
+  const where = and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.role, "user"), eq(chatMessages.status, "pending"));
+  return db.select({ messageId: chatMessages.messageId }).from(chatMessages).where(where).all().map((r) => r.messageId);
+}
+
+/** User messages waiting for their agent's answer, across tenants: their deadlines are re-armed on boot. */
+export function pendingMessages(db: Db): Pick<MessageRow, "tenant" | "sessionId" | "messageId" | "createdAt">[] {
+  return db
+    .select({ tenant: chatMessages.tenant, sessionId: chatMessages.sessionId, messageId: chatMessages.messageId, createdAt: chatMessages.createdAt })
+    .from(chatMessages)
+    .where(and(eq(chatMessages.role, "user"), eq(chatMessages.status, "pending")))
+    .all();
+}
+
 /** Sessions with an answer streaming now, among `sessionIds` (the sessions panel marks them). */
 export function answeringSessions(db: Db, tenant: string, sessionIds: string[]): Set<string> {
   if (sessionIds.length === 0) return new Set();

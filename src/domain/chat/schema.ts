@@ -16,7 +16,13 @@ export const chatSessions = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.sessionId] })],
 );
 
-export const MESSAGE_STATUSES = ["streaming", "complete", "error"] as const;
+/**
+ * An assistant's message streams, then is complete or failed (error). A
+ * user's message is pending until its agent answers it (complete), or
+ * expires unanswered after COMMAND_TIMEOUT_MS; a late answer completes it.
+ * (User messages of earlier versions are complete from the start.)
+ */
+export const MESSAGE_STATUSES = ["streaming", "complete", "error", "pending", "expired"] as const;
 
 export const chatMessages = sqliteTable(
   "chat_messages",

@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { errorPage } from "../../console/error-page.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { openPageStream } from "../../console/live.js";
@@ -32,7 +33,7 @@ export function workflowsConsoleRoutes(deps: ConsoleDeps) {
     return c.html(deps.views.render("pages/workflow", { ...layoutData(c, deps), w, card, history: events, head, liveUrl }), status);
   }
 
-  const notFound = (c: Ctx, id: string) => c.html(deps.views.render("pages/error", { status: 404, message: `There is no workflow "${id}".` }), 404);
+  const notFound = (c: Ctx, id: string) => errorPage(c, deps, 404, `There is no workflow "${id}".`);
 
   app.get("/t/:tenant/workflows/:workflow", (c) => {
     const w = findWorkflow(deps.db, c.req.param("tenant"), c.req.param("workflow"));
@@ -62,7 +63,7 @@ export function workflowsConsoleRoutes(deps: ConsoleDeps) {
       const tenant = c.req.param("tenant");
       const id = c.req.param("workflow");
       if (!ctx.canControl) {
-        return c.html(deps.views.render("pages/error", { status: 403, message: "Your key has no control scope: it cannot pause, resume or cancel workflows." }), 403);
+        return errorPage(c, deps, 403, "Your key has no control scope: it cannot pause, resume or cancel workflows.");
       }
       const form = await c.req.parseBody();
       const full = form.view === "full";
