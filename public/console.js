@@ -23,9 +23,8 @@
   // Live lists (src/console/live-list.ts): a page stream upserts items into a
   // list by id. One on the page is moved into place and morphed, so whatever
   // the operator is doing in it survives (focus, a selection, a button held
-  // down); a new one is inserted where its data-order sorts; the list keeps at
-  // most its data-max items. Feed progress (src/console/feed.ts) is morphed
-  // into the newest item of its subject.
+  // down); a new one is inserted where its data-order sorts. Feed progress
+  // (src/console/feed.ts) is morphed into the newest item of its subject.
   let api;
   const morphInto = (old, next) => {
     const fragment = document.createDocumentFragment();
@@ -60,10 +59,17 @@
       morphInto(existing, item);
       changed.push(existing);
     }
-    const max = Number(list.dataset.max);
-    if (max > 0) while (list.children.length > max) list.lastElementChild.remove();
     return changed;
   };
+  // A list keeps at most data-max items, counted once the whole message is in: an item the
+  // message moves on to another list must not push one out of this list on its way.
+  const trim = () => {
+    for (const list of document.querySelectorAll(".live-list[data-max]")) {
+      const max = Number(list.dataset.max);
+      while (list.children.length > max) list.lastElementChild.remove();
+    }
+  };
+  document.addEventListener("htmx:after:swap", trim);
   const fold = (list, fragment) => {
     const changed = [];
     for (const next of [...fragment.children]) {
@@ -77,6 +83,12 @@
   };
   htmx.registerExtension("live-lists", {
     init: (internal) => (api = internal),
+    // A live item carries the log position it shows (data-version): an answer to a button press can
+    // arrive after the page stream has shown a later state of the same item, and must not undo it.
+    htmx_before_morph_node: (_elt, { oldNode, newNode }) => {
+      const shown = Number(oldNode.dataset?.version);
+      return !(Number(newNode.dataset?.version) < shown);
+    },
     handle_swap: (style, target, fragment) => (style === "upsertMorph" ? upsert(target, fragment) : style === "foldMorph" ? fold(target, fragment) : false),
   });
 

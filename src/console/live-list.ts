@@ -15,22 +15,35 @@ export interface LiveList<T> {
   id: string;
   /** Its members now, in the order the page shows them (what its render shows). */
   members(ctx: PanelContext): T[];
-  /** At most this many: the page drops the last items past it (the list element's `data-max`). */
+  /**
+   * At most this many: the page drops the last items past it (the list
+   * element's `data-max`), as a fresh render would when newer members push
+   * the last ones out.
+   */
   max?: number;
+  /**
+   * Event types that take a member out of this bounded list other than by
+   * pushing it out (a workflow finishing leaves the running ones): the page
+   * holds only the members it was sent, so the list is refilled from its
+   * tail, one item for each member that may have left.
+   */
+  leaves?: readonly string[];
 }
 
 /** What a panel made of live lists is: its lists, how an item is named and drawn, and what else changes with them. */
 export interface ListPanelSpec<T> extends Omit<Panel, "update"> {
   lists: LiveList<T>[];
-  /** The entity an item shows: events name it in their subject. */
+  /** The entity an item shows. */
   key(item: T): string;
+  /** The entity an event of the panel's topics concerns, or null. Default: its subject. */
+  eventKey?(e: StoredEvent): string | null;
   /** The item's element id, the same in every list of the panel (an item moves between them). */
   itemId(key: string): string;
   /** The item's markup, for any of the lists. */
   item(ctx: PanelContext, item: T): string;
   /** Small parts re-rendered whole with any change (counts, a note when nothing matches), each `{ id, render }`. */
   parts?: { id: string; render(ctx: PanelContext): string }[];
-  /** The entities a run of events changed. Default: the subjects of the events of the panel's topics. */
+  /** The entities a run of events changed. Default: those its events of the panel's topics concern. */
   changed?(ctx: PanelContext, events: readonly StoredEvent[]): Set<string>;
   /** Event types that change an item in place and never which list it is in, nor where it sorts (progress ticks). */
   ticks?: readonly string[];
@@ -40,13 +53,6 @@ export interface ListPanelSpec<T> extends Omit<Panel, "update"> {
    * this part morphed instead of all of it. Default: the whole item.
    */
   tickPart?(ctx: PanelContext, item: T): { id: string; html: string };
-}
-
-/** The subjects of the events of these topics. */
-export function subjectsOf(topics: readonly string[], events: readonly StoredEvent[]): Set<string> {
-  const keys = new Set<string>();
-  for (const e of events) if (e.subject !== null && topics.includes(topicOf(e.type))) keys.add(e.subject);
-  return keys;
 }
 
 /**
@@ -59,59 +65,83 @@ export function subjectsOf(topics: readonly string[], events: readonly StoredEve
  * would: the partials depend on which entities changed, never on what the
  * page held before.
  *
- * A bounded list (`max`) that lost members to a change (a finished workflow
- * restarted) refills from its tail: the page has its previous members
- * only, so the last few of the list as it is now are sent as well.
+ * A bounded list (`max`) that lost members other than by newer ones
+ * pushing them out (`leaves`) refills from its tail: the page has its
+ * previous members only, so the last few of the list as it is now are
+ * sent as well.
  */
 export function listPanel<T>(spec: ListPanelSpec<T>): Panel {
   const { lists, key, itemId, item, parts = [], ticks = [] } = spec;
+  const eventKey = spec.eventKey ?? ((e: StoredEvent) => e.subject);
+  const changedBy = (events: readonly StoredEvent[]) => {
+    const keys = new Set<string>();
+    for (const e of events) {
+      const k = spec.topics.includes(topicOf(e.type)) ? eventKey(e) : null;
+      if (k !== null) keys.add(k);
+    }
+    return keys;
+  };
   return {
     ...spec,
     update(ctx, events) {
-      const changed = spec.changed ? spec.changed(ctx, events) : subjectsOf(spec.topics, events);
+      const changed = spec.changed ? spec.changed(ctx, events) : changedBy(events);
       if (changed.size === 0) return [];
+      // Entities changed by their own ticks alone; the others may have changed anything (a worker's presence changes its workflows).
+      const ticked = new Set<string>();
+      const other = new Set<string>();
+      for (const e of events) {
+        const k = eventKey(e);
+        if (k !== null) (ticks.includes(e.type) ? ticked : other).add(k);
+      }
+      const ticksOnly = new Set([...changed].filter((k) => ticked.has(k) && !other.has(k)));
+
       const out: string[] = [];
-      const everywhere = new Set<string>();
-      // Entities whose events may have taken them out of a list or moved them in it: any but ticks.
-      const moved = new Set<string>();
-      for (const e of events) if (e.subject !== null && changed.has(e.subject) && !ticks.includes(e.type)) moved.add(e.subject);
-      // Changed by something else than their own ticks (another entity's presence, say): all of them.
-      for (const k of changed) if (!events.some((e) => e.subject === k)) moved.add(k);
       const upserts: string[] = [];
       const tickParts: string[] = [];
+      const everywhere = new Set<string>();
       for (const list of lists) {
         const members = list.members(ctx);
-        const keys = members.map(key);
-        const here = new Set(keys);
-        for (const k of keys) everywhere.add(k);
-        const items: T[] = [];
-        for (const m of members) {
-          if (!changed.has(key(m))) continue;
-          if (spec.tickPart && !moved.has(key(m))) {
-            const part = spec.tickPart(ctx, m);
-            tickParts.push(morphPartial(part.id, part.html));
-          } else items.push(m);
-        }
-        if (list.max !== undefined) {
-          const left = [...moved].filter((k) => !here.has(k)).length;
-          if (left > 0 && members.length + left > list.max) {
-            const tail = members.filter((m) => !changed.has(key(m))).slice(-left);
-            items.push(...tail);
+        const here = new Set(members.map(key));
+        for (const k of here) everywhere.add(k);
+        // Items sent whole: changed ones (unless ticks changed only their part), and a bounded list's refill.
+        const whole = new Set<string>();
+        for (const k of here) if (changed.has(k) && !(spec.tickPart && ticksOnly.has(k))) whole.add(k);
+        if (list.max !== undefined && list.leaves) {
+          const leaving = new Set<string>();
+          for (const e of events) {
+            const k = eventKey(e);
+            if (k !== null && list.leaves.includes(e.type) && !here.has(k)) leaving.add(k);
           }
+          // Nothing to refill while the list holds all there is. Members that entered by the others
+          // leaving sort after every member that stayed (only ticks may have changed them).
+          if (leaving.size > 0 && members.length + leaving.size > list.max) {
+            const stayed = members.filter((m) => !changed.has(key(m)) || ticksOnly.has(key(m)));
+            for (const m of stayed.slice(-leaving.size)) whole.add(key(m));
+          }
+        }
+        const items = members.filter((m) => whole.has(key(m)));
+        for (const m of members) {
+          if (!changed.has(key(m)) || whole.has(key(m))) continue;
+          const part = spec.tickPart!(ctx, m);
+          tickParts.push(morphPartial(part.id, part.html));
         }
         if (items.length > 0) upserts.push(upsertPartial(list.id, items.map((m) => item(ctx, m))));
       }
       for (const k of changed) if (!everywhere.has(k)) out.push(deletePartial(itemId(k)));
       out.push(...upserts, ...tickParts);
       // Ticks alone change no count: what the parts show stays as it was.
-      if (moved.size > 0) for (const part of parts) out.push(morphPartial(part.id, part.render(ctx)));
+      if (ticksOnly.size < changed.size) for (const part of parts) out.push(morphPartial(part.id, part.render(ctx)));
       return out;
     },
   };
 }
 
-/** Digits enough for any millisecond time or event id: keys of one width compare as their numbers do. */
-const WIDTH = 16;
+/**
+ * Digits enough for any millisecond time or event id, and few enough that
+ * every integer up to TOP is exact in a double: keys of one width compare
+ * as their numbers do.
+ */
+const WIDTH = 15;
 const TOP = 10 ** WIDTH - 1;
 
 /** A number as part of an order key, sorting ascending. */

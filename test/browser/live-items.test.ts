@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsoleRun } from "../support/console-run.js";
 import { api, publish, startTestServer, type TestServer } from "../support/server.js";
 import type { SseClient } from "../support/sse-client.js";
 import { commandStream, received, untilConnected } from "../support/workflows.js";
@@ -36,6 +37,7 @@ function obey(server: TestServer, worker: SseClient): { stop(): void } {
       await worker.until((w) => stopped || received(w).length > handled, 600_000).catch(() => undefined);
       for (const command of received(worker).slice(handled)) {
         handled++;
+        if (stopped) break;
         const type = command.data.action === "pause" ? "workflow.paused" : command.data.action === "resume" ? "workflow.resumed" : null;
         if (type) await publish(server, "demo", { type, subject: command.subject });
       }
@@ -63,13 +65,47 @@ function tick(server: TestServer, ids: string[]): { stop(): Promise<void> } {
   };
 }
 
+/**
+ * Every live list, count and feed item of a document, as comparable text:
+ * attributes sorted, times and session tokens left out (they differ by the
+ * clock and the session), htmx's own marks, versions and held-back state
+ * ignored.
+ * Runs in the page, on the live document and on a fresh one alike.
+ */
+function pageState(doc: Document) {
+  const canon = (node: Node): string => {
+    if (node.nodeType === 3) return node.textContent!;
+    if (node.nodeType !== 1) return "";
+    const el = node as Element;
+    if (el.tagName === "TIME") return "<time>";
+    const attrs = [...el.attributes]
+      // data-version: a card whose progress part alone was updated keeps the version of its last whole update.
+      // An empty style is left by a press (htmx marks the form while its request runs).
+      .filter((a) => !/^(data-htmx|data-version$|hidden$|data-held$)/.test(a.name) && !(a.name === "style" && a.value === ""))
+      .map((a) => {
+        if (a.name === "class") return `class=${a.value.split(/\s+/).filter((c) => c && !c.startsWith("htmx-")).sort().join(" ")}`;
+        if (a.name === "value" && el.getAttribute("name") === "_csrf") return "value=";
+        return `${a.name}=${a.value}`;
+      })
+      .sort();
+    return `<${el.tagName} ${attrs.join(" ")}>${[...el.childNodes].map(canon).join("")}</${el.tagName}>`;
+  };
+  const text = (el: Element | null) => (el ? canon(el).replace(/\s+/g, " ").replace(/> </g, "><") : null);
+  const lists: Record<string, string[]> = {};
+  for (const list of doc.querySelectorAll(".live-list")) lists[list.id] = [...list.children].map((item) => text(item)!);
+  const parts = Object.fromEntries(["calls-count", "agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
+  const feed = [...doc.querySelectorAll("#feed-items > li[data-id]")].slice(0, 50).map((li) => text(li)!);
+  return { lists, parts, feed };
+}
+
 describe("console: live items", () => {
   let server: TestServer;
   let browser: Browser;
   let page: Page;
   let worker: SseClient;
   beforeAll(async () => {
-    server = await startTestServer();
+    // A pause left pending must not expire in the middle of a later comparison.
+    server = await startTestServer({ COMMAND_TIMEOUT_MS: "600000" });
     worker = await commandStream(server, "runner-1");
     await untilConnected(server, "runner-1");
     for (const [id, name] of [["wf-press", "Press me"], ["wf-a", "Neighbour A"], ["wf-b", "Neighbour B"]]) {
@@ -161,5 +197,30 @@ describe("console: live items", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: resolve(ARTIFACTS, "console-live-items-phone.png"), fullPage: true });
     await page.setViewportSize({ width: 1366, height: 860 });
+  });
+
+  it("leaves the page as a fresh render shows it after a seeded run of every kind of change", async () => {
+    const run = new ConsoleRun(7_340_117);
+    await page.evaluate(() => {
+      const w = window as unknown as { __lastId: string };
+      document.addEventListener("htmx:sse:after:message", (e) => (w.__lastId = (e as CustomEvent).detail.message.id));
+    });
+    let last = 0;
+    for (let step = 0; step < 120; step++) {
+      const res = await publish(server, "demo", run.next());
+      expect(res.status, `seed ${run.seed}, step ${step}: ${JSON.stringify(res.body)}`).toBe(201);
+      last = res.body.ids.at(-1);
+    }
+    await page.waitForFunction((id) => Number((window as unknown as { __lastId: string }).__lastId) >= id, last, { timeout: 30_000 });
+    type State = ReturnType<typeof pageState>;
+    const state = (await page.evaluate(`(${pageState})(document)`)) as State;
+    // The same page rendered afresh, read by the same function.
+    const fresh = (await page.evaluate(`fetch(location.pathname).then((r) => r.text()).then((html) => (${pageState})(new DOMParser().parseFromString(html, "text/html")))`)) as State;
+    expect(Object.keys(state.lists).sort()).toEqual(Object.keys(fresh.lists).sort());
+    for (const list of Object.keys(fresh.lists)) expect(state.lists[list], `#${list}`).toEqual(fresh.lists[list]);
+    expect(state.parts).toEqual(fresh.parts);
+    expect(state.feed).toEqual(fresh.feed);
+    expect(fresh.lists["calls-recent"]).toHaveLength(20);
+    expect(fresh.lists["sessions-rows"]).toHaveLength(12);
   });
 });

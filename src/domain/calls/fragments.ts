@@ -48,10 +48,6 @@ export const callsPanel = listPanel<Call>({
   key: (c) => keyOf(c.tenant, c.callId),
   itemId: (key) => domId("call", key),
   item: renderRow,
+  eventKey: (e) => (e.subject === null ? null : keyOf(e.tenant, e.subject)),
   parts: [{ id: "calls-count", render: (ctx) => renderCount(ctx) }],
-  changed(_ctx, events) {
-    const keys = new Set<string>();
-    for (const e of events) if (e.subject !== null && e.type.startsWith("call.")) keys.add(keyOf(e.tenant, e.subject));
-    return keys;
-  },
 });

@@ -13,6 +13,9 @@ export const RECENT_FINISHED = 4;
 const order = (w: Workflow) => `${descending(isActive(w) ? w.startedAt : w.updatedAt)}${w.workflowId}`;
 const isActive = (w: Workflow) => w.state === "running" || w.state === "paused";
 
+/** What takes a workflow out of the running and paused ones (finished ones never move again). */
+const FINISHING = ["workflow.completed", "workflow.failed", "workflow.cancelled"];
+
 const shown = (ctx: PanelContext) => consoleWorkflows(ctx.db, ctx.tenant!, { finished: RECENT_FINISHED });
 
 function renderCount(ctx: PanelContext, active = shown(ctx).active): string {
@@ -33,10 +36,10 @@ export const workflowsPanel = listPanel<Workflow>({
   render(ctx) {
     const { active, finished } = shown(ctx);
     const card = (w: Workflow) => renderWorkflowCard(ctx, w);
-    return ctx.views.render("partials/workflows-panel", { count: renderCount(ctx, active), active: active.map(card), finished: finished.map(card), max: RECENT_FINISHED });
+    return ctx.views.render("partials/workflows-panel", { count: renderCount(ctx, active), active: active.map(card), finished: finished.map(card), activeMax: DEFAULT_LIST, max: RECENT_FINISHED });
   },
   lists: [
-    { id: "wf-active", members: (ctx) => shown(ctx).active, max: DEFAULT_LIST },
+    { id: "wf-active", members: (ctx) => shown(ctx).active, max: DEFAULT_LIST, leaves: FINISHING },
     { id: "wf-finished", members: (ctx) => shown(ctx).finished, max: RECENT_FINISHED },
   ],
   key: (w) => w.workflowId,
@@ -91,8 +94,11 @@ function renderProgress(ctx: PanelContext, w: Workflow): { id: string; html: str
 }
 
 function cardData(ctx: PanelContext, w: Workflow, options: { full?: boolean; message?: string } = {}) {
-  const workerOnline = w.worker !== null && ctx.tenant !== null && (findAgent(ctx.db, ctx.tenant, w.worker)?.connected ?? false);
+  const worker = w.worker !== null && ctx.tenant !== null ? findAgent(ctx.db, ctx.tenant, w.worker) : undefined;
+  const workerOnline = worker?.connected ?? false;
   return {
+    // What the card shows depends on the workflow and on its worker's presence: the later of their last events.
+    version: Math.max(w.eventId, worker?.eventId ?? 0),
     w,
     id: cardId(w.workflowId),
     order: order(w),
