@@ -6,9 +6,9 @@ import type { StreamDeps } from "../http/stream-routes.js";
 import { openStream } from "../http/stream-routes.js";
 import { ApiError } from "../http/errors.js";
 import { feedBatch, renderFeed, type FeedFilter } from "./feed.js";
-import type { Panel, PanelContext } from "./panels.js";
+import { eventsOf, type Panel, type PanelContext } from "./panels.js";
 import { morphPartial, replacePartial } from "./partials.js";
-import { eventsOf, type Renders, type SharedRenders } from "./shared-renders.js";
+import type { Renders, SharedRenders } from "./shared-renders.js";
 
 /**
  * A client this far behind the head gets the page's panels re-rendered from

@@ -1,3 +1,4 @@
+import { topicOf } from "../domain/registry.js";
 import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
 import type { FeedTopics } from "./feed-topic.js";
@@ -53,3 +54,6 @@ export interface Panel {
   /** Whether it also renders across tenants (ctx.tenant null): such panels make the admin's all-tenants view. */
   allTenants?: boolean;
 }
+
+/** The events of a panel's topics: what its `update` is given. */
+export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] => events.filter((e) => panel.topics.includes(topicOf(e.type)));

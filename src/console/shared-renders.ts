@@ -1,4 +1,3 @@
-import { topicOf } from "../domain/registry.js";
 import type { StoredEvent } from "../event.js";
 import { renderFeedItem, renderFold, type FeedFilter, type FeedRenders } from "./feed.js";
 import { queryString } from "./page-query.js";
@@ -66,6 +65,3 @@ export class SharedRenders {
     return html;
   }
 }
-
-/** The events of a panel's topics. */
-export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] => events.filter((e) => panel.topics.includes(topicOf(e.type)));

@@ -1,7 +1,6 @@
 import { domId } from "../../console/dom-id.js";
 import { ascending, listPanel } from "../../console/live-list.js";
 import type { PanelContext } from "../../console/panels.js";
-import { CHANNEL_TICKS } from "./feed.js";
 import { listChannels, type Channel } from "./queries.js";
 
 /** The platforms the connect form offers (any lower-case name is accepted over the API). */
@@ -52,5 +51,4 @@ export const channelsPanel = listPanel<Channel>({
   key: (c) => c.channelId,
   itemId: (key) => domId("channel", key),
   item: renderCard,
-  ticks: CHANNEL_TICKS,
 });

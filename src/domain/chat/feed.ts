@@ -4,13 +4,11 @@ import { findSession, findToolRun } from "./queries.js";
 /** What a session is called where its id would mean nothing to a person: its title, else whom it is with. */
 export const sessionLabel = (s: { title: string | null; agent: string }): string => s.title ?? `Chat with ${s.agent}`;
 
-/** The pieces of an answer: they stream into a message that already exists. */
-export const CHAT_TICKS = ["chat.delta"] as const;
-
 /** Chat in the feed: sessions by their title (or whom they are with), never their id; answers fold into the question's item. */
 export const chatFeed: FeedTopic = {
   topic: "chat",
-  ticks: CHAT_TICKS,
+  // The pieces of an answer: they stream into a message that already exists.
+  ticks: ["chat.delta"],
   label(db, tenant, sessionId) {
     const session = findSession(db, tenant, sessionId);
     return session ? sessionLabel(session) : null;

@@ -6,7 +6,7 @@ import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { topicOf } from "../registry.js";
 import { MAX_MESSAGE_CHARS } from "./events.js";
-import { CHAT_TICKS, sessionLabel } from "./feed.js";
+import { sessionLabel } from "./feed.js";
 import {
   answeringSessions,
   findMessage,
@@ -47,14 +47,15 @@ function renderRows(ctx: PanelContext, sessions: ListedSession[]): string[] {
   );
 }
 
-/**
- * Recent chat sessions with their agent and last activity, each linking to
- * its session view and each its own live row. The "new session" form sits
- * in the panel's frame, outside #sessions (what live updates change).
- */
 const renderSessionsList = (ctx: PanelContext): string =>
   ctx.views.render("partials/sessions-list", { rows: renderRows(ctx, panelSessions(ctx)), max: PANEL_SESSIONS });
 
+/**
+ * Recent chat sessions with their agent and last activity, each linking to
+ * its session view and each its own live row (most recently active first:
+ * an answer's words move its session up). The "new session" form sits in
+ * the panel's frame, outside #sessions (what live updates change).
+ */
 export const sessionsPanel = listPanel<ListedSession>({
   id: "sessions",
   topics: ["chat"],
@@ -64,7 +65,6 @@ export const sessionsPanel = listPanel<ListedSession>({
   key: (s) => s.sessionId,
   itemId: (key) => domId("session", key),
   item: (ctx, s) => renderRows(ctx, [s])[0],
-  ticks: CHAT_TICKS,
 });
 
 /** The "new session" form (control scope only; empty otherwise), with what was typed and why it was refused. */
