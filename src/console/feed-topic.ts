@@ -13,6 +13,13 @@ export interface FeedTopic {
    * item of their subject ("Workflow Render started · 42% — render").
    */
   ticks?: readonly string[];
+  /**
+   * The types whose items show the progress that follows them (a workflow
+   * started, a question asked): their line for it is kept from the start,
+   * so progress never changes an item's height. Progress after any other
+   * item of its subject (one that ended it) shows nowhere.
+   */
+  folded?: readonly string[];
   /** What a subject is called where its id would mean little (a workflow's name, a session's title); null when unknown. */
   label?(db: Db, tenant: string, subject: string): string | null;
 }

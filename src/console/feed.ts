@@ -58,9 +58,17 @@ export function isTick(ctx: FeedContext, f: FeedFilter, e: StoredEvent): boolean
   return !f.every && e.subject !== null && (ctx.feed.get(topicOf(e.type))?.ticks?.includes(e.type) ?? false);
 }
 
-/** Whether items of this event's topic take folded progress (their topic has ticks), in this feed. */
-function folds(ctx: FeedContext, f: FeedFilter, e: StoredEvent): boolean {
+/**
+ * Whether an item names its subject for progress to find (its topic has
+ * ticks), in this feed: progress goes to the newest such item of its subject.
+ */
+function hasSubject(ctx: FeedContext, f: FeedFilter, e: StoredEvent): boolean {
   return !f.every && e.subject !== null && (ctx.feed.get(topicOf(e.type))?.ticks?.length ?? 0) > 0;
+}
+
+/** Whether an item shows the progress that follows it (it has the line for it). */
+function takesFold(ctx: FeedContext, f: FeedFilter, e: StoredEvent): boolean {
+  return hasSubject(ctx, f, e) && (ctx.feed.get(topicOf(e.type))?.folded?.includes(e.type) ?? false);
 }
 
 /** The subject an event concerns, across tenants and topics: the items and folds of one subject share it (`data-subject`). */
@@ -84,8 +92,8 @@ export function renderFeedItem(ctx: FeedContext, f: FeedFilter, item: FeedItem):
     e,
     icon: helpers.eventIcon(e.type, data),
     summary: helpers.summary(e.type, e.subject, data, label),
-    subject: folds(ctx, f, e) ? subjectKey(e) : null,
-    fold: tick ? foldText(tick) : "",
+    subject: hasSubject(ctx, f, e) ? subjectKey(e) : null,
+    fold: takesFold(ctx, f, e) ? (tick ? foldText(tick) : "") : null,
     allTenants: ctx.tenant === null,
   });
 }
@@ -117,8 +125,8 @@ export async function recentFeed(log: EventLog, ctx: FeedContext, f: FeedFilter,
         continue;
       }
       const item: FeedItem = { e };
-      if (folds(ctx, f, e)) {
-        item.tick = pending.get(subjectKey(e));
+      if (hasSubject(ctx, f, e)) {
+        if (takesFold(ctx, f, e)) item.tick = pending.get(subjectKey(e));
         pending.delete(subjectKey(e));
       }
       out.push(item);
@@ -157,13 +165,13 @@ export function feedBatch(ctx: FeedContext, f: FeedFilter, events: readonly Stor
     if (!feedMatches(f, e, () => (data ??= JSON.parse(e.data) as Record<string, unknown>))) continue;
     if (isTick(ctx, f, e)) {
       const item = open.get(subjectKey(e));
-      if (item) item.tick = e;
-      else onPage.set(subjectKey(e), e);
+      if (item === undefined) onPage.set(subjectKey(e), e);
+      else if (takesFold(ctx, f, item.e)) item.tick = e;
       continue;
     }
     const item: FeedItem = { e };
     items.push(item);
-    if (folds(ctx, f, e)) open.set(subjectKey(e), item);
+    if (hasSubject(ctx, f, e)) open.set(subjectKey(e), item);
   }
   const parts = [...onPage.values()].map((tick) => `<hx-partial hx-target="#feed-items" hx-swap="foldMorph">${renders.fold(tick)}</hx-partial>`);
   if (items.length > 0) parts.push(insertPartial("feed-items", "afterbegin", items.reverse().map(renders.item).join("\n")));

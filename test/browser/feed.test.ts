@@ -148,10 +148,14 @@ describe("console: a calm feed", () => {
     const item = page.locator("#feed-items > li", { hasText: "Workflow Nightly export started" });
     await item.waitFor({ state: "attached", timeout: 5000 });
     const count = await page.locator("#feed-items > li[data-id]").count();
+    if (await marker(page).isVisible()) await marker(page).click();
+    await item.waitFor();
+    await recordFeedShifts(page);
     for (let i = 1; i <= 10; i++) await wf("progress", { progress: i / 10, stage: i < 5 ? "render" : "upload" });
-    await item.locator(".fold", { hasText: "100% — upload" }).waitFor({ state: "attached", timeout: 5000 });
-    // Ten ticks, no new item.
+    await item.locator(".fold", { hasText: "100% — upload" }).waitFor({ timeout: 5000 });
+    // Ten ticks, no new item, and the item they fold into kept its height: nothing moved.
     await expect(page.locator("#feed-items > li[data-id]").count()).resolves.toBe(count);
+    expect(await feedShifts(page)).toEqual([]);
     await wf("completed");
     await page.locator("#feed-items > li", { hasText: "Workflow Nightly export completed" }).waitFor({ state: "attached", timeout: 5000 });
     // The page, rendered again, shows the same: the tick folded into the item it followed.

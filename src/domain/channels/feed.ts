@@ -5,5 +5,6 @@ import { findChannel } from "./queries.js";
 export const channelsFeed: FeedTopic = {
   topic: "channel",
   ticks: ["channel.progress"],
+  folded: ["channel.connect_requested"],
   label: (db, tenant, channelId) => findChannel(db, tenant, channelId)?.name ?? null,
 };

@@ -9,6 +9,7 @@ export const chatFeed: FeedTopic = {
   topic: "chat",
   // The pieces of an answer: they stream into a message that already exists.
   ticks: ["chat.delta"],
+  folded: ["chat.message"],
   label(db, tenant, sessionId) {
     const session = findSession(db, tenant, sessionId);
     return session ? sessionLabel(session) : null;
@@ -19,5 +20,6 @@ export const chatFeed: FeedTopic = {
 export const toolsFeed: FeedTopic = {
   topic: "tool",
   ticks: ["tool.progress"],
+  folded: ["tool.started"],
   label: (db, tenant, toolId) => findToolRun(db, tenant, toolId)?.name ?? null,
 };
