@@ -89,7 +89,8 @@
       const shown = Number(oldNode.dataset?.version);
       return !(Number(newNode.dataset?.version) < shown);
     },
-    handle_swap: (style, target, fragment) => (style === "upsertMorph" ? upsert(target, fragment) : style === "foldMorph" ? fold(target, fragment) : false),
+    handle_swap: (style, target, fragment) =>
+      style === "upsertMorph" ? upsert(target, fragment) : style === "foldMorph" ? fold(target, fragment) : false,
   });
 
   // Connection indicator, driven by the page stream's htmx SSE events.

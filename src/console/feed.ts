@@ -5,7 +5,7 @@ import type { EventLog } from "../store/event-log.js";
 import { domId } from "./dom-id.js";
 import type { FeedTopics } from "./feed-topic.js";
 import { helpers } from "./helpers.js";
-import { insertPartial } from "./partials.js";
+import { foldPartial, insertPartial } from "./partials.js";
 import type { Views } from "./views.js";
 
 /** The feed's filter, from the page URL: by platform (of activity messages) and by topic. */
@@ -116,7 +116,8 @@ export async function recentFeed(log: EventLog, ctx: FeedContext, f: FeedFilter,
   const PAGE = 500;
   for (let before = head, scanned = 0; before > 0 && out.length < FEED_SIZE && scanned < 20_000; before -= PAGE, scanned += PAGE) {
     const after = Math.max(0, before - PAGE);
-    const { events } = await log.read({ tenant: ctx.tenant, after, limit: PAGE, types: f.topic ? [`${f.topic}.*`] : [], subject: f.subject ?? null });
+    const types = f.topic ? [`${f.topic}.*`] : [];
+    const { events } = await log.read({ tenant: ctx.tenant, after, limit: PAGE, types, subject: f.subject ?? null });
     for (let i = events.length - 1; i >= 0 && out.length < FEED_SIZE; i--) {
       const e = events[i];
       if (e.id > before || !feedMatches(f, e, () => JSON.parse(e.data))) continue;
@@ -173,7 +174,7 @@ export function feedBatch(ctx: FeedContext, f: FeedFilter, events: readonly Stor
     items.push(item);
     if (hasSubject(ctx, f, e)) open.set(subjectKey(e), item);
   }
-  const parts = [...onPage.values()].map((tick) => `<hx-partial hx-target="#feed-items" hx-swap="foldMorph">${renders.fold(tick)}</hx-partial>`);
+  const parts = onPage.size > 0 ? [foldPartial("feed-items", [...onPage.values()].map(renders.fold).join(""))] : [];
   if (items.length > 0) parts.push(insertPartial("feed-items", "afterbegin", items.reverse().map(renders.item).join("\n")));
   return parts;
 }

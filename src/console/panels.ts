@@ -56,4 +56,5 @@ export interface Panel {
 }
 
 /** The events of a panel's topics: what its `update` is given. */
-export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] => events.filter((e) => panel.topics.includes(topicOf(e.type)));
+export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] =>
+  events.filter((e) => panel.topics.includes(topicOf(e.type)));

@@ -26,6 +26,15 @@ export function upsertPartial(listId: string, items: readonly string[]): string 
   return `<hx-partial hx-target="#${listId}" hx-swap="upsertMorph">${items.join("")}</hx-partial>`;
 }
 
+/**
+ * Folds progress into a feed list (public/console.js, `foldMorph`): each
+ * `.fold` element is morphed into the line of the newest item of its
+ * `data-subject`, when that item has one.
+ */
+export function foldPartial(listId: string, folds: string): string {
+  return `<hx-partial hx-target="#${listId}" hx-swap="foldMorph">${folds}</hx-partial>`;
+}
+
 /** Removes the element with this id, when the page has it. */
 export function deletePartial(id: string): string {
   return `<hx-partial hx-target="#${id}" hx-swap="delete"></hx-partial>`;

@@ -36,7 +36,8 @@ function shown(ctx: PanelContext, all = allAgents(ctx)): Agent[] {
 
 /** One agent's row; it sorts by name, then id (a tab sorts below any character a name is likely to hold). */
 function renderRow(ctx: PanelContext, agent: Agent): string {
-  return ctx.views.render("partials/agent-row", { tenant: ctx.tenant, agent, id: domId("agent", agent.agentId), order: `${agent.name}\t${agent.agentId}` });
+  const order = `${agent.name}\t${agent.agentId}`;
+  return ctx.views.render("partials/agent-row", { tenant: ctx.tenant, agent, id: domId("agent", agent.agentId), order });
 }
 
 /** Counts by status over every agent, and what the list says when nobody passes the filter (#agents-summary). */
@@ -49,7 +50,8 @@ function renderSummary(ctx: PanelContext, all = allAgents(ctx), matching = shown
 function renderList(ctx: PanelContext): string {
   const all = allAgents(ctx);
   const rows = shown(ctx, all);
-  return ctx.views.render("partials/agents-list", { summary: renderSummary(ctx, all, rows.length), rows: rows.map((a) => renderRow(ctx, a)) });
+  const summary = renderSummary(ctx, all, rows.length);
+  return ctx.views.render("partials/agents-list", { summary, rows: rows.map((a) => renderRow(ctx, a)) });
 }
 
 /**

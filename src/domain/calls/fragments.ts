@@ -16,7 +16,8 @@ const keyOf = (tenant: string, callId: string) => `${tenant}/${callId}`;
 const order = (c: Call) => `${descending(c.status === "active" ? c.startedAt : (c.endedAt ?? 0))}${descending(c.eventId)}`;
 
 function renderRow(ctx: PanelContext, call: Call): string {
-  return ctx.views.render("partials/call-row", { call, id: domId("call", keyOf(call.tenant, call.callId)), order: order(call), allTenants: ctx.tenant === null });
+  const id = domId("call", keyOf(call.tenant, call.callId));
+  return ctx.views.render("partials/call-row", { call, id, order: order(call), allTenants: ctx.tenant === null });
 }
 
 function renderCount(ctx: PanelContext, active = activeCalls(ctx.db, scope(ctx)).length): string {

@@ -36,7 +36,13 @@ export const workflowsPanel = listPanel<Workflow>({
   render(ctx) {
     const { active, finished } = shown(ctx);
     const card = (w: Workflow) => renderWorkflowCard(ctx, w);
-    return ctx.views.render("partials/workflows-panel", { count: renderCount(ctx, active), active: active.map(card), finished: finished.map(card), activeMax: DEFAULT_LIST, max: RECENT_FINISHED });
+    return ctx.views.render("partials/workflows-panel", {
+      count: renderCount(ctx, active),
+      active: active.map(card),
+      finished: finished.map(card),
+      activeMax: DEFAULT_LIST,
+      max: RECENT_FINISHED,
+    });
   },
   lists: [
     { id: "wf-active", members: (ctx) => shown(ctx).active, max: DEFAULT_LIST, leaves: FINISHING },
