@@ -35,6 +35,79 @@
   setInterval(tick, 1000);
   document.addEventListener("htmx:after:swap", tick);
 
+  // Live lists (src/console/live-list.ts): a page stream upserts items into a
+  // list by id. One on the page is moved into place and morphed, so whatever
+  // the operator is doing in it survives (focus, a selection, a button held
+  // down); a new one is inserted where its data-order sorts. Feed progress
+  // (src/console/feed.ts) is morphed into the newest item of its subject.
+  let api;
+  const morphInto = (old, next) => {
+    const fragment = document.createDocumentFragment();
+    fragment.append(next);
+    api.morph(old, fragment, false);
+  };
+  const upsert = (list, fragment) => {
+    const changed = [];
+    for (const item of [...fragment.children]) {
+      const existing = item.id ? document.getElementById(item.id) : null;
+      const order = item.dataset.order ?? "";
+      let before = null;
+      for (const child of list.children) {
+        if (child !== existing && (child.dataset.order ?? "") > order) {
+          before = child;
+          break;
+        }
+      }
+      if (!existing) {
+        list.insertBefore(item, before);
+        changed.push(item);
+        continue;
+      }
+      if (existing.parentNode !== list || existing.nextElementSibling !== before) {
+        // moveBefore keeps the element's state (focus, transitions) where the browser has it.
+        try {
+          list.moveBefore(existing, before);
+        } catch {
+          list.insertBefore(existing, before);
+        }
+      }
+      morphInto(existing, item);
+      changed.push(existing);
+    }
+    return changed;
+  };
+  // A list keeps at most data-max items, counted once the whole message is in: an item the
+  // message moves on to another list must not push one out of this list on its way.
+  const trim = () => {
+    for (const list of document.querySelectorAll(".live-list[data-max]")) {
+      const max = Number(list.dataset.max);
+      while (list.children.length > max) list.lastElementChild.remove();
+    }
+  };
+  document.addEventListener("htmx:after:swap", trim);
+  const fold = (list, fragment) => {
+    const changed = [];
+    for (const next of [...fragment.children]) {
+      const item = list.querySelector(`:scope > li[data-subject="${CSS.escape(next.dataset.subject ?? "")}"]`);
+      const slot = item?.querySelector(":scope > .fold");
+      if (!slot) continue;
+      morphInto(slot, next);
+      changed.push(slot);
+    }
+    return changed;
+  };
+  htmx.registerExtension("live-lists", {
+    init: (internal) => (api = internal),
+    // A live item carries the log position it shows (data-version): an answer to a button press can
+    // arrive after the page stream has shown a later state of the same item, and must not undo it.
+    htmx_before_morph_node: (_elt, { oldNode, newNode }) => {
+      const shown = Number(oldNode.dataset?.version);
+      return !(Number(newNode.dataset?.version) < shown);
+    },
+    handle_swap: (style, target, fragment) =>
+      style === "upsertMorph" ? upsert(target, fragment) : style === "foldMorph" ? fold(target, fragment) : false,
+  });
+
   // Connection indicator, driven by the page stream's htmx SSE events.
   const indicator = () => document.getElementById("connection");
   const show = (state, text) => {
@@ -122,8 +195,11 @@
   window.addEventListener("offline", () => show("offline", "offline"));
   window.addEventListener("online", current);
 
-  // The feed: paused, or scrolled away from the newest item, new items are
-  // held back (hidden, never dropped) behind an "N new — show" button.
+  // The feed is calm: it never moves what the operator is reading. New items
+  // arrive at its top, so while the list is on screen (and not empty) they are
+  // held back, hidden but never dropped, behind an "N new — show" button that
+  // floats over the list; so they are while the feed is paused. Off screen,
+  // they go straight in: nothing visible moves.
   const feed = () => document.getElementById("feed-items");
   // A console left open for days must not grow without bound: the oldest shown items go first.
   const MAX_ITEMS = 300;
@@ -143,21 +219,25 @@
     }
     updateMarker();
   };
+  const onScreen = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight && r.height > 0;
+  };
   const observe = () => {
     const list = feed();
     if (!list || list.dataset.observed) return;
     list.dataset.observed = "1";
     new MutationObserver((mutations) => {
-      // Away: the list is scrolled, or its top is above the window (the page was scrolled past it).
-      const away = list.scrollTop > 8 || list.getBoundingClientRect().top < 0;
-      for (const m of mutations) {
-        for (const node of m.addedNodes) {
-          if (node.nodeType !== 1 || node.tagName !== "LI") continue;
-          list.querySelector(":scope > li[data-empty]")?.remove();
-          if (paused || away) {
-            node.hidden = true;
-            node.dataset.held = "1";
-          }
+      // Whether an item was showing before this insertion: into an empty list nothing moves.
+      const added = mutations.flatMap((m) => [...m.addedNodes]).filter((n) => n.nodeType === 1 && n.tagName === "LI" && n.dataset.id);
+      if (added.length === 0) return;
+      const showing = [...list.querySelectorAll(":scope > li[data-id]:not([data-held])")].some((li) => !added.includes(li));
+      const hold = paused || (showing && onScreen(list));
+      list.querySelector(":scope > li[data-empty]")?.remove();
+      for (const node of added) {
+        if (hold) {
+          node.hidden = true;
+          node.dataset.held = "1";
         }
       }
       const items = list.querySelectorAll(":scope > li[data-id]:not([data-held])");

@@ -145,14 +145,14 @@ describe("chat console forms", () => {
     await delta("s-live", { message_id: "a-live", reply_to: "q-s-live", seq: 0, text: "Hello" });
     await live.until(() => frames().length >= 1);
     // The first piece of an answer brings its turn (it may have created the message)...
-    expect(frames()[0].data).toMatch(/^<hx-partial hx-target="#turn-q-s-live" hx-swap="outerHTML"><li id="turn-q-s-live"/);
+    expect(frames()[0].data).toMatch(/^<hx-partial hx-target="#turn-q-s-live" hx-swap="outerMorph"><li id="turn-q-s-live"/);
     // ...then each piece only the message being streamed; a repeated piece nothing at all.
     await delta("s-live", { message_id: "a-live", seq: 1, text: " there" });
     await delta("s-live", { message_id: "a-live", seq: 1, text: " again" });
     await emit(server, { type: "chat.completed", subject: "s-live", data: { message_id: "a-live" } });
     await live.until(() => frames().length >= 3);
     const [, piece, done] = frames();
-    expect(piece.data).toMatch(/^<hx-partial hx-target="#msg-a-live" hx-swap="outerHTML"><article id="msg-a-live"/);
+    expect(piece.data).toMatch(/^<hx-partial hx-target="#msg-a-live" hx-swap="outerMorph"><article id="msg-a-live"/);
     expect(piece.data).toContain("Hello there");
     expect(piece.data).not.toContain("transcript-items");
     expect(done.data).toMatch(/hx-target="#msg-a-live"/);

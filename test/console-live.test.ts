@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { feedAfter, partialsOf, sessionCookie } from "./support/console.js";
+import { feedAfter, itemsOf, PageModel, partialsOf, sessionCookie } from "./support/console.js";
 import { Probe } from "./support/probe.js";
 import { RawStream } from "./support/raw-stream.js";
 import { publish, startTestServer, type TestServer } from "./support/server.js";
@@ -78,11 +78,16 @@ describe("console page streams", () => {
     expect(frames.at(-1)!.id).toBe(String(ids[n - 1]));
     // The page ends as it would after one message per event: every item, newest first…
     expect(feedAfter(frames)).toEqual([...ids].reverse());
-    // …and the agents panel showing every agent as the burst left it.
-    const list = frames.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === "agents-list").at(-1)!;
+    // …and the agents list showing every agent as the burst left it, each row sent once, in name order.
+    const rows = frames.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === "agents-rows").flatMap((p) => itemsOf(p.html));
+    expect(rows.map((r) => r.id).sort()).toEqual(Array.from({ length: n }, (_, i) => `agent-a-${i}`).sort());
+    const shown = new PageModel().apply(frames);
+    const byName = Array.from({ length: n }, (_, i) => i).sort((a, b) => (`Burst ${a}` < `Burst ${b}` ? -1 : 1));
+    expect(shown.ids("agents-rows")).toEqual(byName.map((i) => `agent-a-${i}`));
     for (let i = 0; i < n; i++) {
-      expect(list.html).toMatch(new RegExp(`<li class="row agent ${i % 2 ? "busy" : "available"}" data-agent="a-${i}">`));
-      expect(list.html).toContain(`Burst ${i}`);
+      const row = shown.item(`agent-a-${i}`)!.html;
+      expect(row).toMatch(new RegExp(`class="row agent ${i % 2 ? "busy" : "available"}" data-agent="a-${i}">`));
+      expect(row).toContain(`Burst ${i}`);
     }
   });
 
@@ -121,12 +126,13 @@ describe("console page streams", () => {
     await all.until((c) => c.ids().includes(last), 20_000);
     const latest = (page: SseClient, target: string) => page.messages.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === target).at(-1)!.html;
 
-    expect(latest(busy, "agents-list")).toContain('data-agent="a-1"');
-    expect(latest(busy, "agents-list")).not.toContain('data-agent="a-0"');
-    expect(latest(all, "agents-list")).toContain('data-agent="a-0"');
-    // The calls panel reads none of these filters: both show the same markup.
-    expect(latest(busy, "calls")).toContain("9876");
-    expect(latest(busy, "calls")).toBe(latest(all, "calls"));
+    // Each page's agents list follows its own filter: the busy page gets only the busy agents' rows.
+    expect(latest(busy, "agents-rows")).toContain('data-agent="a-1"');
+    expect(latest(busy, "agents-rows")).not.toContain('data-agent="a-0"');
+    expect(latest(all, "agents-rows")).toContain('data-agent="a-0"');
+    // The calls panel reads none of these filters: both get the same markup.
+    expect(latest(busy, "calls-active")).toContain("9876");
+    expect(latest(busy, "calls-active")).toBe(latest(all, "calls-active"));
     // Each feed keeps its own filter: the topic=agent page shows no call.
     expect(feedAfter(busy.messages)).toEqual([...body.ids].reverse());
     expect(feedAfter(all.messages)).toEqual(body.ids.slice(0, 4).reverse());

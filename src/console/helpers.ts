@@ -60,57 +60,105 @@ export const helpers = {
     return TOPIC_ICONS[type.split(".")[0]] ?? "•";
   },
 
-  /** A short, readable summary of any event, for the activity feed. */
-  summary(type: string, subject: string | null, data: Record<string, unknown>): string {
+  /**
+   * A short, readable line for any event, for the activity feed. `label` is
+   * what its subject is called (a workflow's name, a session's title, a
+   * call's masked number), used in place of the bare id when known.
+   */
+  summary(type: string, subject: string | null, data: Record<string, unknown>, label: string | null = null): string {
     const d = data as Record<string, string | number | undefined>;
+    const who = label ?? subject ?? "";
     switch (type) {
       case "call.started":
         return `${d.direction === "outbound" ? "Outbound" : "Inbound"} call ${d.number ?? ""}${d.agent ? ` with ${d.agent}` : ""}`;
       case "call.ended":
-        return `Call ${subject} ended (${d.status ?? "completed"})`;
+        return `Call ${who} ended (${d.status ?? "completed"})`;
+      case "call.analyzed":
+        return `Call ${who} analyzed${d.sentiment ? `: ${d.sentiment}` : ""}${d.summary ? ` — ${String(d.summary).slice(0, 120)}` : ""}`;
       case "agent.status":
-        return `${d.name ?? subject} is ${d.status}`;
+        return `${d.name ?? who} is ${d.status}`;
       case "agent.connected":
-        return `${subject} connected`;
+        return `${who} connected`;
       case "agent.disconnected":
-        return `${subject} disconnected`;
+        return `${who} disconnected`;
       case "activity.message":
         return `${d.direction === "in" ? "⟵" : "⟶"} ${d.sender ? `${d.sender}: ` : ""}${d.preview ?? ""}`;
       case "channel.connect_requested":
-        return `Connecting ${d.name ?? subject} (${d.platform})`;
+        return `Connecting ${d.name ?? who} (${d.platform})`;
       case "channel.progress":
-        return `${subject}: step ${d.step}/${d.total} ${d.label ?? ""}`;
+        return `${who}: step ${d.step}/${d.total} ${d.label ?? ""}`;
       case "channel.connected":
-        return `Channel ${subject} connected`;
+        return `Channel ${who} connected`;
       case "channel.failed":
-        return `Channel ${subject} failed: ${d.reason ?? ""}`;
+        return `Channel ${who} failed: ${d.reason ?? ""}`;
       case "channel.removed":
-        return `Channel ${subject} removed${d.reason ? `: ${d.reason}` : ""}`;
+        return `Channel ${who} removed${d.reason ? `: ${d.reason}` : ""}`;
+      case "channel.disconnect_requested":
+        return `Disconnecting channel ${who}`;
+      case "channel.disconnected":
+        return `Channel ${who} disconnected${d.reason ? `: ${d.reason}` : ""}`;
       case "workflow.started":
-        return `Workflow ${d.name ?? subject} started`;
+        return `Workflow ${d.name ?? who} started`;
       case "workflow.progress":
-        return `${subject} at ${Math.round(Number(d.progress) * 100)}%${d.stage ? ` — ${d.stage}` : ""}`;
+        return `${who} at ${Math.round(Number(d.progress) * 100)}%${d.stage ? ` — ${d.stage}` : ""}`;
       case "workflow.failed":
-        return `Workflow ${subject} failed: ${d.reason ?? ""}`;
+        return `Workflow ${who} failed: ${d.reason ?? ""}`;
       case "workflow.control_requested":
-        return `${subject}: ${d.action} requested (sent to ${d.worker})`;
+        return `${who}: ${d.action} requested (sent to ${d.worker})`;
       case "workflow.control_expired":
-        return `${subject}: ${d.action} expired, the worker did not answer`;
+        return `${who}: ${d.action} expired, the worker did not answer`;
       case "workflow.paused":
       case "workflow.resumed":
       case "workflow.completed":
-        return `Workflow ${subject} ${type.slice("workflow.".length)}`;
+        return `Workflow ${who} ${type.slice("workflow.".length)}`;
       case "workflow.cancelled":
-        return `Workflow ${subject} cancelled${d.reason ? `: ${d.reason}` : ""}`;
+        return `Workflow ${who} cancelled${d.reason ? `: ${d.reason}` : ""}`;
+      case "chat.session_started":
+        return `New chat with ${d.agent}${d.title ? `: ${d.title}` : ""}`;
       case "chat.message":
-        return `Message in ${subject}: ${String(d.text ?? "").slice(0, 80)}`;
+        return `Message in ${who}: ${String(d.text ?? "").slice(0, 80)}`;
       case "chat.message_expired":
-        return `Message in ${subject} not answered: ${d.agent} did not answer in time`;
+        return `Message in ${who} not answered: ${d.agent} did not answer in time`;
+      case "chat.delta":
+        return `Answer in ${who}: …${String(d.text ?? "").slice(-60)}`;
+      case "chat.completed":
+        return `Answered in ${who}`;
+      case "chat.error":
+        return `No answer in ${who}: ${d.reason ?? ""}`;
+      case "tool.started":
+        return `Tool ${d.name ?? who} started`;
+      case "tool.progress":
+        return `Tool ${who}${d.progress !== undefined ? ` at ${Math.round(Number(d.progress) * 100)}%` : ": more output"}`;
+      case "tool.completed":
+        return `Tool ${who} completed`;
+      case "tool.failed":
+        return `Tool ${who} failed: ${d.reason ?? ""}`;
+      case "tool.cancel_requested":
+        return `Cancel of tool ${who} requested`;
+      case "tool.cancelled":
+        return `Tool ${who} cancelled${d.reason ? `: ${d.reason}` : ""}`;
       default: {
         // Generic events: their type and subject, and the first text field a producer is likely to send.
         const text = ["message", "text", "title", "summary", "status"].map((k) => d[k]).find((v) => typeof v === "string");
         return `${type}${subject ? ` · ${subject}` : ""}${text ? ` — ${String(text).slice(0, 160)}` : ""}`;
       }
+    }
+  },
+
+  /** What a progress report adds to its subject's newest feed item, when the feed folds it there. */
+  fold(type: string, data: Record<string, unknown>): string {
+    const d = data as Record<string, string | number | undefined>;
+    switch (type) {
+      case "workflow.progress":
+        return `${Math.round(Number(d.progress) * 100)}%${d.stage ? ` — ${d.stage}` : ""}${d.task ? ` · ${d.task}` : ""}`;
+      case "channel.progress":
+        return `step ${d.step} of ${d.total}${d.label ? ` · ${d.label}` : ""}`;
+      case "tool.progress":
+        return d.progress !== undefined ? `${Math.round(Number(d.progress) * 100)}%` : "running…";
+      case "chat.delta":
+        return "answering…";
+      default:
+        return "";
     }
   },
 };

@@ -5,9 +5,9 @@ import { encodeFrame } from "../hub/sse-frame.js";
 import type { StreamDeps } from "../http/stream-routes.js";
 import { openStream } from "../http/stream-routes.js";
 import { ApiError } from "../http/errors.js";
-import { topicOf } from "../domain/registry.js";
-import { feedMatches, renderFeed, type FeedFilter } from "./feed.js";
-import { replacePartial, type Panel, type PanelContext } from "./panels.js";
+import { feedBatch, renderFeed, type FeedFilter } from "./feed.js";
+import { eventsOf, type Panel, type PanelContext } from "./panels.js";
+import { morphPartial, replacePartial } from "./partials.js";
 import type { Renders, SharedRenders } from "./shared-renders.js";
 
 /**
@@ -26,13 +26,13 @@ export interface PageStreamDeps extends StreamDeps {
 
 /**
  * The page stream: one SSE connection per console page, unnamed messages
- * whose `<hx-partial>` elements update any panel. Subscribers with the same
- * tenant, filters and rights share one group (`key`, built from validated
- * filters only), and a group renders once per turn of the event loop for
- * everything published since, after the publishers have their answers: the
- * affected panels once each, re-rendered from current state, then the feed
- * items of the matching events. Its `id:` is the last event's, so a page
- * resumes exactly where that frame left it.
+ * whose `<hx-partial>` elements update the page's items. Subscribers with
+ * the same tenant, filters and rights share one group (`key`, built from
+ * validated filters only), and a group renders once per turn of the event
+ * loop for everything published since, after the publishers have their
+ * answers: the items those events changed, read from current state, then
+ * the feed's new items and folded progress. Its `id:` is the last event's,
+ * so a page resumes exactly where that frame left it.
  *
  * A tenant may have `maxPageGroupsPerTenant` groups open; a page that would
  * add one more gets 429: each group costs renders on every event.
@@ -80,7 +80,8 @@ export async function openPageStream(
   const head = deps.log.head();
   if (position !== null && (head - position > FAR_BEHIND || position < deps.log.prunedThrough(ctx.tenant) || position > head)) {
     // The panels and the head in one snapshot: the page continues from exactly the state it shows.
-    const shown = deps.log.atHead(() => panels.map((p) => replacePartial(p.id, p.render(ctx))));
+    // Panels are morphed (what the operator is doing in them survives); the feed starts over.
+    const shown = deps.log.atHead(() => panels.map((p) => morphPartial(p.id, p.render(ctx))));
     const all = shown.value;
     if (filter) all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, shown.head)));
     prologue.push(encodeFrame({ id: shown.head, data: all.join("\n") }));
@@ -105,11 +106,9 @@ function checkGroupRoom(deps: PageStreamDeps, tenant: string | null, key: string
 }
 
 /**
- * The `<hx-partial>` parts for a run of events (ascending ids): each panel
- * they affect once, re-rendered whole; panels with their own `update` (a
- * transcript's messages) per event, in order; then the feed items of the
- * matching events, newest first, swapped in above the current ones in one
- * partial (the same list as one partial per event, in one swap).
+ * The `<hx-partial>` parts for a run of events (ascending ids): for each
+ * panel they affect, what its `update` sends (the items they changed), or
+ * the whole panel morphed for a panel without one; then the feed's.
  */
 export function renderBatch(
   panels: readonly Panel[],
@@ -119,25 +118,12 @@ export function renderBatch(
   renders: Renders,
 ): string[] {
   const parts: string[] = [];
-  const topics = new Set(events.map((e) => topicOf(e.type)));
   for (const panel of panels) {
-    if (!panel.topics.some((t) => topics.has(t))) continue;
-    if (!panel.update) {
-      parts.push(replacePartial(panel.id, renders.panel(panel, ctx)));
-      continue;
-    }
-    for (const e of events) {
-      const part = panel.topics.includes(topicOf(e.type)) ? panel.update(ctx, e) : null;
-      if (part) parts.push(part);
-    }
+    const own = eventsOf(panel, events);
+    if (own.length === 0) continue;
+    if (panel.update) parts.push(...renders.update(panel, ctx, own));
+    else parts.push(morphPartial(panel.id, renders.panel(panel, ctx)));
   }
-  if (filter) {
-    const items: string[] = [];
-    for (const e of events) {
-      let data: Record<string, unknown> | undefined;
-      if (feedMatches(filter, e, () => (data ??= JSON.parse(e.data)))) items.push(renders.feedItem(ctx, e));
-    }
-    if (items.length > 0) parts.push(`<hx-partial hx-target="#feed-items" hx-swap="afterbegin">${items.reverse().join("\n")}</hx-partial>`);
-  }
+  if (filter) parts.push(...feedBatch(ctx, filter, events, renders.feed(ctx, filter)));
   return parts;
 }

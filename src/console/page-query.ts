@@ -1,19 +1,18 @@
-import { feedFilter } from "./feed.js";
+import { feedFilter, feedParams } from "./feed.js";
 import type { Panel } from "./panels.js";
 
 /** A page's filters: only parameters its feed and panels read, each validated, in a canonical order. */
 export type PageQuery = Record<string, string>;
 
 /**
- * Reduces a console page's URL query to what its feed (platform, topic) and
+ * Reduces a console page's URL query to what its feed (platform, topic, every event) and
  * its panels (`Panel.params`) render from, validated and normalized, keys
  * sorted. Pages render from this, and page streams are grouped by it: two
  * URLs that show the same thing share one group, and parameters nothing
  * reads (`?junk=1`, the stream position) are dropped.
  */
 export function pageQuery(panels: readonly Panel[], query: Record<string, string | undefined>): PageQuery {
-  const feed = feedFilter(query);
-  const all: PageQuery = { ...(feed.platform && { platform: feed.platform }), ...(feed.topic && { topic: feed.topic }) };
+  const all: PageQuery = feedParams(feedFilter(query));
   for (const panel of panels) Object.assign(all, panel.params?.(query));
   return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -1,5 +1,7 @@
+import { topicOf } from "../domain/registry.js";
 import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
+import type { FeedTopics } from "./feed-topic.js";
 import type { Views } from "./views.js";
 
 /** What a panel renders from: the tenant's state, read now, and who is looking. */
@@ -13,6 +15,8 @@ export interface PanelContext {
   csrf: string;
   /** The page's query (filters live in the URL). */
   query: Record<string, string | undefined>;
+  /** How each topic's events read in the feed. */
+  feed: FeedTopics;
 }
 
 /**
@@ -33,11 +37,13 @@ export interface Panel {
    */
   page?(ctx: PanelContext): string;
   /**
-   * What the page stream sends for an event, when less than the whole panel
-   * will do (one streamed message, not the whole transcript): `<hx-partial>`
-   * markup, or null to send nothing. Defaults to the whole panel re-rendered.
+   * What the page stream sends for a run of events of its topics (ascending
+   * ids), when less than the whole panel will do: `<hx-partial>` markup
+   * updating only what they changed (one item of a list, one streamed
+   * message), read from current state; none to send nothing. Default: the
+   * whole panel, morphed.
    */
-  update?(ctx: PanelContext, e: StoredEvent): string | null;
+  update?(ctx: PanelContext, events: readonly StoredEvent[]): string[];
   /**
    * The query parameters this panel renders from (its filters), validated
    * and normalized, unset ones left out. A page's context and its stream's
@@ -49,7 +55,6 @@ export interface Panel {
   allTenants?: boolean;
 }
 
-/** `<hx-partial>` that replaces the element with this id by `html` (whose root has the same id). */
-export function replacePartial(id: string, html: string): string {
-  return `<hx-partial hx-target="#${id}" hx-swap="outerHTML">${html}</hx-partial>`;
-}
+/** The events of a panel's topics: what its `update` is given. */
+export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] =>
+  events.filter((e) => panel.topics.includes(topicOf(e.type)));

@@ -7,6 +7,7 @@ import { parsePosition } from "../http/position.js";
 import { isAdmin, type ApiKey } from "../store/keys.js";
 import { errorPage } from "./error-page.js";
 import { layoutFor } from "./layout.js";
+import { feedChips } from "./feed-chips.js";
 import { feedFilter, renderFeed } from "./feed.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
@@ -14,6 +15,7 @@ import type { LoginThrottle } from "./login-throttle.js";
 import { pageQuery, queryString, type PageQuery } from "./page-query.js";
 import { formBodyLimit } from "./form-limit.js";
 import { sameOrigin } from "./same-origin.js";
+import type { FeedTopics } from "./feed-topic.js";
 import type { Panel, PanelContext } from "./panels.js";
 import type { Sessions } from "./session.js";
 import type { SharedRenders } from "./shared-renders.js";
@@ -25,6 +27,8 @@ export interface ConsoleDeps extends DomainDeps {
   sessions: Sessions;
   /** The tenant console's panels, in page order. */
   panels: Panel[];
+  /** How each domain's events read in the activity feed. */
+  feedTopics: FeedTopics;
   /** Each domain's console pages and control forms, under /t/:tenant/…. */
   domainConsoles?: ((deps: ConsoleDeps) => Hono<ConsoleEnv>)[];
   /** Distinct live page groups (filters × rights, detail pages) a tenant may have open; past it, 429. */
@@ -116,8 +120,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     // State and head in one snapshot, then the stream starts exactly there.
     const { head, value: panels } = deps.log.atHead(() => deps.panels.map((p) => ({ id: p.id, html: p.page ? p.page(ctx) : p.render(ctx) })));
     const feed = await renderFeed(deps.log, ctx, filter, head);
-    const liveUrl = pageLiveUrl(c.req.param("tenant"), ctx.query, head);
-    return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, head, liveUrl }));
+    const tenant = c.req.param("tenant");
+    const liveUrl = pageLiveUrl(tenant, ctx.query, head);
+    const chips = feedChips(`/t/${encodeURIComponent(tenant)}`, ctx.query);
+    return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, chips, head, liveUrl }));
   });
 
   app.get("/t/:tenant/live", async (c) => {
@@ -216,6 +222,7 @@ export function panelContext(c: Context<ConsoleEnv>, deps: ConsoleDeps): PanelCo
     canControl: key.scopes.has("control"),
     csrf: c.get("csrf"),
     query: c.req.query(),
+    feed: deps.feedTopics,
   };
 }
 

@@ -1,26 +1,30 @@
 import type { StoredEvent } from "../event.js";
-import { renderFeedItem } from "./feed.js";
+import { renderFeedItem, renderFold, type FeedFilter, type FeedRenders } from "./feed.js";
 import { queryString } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 
-/** How a page stream renders its panels and feed items. */
+/** How a page stream renders its panels and feed. */
 export interface Renders {
+  /** The whole panel. */
   panel(panel: Panel, ctx: PanelContext): string;
-  feedItem(ctx: PanelContext, e: StoredEvent): string;
+  /** The panel's `update` for these events (those of its topics). */
+  update(panel: Panel, ctx: PanelContext, events: readonly StoredEvent[]): string[];
+  /** Feed items and folds for a feed with this filter. */
+  feed(ctx: PanelContext, filter: FeedFilter): FeedRenders;
 }
 
 /**
  * Renders that page groups share while the log stays at one position.
  * Groups differ by filters, but most panels read only their own (a panel
  * renders from its `params`, its tenant and the viewer's rights), so twenty
- * groups that differ in the agents filter need the calls panel once, not
- * twenty times; a feed item is the same markup for every page that shows it.
- * Everything is dropped when the head moves: a render is reused only for the
- * state it was made from. One per app.
+ * groups that differ in the agents filter need the calls panel's update
+ * once, not twenty times; a feed item is the same markup for every page
+ * that shows it. Everything is dropped when the head moves: a render is
+ * reused only for the state it was made from. One per app.
  */
 export class SharedRenders {
   #head = -1;
-  #renders = new Map<string, string>();
+  #renders = new Map<string, string | string[]>();
   #panelIds = new WeakMap<Panel, number>();
   #nextPanelId = 0;
 
@@ -32,9 +36,17 @@ export class SharedRenders {
     }
     return {
       panel: (panel, ctx) => this.#get(this.#panelKey(panel, ctx), () => panel.render(ctx)),
-      feedItem: (ctx, e) => {
-        const allTenants = ctx.tenant === null;
-        return this.#get(`f|${e.id}|${allTenants ? "a" : "t"}`, () => renderFeedItem(ctx.views, e, allTenants));
+      update: (panel, ctx, events) => {
+        // The same events of its topics, the same partials (another group's run may hold other events beside them).
+        const ids = events.map((e) => e.id).join(",");
+        return this.#get(`${this.#panelKey(panel, ctx)}|u|${ids}`, () => panel.update!(ctx, events));
+      },
+      feed: (ctx, filter) => {
+        const scope = `${ctx.tenant === null ? "a" : "t"}|${filter.every ? "e" : "c"}`;
+        return {
+          item: (item) => this.#get(`f|${item.e.id}|${scope}|${item.tick?.id ?? ""}`, () => renderFeedItem(ctx, filter, item)),
+          fold: (tick) => this.#get(`k|${tick.id}`, () => renderFold(ctx, tick)),
+        };
       },
     };
   }
@@ -47,8 +59,8 @@ export class SharedRenders {
     return `p|${id}|${ctx.tenant ?? "*"}|${ctx.canControl ? "c" : "r"}|${ctx.csrf}|${params}`;
   }
 
-  #get(key: string, render: () => string): string {
-    let html = this.#renders.get(key);
+  #get<T extends string | string[]>(key: string, render: () => T): T {
+    let html = this.#renders.get(key) as T | undefined;
     if (html === undefined) this.#renders.set(key, (html = render()));
     return html;
   }

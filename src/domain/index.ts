@@ -1,5 +1,11 @@
 import { Hono } from "hono";
+import { feedTopics } from "../console/feed-topic.js";
 import type { Panel } from "../console/panels.js";
+import { agentsFeed } from "./agents/feed.js";
+import { callsFeed } from "./calls/feed.js";
+import { channelsFeed } from "./channels/feed.js";
+import { chatFeed, toolsFeed } from "./chat/feed.js";
+import { workflowsFeed } from "./workflows/feed.js";
 import type { AppEnv } from "../http/env.js";
 import { agentsDomain, agentsRoutes } from "./agents/index.js";
 import { callsDomain, callsRoutes } from "./calls/index.js";
@@ -37,6 +43,9 @@ export function domainRoutes(deps: DomainDeps) {
 
 /** The tenant console's live panels, in page order (the activity feed sits beside them). */
 export const consolePanels: Panel[] = [callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
+
+/** How each domain's events read in the console's activity feed. */
+export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
 
 /** Each domain's console pages and control forms. */
 export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];

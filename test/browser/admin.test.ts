@@ -84,7 +84,8 @@ describe("console: admin views", () => {
     await publish(server, "demo", call("d-south", "south", "+14155550404"));
     await publish(server, "demo", call("d-north", "north", "+14155550505"));
     await page.locator('#calls li[data-call="d-north"]').waitFor({ timeout: 5000 });
-    await page.locator("#feed-items li", { hasText: "•••0505" }).waitFor({ timeout: 5000 });
+    // New feed items wait behind "N new" (the feed is on screen): received, held back.
+    await page.locator("#feed-items li", { hasText: "•••0505" }).waitFor({ state: "attached", timeout: 5000 });
     await expect(page.locator('#calls li[data-call="d-south"]').count()).resolves.toBe(0);
     await expect(page.locator("#feed-items li", { hasText: "•••0404" }).count()).resolves.toBe(0);
     await expect(page.locator("#feed-items li", { hasText: "•••0202" }).count()).resolves.toBe(0);

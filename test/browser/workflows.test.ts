@@ -209,19 +209,20 @@ describe("console: workflows", () => {
     await waitLive(page);
     const wf = card(page, "wf-render");
     await expect(wf.locator("h1").textContent()).resolves.toBe("Render trailer");
-    await expect(page.locator("#feed-items li").first().textContent()).resolves.toContain("wf-render at 42% — render");
+    // Its whole history, progress reports included, each named by the workflow's name.
+    await expect(page.locator("#feed-items li").first().textContent()).resolves.toContain("Render trailer at 42% — render");
     // Only this workflow's events.
-    await expect(page.locator("#feed-items li", { hasText: "wf-cancel" }).count()).resolves.toBe(0);
+    await expect(page.locator("#feed-items li", { hasText: "Transcode batch 7" }).count()).resolves.toBe(0);
 
     await send(server, "progress", "wf-render", { progress: 0.8, stage: "upload", task: "part 3 of 4" });
     await wf.locator('[role="progressbar"][aria-valuenow="80"]').waitFor({ timeout: 5000 });
-    await page.locator("#feed-items li").first().filter({ hasText: "wf-render at 80% — upload" }).waitFor({ timeout: 5000 });
+    await page.locator("#feed-items li").first().filter({ hasText: "Render trailer at 80% — upload" }).waitFor({ state: "attached", timeout: 5000 });
 
     // A button here returns the full card.
     await wf.getByRole("button", { name: "Pause" }).click();
     await wf.locator(".wf-notice", { hasText: "pause requested…" }).waitFor({ timeout: 5000 });
     await expect(wf.locator("h1").count()).resolves.toBe(1);
-    await page.locator("#feed-items li").first().filter({ hasText: "pause requested" }).waitFor({ timeout: 5000 });
+    await page.locator("#feed-items li").first().filter({ hasText: "pause requested" }).waitFor({ state: "attached", timeout: 5000 });
     await commandFor(worker, "wf-render", "pause");
     await send(server, "paused", "wf-render");
     await page.locator('article[data-workflow="wf-render"][data-state="paused"]').waitFor({ timeout: 5000 });

@@ -3,14 +3,14 @@ import { errorPage } from "../../console/error-page.js";
 import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
 import { pageQuery, queryString } from "../../console/page-query.js";
-import { replacePartial } from "../../console/panels.js";
+import { replacePartial } from "../../console/partials.js";
 import { type ConsoleDeps, type ConsoleEnv, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
 import { parsePosition } from "../../http/position.js";
 import { agentDetailPanel, agentsPanel } from "./fragments.js";
 import { findAgent } from "./queries.js";
 
 /** An agent's history on its page: every event about it (its subject), newest first. */
-const agentEvents = (agentId: string): FeedFilter => ({ platform: null, topic: null, subject: agentId });
+const agentEvents = (agentId: string): FeedFilter => ({ platform: null, topic: null, subject: agentId, every: true });
 
 /** The agents pages and control forms of the console (mounted behind the console's session and CSRF checks). */
 export function agentsConsoleRoutes(deps: ConsoleDeps) {

@@ -11,10 +11,10 @@ export interface Agent extends Omit<AgentRow, "capabilities" | "metrics"> {
 
 const toAgent = (r: AgentRow): Agent => ({ ...r, capabilities: JSON.parse(r.capabilities), metrics: JSON.parse(r.metrics) });
 
-/** A tenant's agents by name, optionally of one status. */
+/** A tenant's agents by name (then id), optionally of one status. */
 export function listAgents(db: Db, tenant: string, status?: AgentStatus): Agent[] {
   const where = and(eq(agents.tenant, tenant), status ? eq(agents.status, status) : undefined);
-  return db.select().from(agents).where(where).orderBy(asc(agents.name)).all().map(toAgent);
+  return db.select().from(agents).where(where).orderBy(asc(agents.name), asc(agents.agentId)).all().map(toAgent);
 }
 
 export function findAgent(db: Db, tenant: string, agentId: string): Agent | undefined {

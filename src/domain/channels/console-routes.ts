@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { errorPage } from "../../console/error-page.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { morphPartial } from "../../console/partials.js";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
 import { jsonDepth } from "../../http/json-depth.js";
@@ -79,9 +80,9 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
     }
     if (!isHtmx(c)) return c.redirect(back(c), 303);
     // A fresh form in place of the one just sent, and the updated cards. The
-    // form is the request's target: the card list may be replaced by a live
+    // form is the request's target: the card list may be changed by a live
     // update while the request is in flight, and a partial finds it by id.
-    const cards = `<hx-partial hx-target="#channels-list" hx-swap="outerHTML">${channelsPanel.render(ctx)}</hx-partial>`;
+    const cards = morphPartial("channels-list", channelsPanel.render(ctx));
     return c.html(`${renderConnectForm(ctx)}\n${cards}`);
   });
 

@@ -1,5 +1,7 @@
-import type { Panel, PanelContext } from "../../console/panels.js";
-import { listChannels } from "./queries.js";
+import { domId } from "../../console/dom-id.js";
+import { ascending, listPanel } from "../../console/live-list.js";
+import type { PanelContext } from "../../console/panels.js";
+import { listChannels, type Channel } from "./queries.js";
 
 /** The platforms the connect form offers (any lower-case name is accepted over the API). */
 export const PLATFORMS = ["whatsapp", "telegram", "slack", "sms", "email", "webchat"] as const;
@@ -19,17 +21,34 @@ export function renderConnectForm(ctx: PanelContext, form: ConnectForm = freshCo
   return ctx.views.render("partials/channel-connect", { tenant: ctx.tenant, csrf: ctx.csrf, platforms: PLATFORMS, form });
 }
 
-/** The card list (#channels-list): one card per channel, in the order they were first connected. */
-function renderList(ctx: PanelContext): string {
-  const channels = ctx.tenant ? listChannels(ctx.db, ctx.tenant) : [];
-  return ctx.views.render("partials/channels-list", { tenant: ctx.tenant, channels, canControl: ctx.canControl, csrf: ctx.csrf });
+const channelsOf = (ctx: PanelContext): Channel[] => (ctx.tenant ? listChannels(ctx.db, ctx.tenant) : []);
+
+/** One channel's card; cards keep the order channels were first connected in. */
+function renderCard(ctx: PanelContext, channel: Channel): string {
+  return ctx.views.render("partials/channel-card", {
+    tenant: ctx.tenant,
+    channel,
+    id: domId("channel", channel.channelId),
+    order: `${ascending(channel.createdAt)}${channel.channelId}`,
+    canControl: ctx.canControl,
+    csrf: ctx.csrf,
+  });
 }
 
-/** The channel hub: a card per channel with its state and connection stepper, and the connect form. */
-export const channelsPanel: Panel = {
+/** The card list (#channels-list): one card per channel, in the order they were first connected. */
+function renderList(ctx: PanelContext): string {
+  return ctx.views.render("partials/channels-list", { canControl: ctx.canControl, cards: channelsOf(ctx).map((c) => renderCard(ctx, c)) });
+}
+
+/** The channel hub: a card per channel with its state and connection stepper, each its own live item, and the connect form. */
+export const channelsPanel = listPanel<Channel>({
   id: "channels-list",
   topics: ["channel"],
   render: renderList,
   page: (ctx) =>
     ctx.views.render("partials/channels-panel", { canControl: ctx.canControl, form: ctx.canControl ? renderConnectForm(ctx) : "", list: renderList(ctx) }),
-};
+  lists: [{ id: "channels-cards", members: channelsOf }],
+  key: (c) => c.channelId,
+  itemId: (key) => domId("channel", key),
+  item: renderCard,
+});

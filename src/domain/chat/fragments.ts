@@ -1,38 +1,30 @@
-import { createHash } from "node:crypto";
+import { domId } from "../../console/dom-id.js";
+import { descending, listPanel } from "../../console/live-list.js";
 import type { Panel, PanelContext } from "../../console/panels.js";
-import { replacePartial } from "../../console/panels.js";
+import { insertPartial, morphPartial } from "../../console/partials.js";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { topicOf } from "../registry.js";
 import { MAX_MESSAGE_CHARS } from "./events.js";
 import { agentPresence, messageNotice, type Presence } from "./notices.js";
+import { sessionLabel } from "./feed.js";
 import {
   answeringSessions,
   findMessage,
   findSession,
   findToolRun,
-  listSessions,
   messageVersion,
   pendingInSession,
+  recentSessions,
   sessionMessages,
   turnMessages,
+  type ListedSession,
   type Message,
   type ToolRun,
 } from "./queries.js";
 
 /** How many sessions the console's panel lists. */
 export const PANEL_SESSIONS = 12;
-
-const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
-
-/**
- * An element id for a message, turn or tool run. Ids of producers may hold
- * any character but controls; those that are not selector-safe get a hash
- * (under another prefix, so the two kinds never collide).
- */
-export function domId(prefix: "msg" | "turn" | "tool", id: string): string {
-  return SAFE_ID.test(id) ? `${prefix}-${id}` : `${prefix}h-${createHash("sha256").update(id).digest("hex").slice(0, 20)}`;
-}
 
 /** What the chat templates need besides their data: ids, who may press buttons, and what a message waits for. */
 function viewData(ctx: PanelContext, agent: string) {
@@ -43,23 +35,41 @@ function viewData(ctx: PanelContext, agent: string) {
 
 // ---- the sessions panel (tenant console) ----
 
-function renderSessionsList(ctx: PanelContext): string {
-  const sessions = ctx.tenant ? listSessions(ctx.db, ctx.tenant, { limit: PANEL_SESSIONS }) : [];
+const panelSessions = (ctx: PanelContext): ListedSession[] => (ctx.tenant ? recentSessions(ctx.db, ctx.tenant, PANEL_SESSIONS) : []);
+
+function renderRows(ctx: PanelContext, sessions: ListedSession[]): string[] {
   const answering = ctx.tenant ? answeringSessions(ctx.db, ctx.tenant, sessions.map((s) => s.sessionId)) : new Set<string>();
-  return ctx.views.render("partials/sessions-list", { tenant: ctx.tenant, sessions, answering });
+  return sessions.map((s) =>
+    ctx.views.render("partials/session-row", {
+      tenant: ctx.tenant,
+      s,
+      label: sessionLabel(s),
+      id: domId("session", s.sessionId),
+      order: `${descending(s.updatedAt)}${descending(s.seq)}`,
+      answering: answering.has(s.sessionId),
+    }),
+  );
 }
+
+const renderSessionsList = (ctx: PanelContext): string =>
+  ctx.views.render("partials/sessions-list", { rows: renderRows(ctx, panelSessions(ctx)), max: PANEL_SESSIONS });
 
 /**
  * Recent chat sessions with their agent and last activity, each linking to
- * its session view. The "new session" form sits in the panel's frame,
- * outside #sessions (what live updates replace).
+ * its session view and each its own live row (most recently active first:
+ * an answer's words move its session up). The "new session" form sits in
+ * the panel's frame, outside #sessions (what live updates change).
  */
-export const sessionsPanel: Panel = {
+export const sessionsPanel = listPanel<ListedSession>({
   id: "sessions",
   topics: ["chat"],
   render: renderSessionsList,
   page: (ctx) => ctx.views.render("partials/sessions-panel", { list: renderSessionsList(ctx), form: renderNewSessionForm(ctx, {}) }),
-};
+  lists: [{ id: "sessions-rows", members: panelSessions, max: PANEL_SESSIONS }],
+  key: (s) => s.sessionId,
+  itemId: (key) => domId("session", key),
+  item: (ctx, s) => renderRows(ctx, [s])[0],
+});
 
 /** The "new session" form (control scope only; empty otherwise), with what was typed and why it was refused. */
 export function renderNewSessionForm(ctx: PanelContext, state: { agent?: string; title?: string; error?: string }): string {
@@ -128,7 +138,10 @@ export function transcriptPanel(tenant: string, sessionId: string): Panel {
       const agent = agentOf(ctx.db);
       return ctx.views.render("partials/chat-transcript", { ...viewData(ctx, agent), turns: turnsOf(sessionMessages(ctx.db, tenant, sessionId)) });
     },
-    update: (ctx, e) => transcriptUpdate(ctx, tenant, sessionId, agentOf(ctx.db), e),
+    update(ctx, events) {
+      const agent = agentOf(ctx.db);
+      return events.map((e) => transcriptUpdate(ctx, tenant, sessionId, agent, e)).filter((part): part is string => part !== null);
+    },
   };
 }
 
@@ -143,16 +156,16 @@ function transcriptUpdate(ctx: PanelContext, tenant: string, sessionId: string, 
   const data = JSON.parse(e.data) as { message_id?: string; reply_to?: string };
   if (e.type === "chat.message") {
     const turn = turnsOf(turnMessages(ctx.db, tenant, sessionId, data.message_id!))[0];
-    return turn ? `<hx-partial hx-target="#transcript-items" hx-swap="beforeend">${renderTurn(ctx, agent, turn)}</hx-partial>` : null;
+    return turn ? insertPartial("transcript-items", "beforeend", renderTurn(ctx, agent, turn)) : null;
   }
   // The first event of an answer (it names reply_to) may have created it: its whole turn, which exists.
   const turnOfQuestion = (question: string) => {
     const turn = turnsOf(turnMessages(ctx.db, tenant, sessionId, question))[0];
-    return turn ? replacePartial(domId("turn", question), renderTurn(ctx, agent, turn)) : null;
+    return turn ? morphPartial(domId("turn", question), renderTurn(ctx, agent, turn)) : null;
   };
   const message = (messageId: string) => {
     const m = findMessage(ctx.db, tenant, sessionId, messageId);
-    return m ? replacePartial(domId("msg", messageId), ctx.views.render("partials/chat-message", { ...viewData(ctx, agent), m })) : null;
+    return m ? morphPartial(domId("msg", messageId), ctx.views.render("partials/chat-message", { ...viewData(ctx, agent), m })) : null;
   };
   // The agent came or went: the messages waiting for it say so.
   if (topicOf(e.type) === "agent") return pendingInSession(ctx.db, tenant, sessionId).map(message).join("\n") || null;
@@ -166,7 +179,7 @@ function transcriptUpdate(ctx: PanelContext, tenant: string, sessionId: string, 
   const run = e.subject ? findToolRun(ctx.db, tenant, e.subject) : undefined;
   if (!run) return null;
   if (e.type === "tool.started") return data.reply_to !== undefined ? turnOfQuestion(data.reply_to) : message(run.messageId);
-  return run.eventId === e.id ? replacePartial(domId("tool", run.toolId), renderToolRun(ctx, run)) : null;
+  return run.eventId === e.id ? morphPartial(domId("tool", run.toolId), renderToolRun(ctx, run)) : null;
 }
 
 /** The events of one session's view: its chat.* events, the tool.* events of its runs, and its agent coming and going. */

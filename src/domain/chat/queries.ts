@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
 
@@ -19,6 +19,20 @@ const creation = sql`rowid`;
 export function listSessions(db: Db, tenant: string, options: { agent?: string; limit: number }): Session[] {
   const where = and(eq(chatSessions.tenant, tenant), options.agent === undefined ? undefined : eq(chatSessions.agent, options.agent));
   return db.select().from(chatSessions).where(where).orderBy(desc(chatSessions.updatedAt), desc(creation)).limit(options.limit).all();
+}
+
+/** A session as the console lists it: with its creation order (`seq`), which breaks ties of `updatedAt`. */
+export type ListedSession = Session & { seq: number };
+
+/** The most recently active sessions for the console's panel, in listSessions' order, with their `seq`. */
+export function recentSessions(db: Db, tenant: string, limit: number): ListedSession[] {
+  return db
+    .select({ ...getTableColumns(chatSessions), seq: sql<number>`${creation}` })
+    .from(chatSessions)
+    .where(eq(chatSessions.tenant, tenant))
+    .orderBy(desc(chatSessions.updatedAt), desc(creation))
+    .limit(limit)
+    .all();
 }
 
 export function findSession(db: Db, tenant: string, sessionId: string): Session | undefined {

@@ -21,7 +21,8 @@ type Ctx = Context<ConsoleEnv>;
 export function workflowsConsoleRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
   const href = (tenant: string, id: string) => `/t/${encodeURIComponent(tenant)}/workflows/${encodeURIComponent(id)}`;
-  const history = (id: string): FeedFilter => ({ platform: null, topic: "workflow", subject: id });
+  // Its history is every event of it, progress reports included.
+  const history = (id: string): FeedFilter => ({ platform: null, topic: "workflow", subject: id, every: true });
 
   /** The detail page: the card in full and the workflow's events, newest first; `message` is a refused control. */
   async function detailPage(c: Ctx, w: Workflow, message?: string, status: ContentfulStatusCode = 200) {
