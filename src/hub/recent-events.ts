@@ -12,14 +12,13 @@ export class PublishedEvent {
   #frames: Map<Encode, EncodedFrame | null> | null = null;
   /** Bytes this entry holds: the event's text and its frames. */
   bytes: number;
-  /** Whether the ring holds it (and counts its bytes). */
-  kept = false;
+  /** The ring that holds it (and counts its bytes), while it does. */
+  ring: RecentEvents | null = null;
 
   constructor(
     readonly event: StoredEvent,
     /** When it was published, in the ring's clock. */
     readonly at: number,
-    readonly onGrow: (entry: PublishedEvent, bytes: number) => void,
   ) {
     this.bytes = event.data.length + event.type.length + (event.subject?.length ?? 0) + 64;
   }
@@ -34,7 +33,7 @@ export class PublishedEvent {
     (this.#frames ??= new Map()).set(encode, frame);
     if (frame) {
       this.bytes += frame.bytes.length;
-      this.onGrow(this, frame.bytes.length);
+      this.ring?.grew(frame.bytes.length);
     }
     return frame;
   }
@@ -103,23 +102,23 @@ export class RecentEvents {
 
   /** Records a published event (ids ascending) and returns its entry, whose frames groups share. */
   push(e: StoredEvent): PublishedEvent {
-    const entry = new PublishedEvent(e, this.now(), this.#grow);
+    const entry = new PublishedEvent(e, this.now());
     if (this.maxBytes === 0) {
       this.#from = e.id;
       return entry;
     }
-    entry.kept = true;
+    entry.ring = this;
     this.#entries.push(entry);
     this.#bytes += entry.bytes;
     if (this.#bytes > this.maxBytes) this.#evict();
     return entry;
   }
 
-  #grow = (entry: PublishedEvent, bytes: number): void => {
-    if (!entry.kept) return;
+  /** An entry it holds made a frame. */
+  grew(bytes: number): void {
     this.#bytes += bytes;
     if (this.#bytes > this.maxBytes) this.#evict();
-  };
+  }
 
   /** Whether a replay at `cursor` finds every event it still needs here. */
   covers(cursor: number): boolean {
@@ -181,7 +180,7 @@ export class RecentEvents {
       const entry = this.#entries[this.#head]!;
       if (this.#bytes <= this.maxBytes && entry.at > oldest) break;
       this.#bytes -= entry.bytes;
-      entry.kept = false;
+      entry.ring = null;
       this.#from = entry.event.id;
       this.#entries[this.#head++] = null;
     }
