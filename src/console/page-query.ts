@@ -12,10 +12,17 @@ export type PageQuery = Record<string, string>;
  * reads (`?junk=1`, the stream position) are dropped.
  */
 export function pageQuery(panels: readonly Panel[], query: Record<string, string | undefined>): PageQuery {
-  const all: PageQuery = feedParams(feedFilter(query));
-  for (const panel of panels) Object.assign(all, panel.params?.(query));
-  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return canonical({ ...feedParams(feedFilter(query)), ...panelQuery(panels, query) });
 }
+
+/** The same for a page without a feed (a list page): its panels' parameters alone. */
+export function panelQuery(panels: readonly Panel[], query: Record<string, string | undefined>): PageQuery {
+  const all: PageQuery = {};
+  for (const panel of panels) Object.assign(all, panel.params?.(query));
+  return canonical(all);
+}
+
+const canonical = (query: PageQuery): PageQuery => Object.fromEntries(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** The query as URL text (`agent_status=busy&topic=call`), empty for none; stable for equal queries. */
 export function queryString(query: PageQuery): string {

@@ -174,6 +174,9 @@ export function pageLiveUrl(tenant: string, query: PageQuery, head: number): str
   return `/t/${encodeURIComponent(tenant)}/live?${q ? `${q}&` : ""}after=${head}`;
 }
 
+/** A page's stream (`…/live`, a list's `/t/:tenant/live/…`): read by a script, which wants a status, not a login page. */
+const isPageStream = (path: string): boolean => path.endsWith("/live") || /^\/t\/[^/]+\/live\//.test(path);
+
 /**
  * Console pages need a session whose key reaches the tenant: no session
  * redirects to the login (the page stream, a script, gets 401); another
@@ -183,7 +186,7 @@ function consolePage(deps: ConsoleDeps) {
   return createMiddleware<ConsoleEnv>(async function requireSession(c, next) {
     const session = deps.sessions.current(c);
     if (!session) {
-      if (c.req.path.endsWith("/live")) return c.text("sign in first", 401);
+      if (isPageStream(c.req.path)) return c.text("sign in first", 401);
       return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
     }
     const tenant = c.req.param("tenant");
@@ -198,7 +201,7 @@ function consolePage(deps: ConsoleDeps) {
       return errorPage(c, deps, 404, `There is no tenant "${tenant}".`);
     }
     if (tenant !== undefined && deps.tenants.isDisabled(tenant)) {
-      if (c.req.path.endsWith("/live")) return c.text(`tenant "${tenant}" is disabled`, 403);
+      if (isPageStream(c.req.path)) return c.text(`tenant "${tenant}" is disabled`, 403);
       return errorPage(c, deps, 403, `Tenant "${tenant}" is disabled.`);
     }
     c.set("key", session.key);
