@@ -54,6 +54,7 @@ export function createApp(deps: AppDeps) {
     maxBatchEvents: config.MAX_BATCH_EVENTS,
     maxJsonDepth: config.MAX_JSON_DEPTH,
     checkData: deps.domains.normalize,
+    turn: deps.hub.turn,
   };
   // One allowance per API key across every publishing route: events, commands and console forms.
   const limiter = new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
 import { checkEvent, type DataCheck, type NewEvent } from "../event.js";
+import { nextTurn } from "../next-turn.js";
+import type { TurnBudget } from "../turn-budget.js";
 import type { NodeBindings } from "./env.js";
 import { ApiError, type ErrorDetail } from "./errors.js";
 import { BatchScanner, ScanError, type ScanLimits, type ValueScanner } from "./json-scan.js";
 import { LineScanner } from "./ndjson-scan.js";
-import { timeSlicer } from "./time-slice.js";
 
 export interface BodyLimits {
   maxBodyBytes: number;
@@ -14,6 +15,8 @@ export interface BodyLimits {
   maxJsonDepth: number;
   /** Domain validation of each event's data by type. */
   checkData?: DataCheck;
+  /** The loop's time per turn, shared with fan-out, renders and replays: a batch is checked in slices of it. */
+  turn: TurnBudget;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -84,10 +87,9 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
   const events: NewEvent[] = [];
   const details: ErrorDetail[] = [];
   let oversized = 0;
-  const pause = timeSlicer();
   for (let index = 0; index < values.length; index++) {
-    const paused = pause();
-    if (paused) await paused;
+    // At least one event per turn, so a batch always progresses however busy the turn is.
+    if (index > 0 && !limits.turn.hasTime()) await nextTurn();
     const value = values[index];
     if ("tooDeep" in value) {
       details.push({ index, reason: `data nests deeper than ${limits.maxJsonDepth} levels, the limit (MAX_JSON_DEPTH)` });
