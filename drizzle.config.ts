@@ -6,5 +6,5 @@ export default defineConfig({
   dialect: "sqlite",
   // The log's tables, and each domain's projection tables.
   schema: ["./src/store/schema.ts", "./src/domain/*/schema.ts"],
-  out: "./drizzle",
+  out: "./drizzle/sqlite",
 });

@@ -80,7 +80,7 @@ describe("event_type_counts", () => {
     dirs.push(dir);
     // The migrations as they stood before the summary existed.
     const before = join(dir, "drizzle");
-    cpSync(resolve("drizzle"), before, { recursive: true });
+    cpSync(resolve("drizzle/sqlite"), before, { recursive: true });
     const journal = JSON.parse(readFileSync(join(before, "meta/_journal.json"), "utf8"));
     const upTo = journal.entries.findIndex((e: { tag: string }) => e.tag.endsWith("indexed_filters"));
     expect(upTo).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import { rowUpgrades } from "./upgrades.js";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../drizzle");
+const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../drizzle/sqlite");
 
 export interface OpenOptions {
   /** `full` fsyncs every commit (survives power loss); `normal` only survives crashes. */

@@ -14,7 +14,7 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 export function databaseBefore(path: string, change: RegExp, fill: (sqlite: Database.Database) => void): void {
   const migrations = mkdtempSync(join(tmpdir(), "switchboard-old-migrations-"));
   try {
-    cpSync(join(import.meta.dirname, "../../drizzle"), migrations, { recursive: true });
+    cpSync(join(import.meta.dirname, "../../drizzle/sqlite"), migrations, { recursive: true });
     const journalPath = join(migrations, "meta/_journal.json");
     const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
     const at = journal.entries.findIndex((e) => change.test(readFileSync(join(migrations, `${e.tag}.sql`), "utf8")));
