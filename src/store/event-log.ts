@@ -55,6 +55,17 @@ export class AppendRejected extends Error {
   }
 }
 
+/** A key already used for another event: the whole request is refused, as payment APIs do, rather than answered with the first event. */
+export function keyReused(key: string, firstId: number, index: number, count: number): AppendRejected {
+  const reason = `idempotency key "${key}" was already used for a different event (id ${firstId}); a key stands for one event: send that event again, or use a new key`;
+  return new AppendRejected(
+    422,
+    count === 1 ? reason : `event ${index} of ${count}: ${reason}; nothing was appended`,
+    count === 1 ? undefined : [{ index, reason }],
+    "idempotency_key_reused",
+  );
+}
+
 /**
  * The durable, append-only log. Implementations group concurrent appends
  * into one transaction, never make the event loop wait on the database, and

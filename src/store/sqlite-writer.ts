@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
-import { AppendRejected, type RejectedStatus } from "./event-log.js";
+import { AppendRejected, keyReused, type RejectedStatus } from "./event-log.js";
 import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
 import type { WorkerBinding } from "../worker-binding.js";
 
@@ -111,15 +111,4 @@ export class SqliteWriter {
     }
     return { ids, repeats };
   }
-}
-
-/** A key already used for another event: the whole request is refused, as payment APIs do, rather than answered with the first event. */
-function keyReused(key: string, firstId: number, index: number, count: number): AppendRejected {
-  const reason = `idempotency key "${key}" was already used for a different event (id ${firstId}); a key stands for one event: send that event again, or use a new key`;
-  return new AppendRejected(
-    422,
-    count === 1 ? reason : `event ${index} of ${count}: ${reason}; nothing was appended`,
-    count === 1 ? undefined : [{ index, reason }],
-    "idempotency_key_reused",
-  );
 }

@@ -1,0 +1,313 @@
+import pg from "pg";
+import type { NewEvent, StoredEvent } from "../event.js";
+import type { Logger } from "../logger.js";
+import { AppendRejected, keyReused, type AppendResult } from "./event-log.js";
+
+// int8 (bigint) comes back as text by default, as it may pass 2^53; our ids and millisecond times never do.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/**
+ * The advisory lock every node's append transaction takes first: appends
+ * are serialized across the cluster, so ids become visible in the order
+ * they were handed out. Without it two writers could commit 101 before 100,
+ * and a reader resuming after 101 would never see 100 (a well-known bug of
+ * event stores on PostgreSQL). Group commit keeps the serialization cheap:
+ * one lock per group of requests, not per event.
+ */
+export const APPEND_LOCK = 0x5357_4c4f; // "SWLO"
+
+/** The channel every node listens on; a commit notifies it with its last id. */
+export const COMMIT_CHANNEL = "switchboard_log";
+
+/** A connection inside the append transaction, for projections. */
+export type PostgresTx = pg.PoolClient;
+
+/**
+ * Runs inside the append transaction for every new event, before commit
+ * (the PostgreSQL form of AppendHook): a projection updates its tables here;
+ * throwing AppendRejected rejects the whole request, and only it.
+ */
+export type PostgresAppendHook = (tx: PostgresTx, event: StoredEvent, index: number, request: { tenant: string; events: NewEvent[] }) => Promise<void>;
+
+export interface PostgresLogOptions {
+  url: string;
+  logger: Logger;
+  hooks?: PostgresAppendHook[];
+  /** How often the log is read even without a notification: a missed one costs this much latency, never an event. */
+  pollMs?: number;
+  /** Connections for appends and reads. */
+  poolSize?: number;
+}
+
+interface Pending {
+  tenant: string;
+  events: NewEvent[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: Error) => void;
+}
+
+const COLUMNS = "id, tenant, type, subject, data, key, ts";
+/** Events read per query when catching up; the next query starts where it ended. */
+const TAIL_PAGE = 1_000;
+
+/**
+ * The log on PostgreSQL, shared by every node. Appends of one node are
+ * grouped into one transaction at a time (group commit) under APPEND_LOCK;
+ * committed events reach this node's listeners by reading the log by
+ * position (`id > delivered`, in id order) whenever a commit is notified on
+ * COMMIT_CHANNEL, by this node or another, and every `pollMs` regardless.
+ * The notification's payload is never trusted alone: it only wakes the
+ * reader. An append resolves once its events have been delivered here.
+ */
+export class PostgresLog {
+  readonly #pool: pg.Pool;
+  readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
+  readonly #hooks: PostgresAppendHook[];
+  #queue: Pending[] = [];
+  #committing = false;
+  /** Highest id delivered to this node's listeners: its head. */
+  #delivered = 0;
+  /** Appends committed and waiting for their last id to be delivered. */
+  #awaiting: { through: number; done: () => void }[] = [];
+  #tailing = false;
+  #tailAgain = false;
+  #listener: pg.Client | null = null;
+  #poll: NodeJS.Timeout | null = null;
+  #connected = false;
+  #closed = false;
+  /** Resolves when the queue is committed: what stop() waits for. */
+  #idle: (() => void)[] = [];
+
+  private constructor(private readonly options: PostgresLogOptions) {
+    this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
+    // An idle connection that dies (the server restarted) must not take the process down.
+    this.#pool.on("error", (err) => options.logger.warn("a PostgreSQL connection failed", { error: err.message }));
+    this.#hooks = options.hooks ?? [];
+  }
+
+  /** Connects, starts from the log's current end (nothing before it is delivered), and listens for commits. */
+  static async open(options: PostgresLogOptions): Promise<PostgresLog> {
+    const log = new PostgresLog(options);
+    const { rows } = await log.#pool.query<{ head: number | null }>("SELECT max(id) AS head FROM events");
+    log.#delivered = rows[0].head ?? 0;
+    await log.#listen();
+    log.#poll = setInterval(() => log.#wake(), options.pollMs ?? 1_000);
+    log.#poll.unref();
+    return log;
+  }
+
+  onCommit(listener: (events: StoredEvent[]) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Highest id this node has delivered: the position its streams and state reads report. */
+  head(): number {
+    return this.#delivered;
+  }
+
+  /** Whether the database is reachable (the commit listener's connection is up): `/healthz` says not ready otherwise. */
+  ready(): boolean {
+    return this.#connected;
+  }
+
+  append(tenant: string, events: NewEvent[]): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new Error("the server is shutting down"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ tenant, events, resolve, reject });
+      if (!this.#committing) void this.#commitQueued();
+    });
+  }
+
+  /** Events of a tenant (or every tenant) after a position, oldest first. */
+  async read(q: { tenant: string | null; after: number; limit: number }): Promise<StoredEvent[]> {
+    const { rows } = q.tenant === null
+      ? await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [q.after, q.limit])
+      : await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`, [q.tenant, q.after, q.limit]);
+    return rows;
+  }
+
+  /** Commits everything queued as one group, then the next group, until the queue is empty. */
+  async #commitQueued(): Promise<void> {
+    this.#committing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue;
+        this.#queue = [];
+        await this.#commitGroup(group);
+      }
+    } finally {
+      this.#committing = false;
+      for (const done of this.#idle.splice(0)) done();
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      for (const p of group) p.reject(new Error(`the database is unreachable: ${(err as Error).message}`));
+      return;
+    }
+    const outcomes: (AppendResult | AppendRejected)[] = [];
+    let last = 0;
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+      const ts = Date.now();
+      for (const request of group) {
+        await client.query("SAVEPOINT request");
+        try {
+          const result = await this.#appendOne(client, request, ts);
+          await client.query("RELEASE SAVEPOINT request");
+          outcomes.push(result);
+          for (const id of result.ids) last = Math.max(last, id);
+        } catch (err) {
+          if (!(err instanceof AppendRejected)) throw err;
+          await client.query("ROLLBACK TO SAVEPOINT request");
+          outcomes.push(err);
+        }
+      }
+      // Sent at commit, to every node (this one too): the payload only wakes readers, who read by position.
+      if (last > 0) await client.query("SELECT pg_notify($1, $2)", [COMMIT_CHANNEL, String(last)]);
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      client.release(true);
+      for (const p of group) p.reject(new Error(`the commit failed: ${(err as Error).message}`));
+      return;
+    }
+    client.release();
+    // Answered once this node has delivered through the group's last id, so listeners see the events first.
+    await this.#deliveredThrough(last);
+    group.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome instanceof AppendRejected) p.reject(outcome);
+      else p.resolve(outcome);
+    });
+  }
+
+  async #appendOne(client: pg.PoolClient, request: Pending, ts: number): Promise<AppendResult> {
+    const { tenant, events } = request;
+    const keys = [...new Set(events.map((e) => e.key).filter((k): k is string => k !== null))];
+    const known = new Map<string, { id: number; fingerprint: string | null }>();
+    if (keys.length > 0) {
+      const { rows } = await client.query<{ key: string; id: number; fingerprint: string | null }>(
+        "SELECT key, id, key_fingerprint AS fingerprint FROM events WHERE tenant = $1 AND key = ANY($2)",
+        [tenant, keys],
+      );
+      for (const row of rows) known.set(row.key, row);
+    }
+    const ids: number[] = [];
+    const appended: StoredEvent[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const fingerprint = e.key === null ? null : (e.fingerprint ?? null);
+      const existing = e.key === null ? undefined : known.get(e.key);
+      if (existing) {
+        if (fingerprint !== null && existing.fingerprint !== null && fingerprint !== existing.fingerprint) throw keyReused(e.key!, existing.id, i, events.length);
+        ids.push(existing.id);
+        continue;
+      }
+      const { rows } = await client.query<{ id: number }>(
+        "INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        [tenant, e.type, e.subject, e.data, e.key, fingerprint, ts],
+      );
+      const stored: StoredEvent = { id: rows[0].id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
+      if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
+      for (const hook of this.#hooks) await hook(client, stored, i, request);
+      ids.push(stored.id);
+      appended.push(stored);
+    }
+    return { ids, appended };
+  }
+
+  /** Resolves once this node has delivered every event through `id`. */
+  #deliveredThrough(id: number): Promise<void> {
+    if (id <= this.#delivered) return Promise.resolve();
+    return new Promise((done) => {
+      this.#awaiting.push({ through: id, done });
+      this.#wake();
+    });
+  }
+
+  /** Reads and delivers what was committed since the last delivery; a wake-up during a read reads again after it. */
+  #wake(): void {
+    if (this.#tailing) {
+      this.#tailAgain = true;
+      return;
+    }
+    this.#tailing = true;
+    void this.#tail().finally(() => {
+      this.#tailing = false;
+      if (this.#tailAgain) {
+        this.#tailAgain = false;
+        this.#wake();
+      }
+    });
+  }
+
+  async #tail(): Promise<void> {
+    for (;;) {
+      let rows: StoredEvent[];
+      try {
+        ({ rows } = await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [this.#delivered, TAIL_PAGE]));
+      } catch (err) {
+        this.options.logger.warn("reading the log failed; retrying at the next wake-up", { error: (err as Error).message });
+        return;
+      }
+      if (rows.length === 0) return;
+      this.#delivered = rows[rows.length - 1].id;
+      for (const listener of this.#listeners) {
+        try {
+          listener(rows);
+        } catch (err) {
+          this.options.logger.error("commit listener failed", { error: String(err) });
+        }
+      }
+      const done = this.#awaiting.filter((w) => w.through <= this.#delivered);
+      this.#awaiting = this.#awaiting.filter((w) => w.through > this.#delivered);
+      for (const w of done) w.done();
+      if (rows.length < TAIL_PAGE) return;
+    }
+  }
+
+  /** A connection of its own that LISTENs; lost, it is replaced, and the log is read for what was missed meanwhile. */
+  async #listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.url });
+    client.on("notification", () => this.#wake());
+    client.on("error", (err) => {
+      this.options.logger.warn("lost the database connection; reconnecting", { error: err.message });
+      this.#lost(client);
+    });
+    client.on("end", () => this.#lost(client));
+    await client.connect();
+    await client.query(`LISTEN ${COMMIT_CHANNEL}`);
+    this.#listener = client;
+    this.#connected = true;
+    // Commits between the last read and the LISTEN were notified to nobody: read for them now.
+    this.#wake();
+  }
+
+  #lost(client: pg.Client): void {
+    if (this.#listener !== client || this.#closed) return;
+    this.#listener = null;
+    this.#connected = false;
+    const retry = (): void => {
+      if (this.#closed) return;
+      this.#listen().catch(() => setTimeout(retry, 500).unref());
+    };
+    setTimeout(retry, 100).unref();
+  }
+
+  /** Waits for what was accepted, then closes every connection. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    if (this.#committing) await new Promise<void>((done) => this.#idle.push(done));
+    if (this.#poll) clearInterval(this.#poll);
+    const listener = this.#listener;
+    this.#listener = null;
+    await listener?.end().catch(() => undefined);
+    await this.#pool.end();
+  }
+}
