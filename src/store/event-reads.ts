@@ -1,62 +1,24 @@
 import type Database from "better-sqlite3";
-import type { StoredEvent } from "../event.js";
-import { matchesEveryType, typeMatcher } from "../hub/type-filter.js";
 import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
+import { type EventRow, finishPage, keptIds, planRead, READ_LIMITS, type Range, type ReadLimits, type ScanRow, type TypeRange, type TypeSummary } from "./read-plan.js";
+
+export type { ReadLimits } from "./read-plan.js";
 
 /** An event's columns, in the order of a raw row (better-sqlite3's `raw` mode: arrays, not objects, a third cheaper to read). */
 const COLUMNS = "id, tenant, type, subject, data, key, ts";
-type EventRow = [number, string, string, string | null, string, string | null, number];
-/** What a filtering scan reads per row: enough to decide, never `data` (which may be large). */
 const SCAN_COLUMNS = "id, type, subject";
 
-/** Bounds on the work of one read; tests shrink them to reach every path with little data. */
-export interface ReadLimits {
-  /** Summary rows examined, at most, to resolve a read's globs into the concrete types that exist. */
-  maxTypesExamined: number;
-  /** Type ranges merged by id, at most, in one read. */
-  maxRanges: number;
-  /** Rows a filtering scan examines, at most, in one read; `through` then says where the next one goes on. */
-  scanRows: number;
-}
-
-const LIMITS: ReadLimits = { maxTypesExamined: 1000, maxRanges: 32, scanRows: 4000 };
-
-type ScanRow = Pick<StoredEvent, "id" | "type" | "subject">;
-
-/** How one read is answered: nothing can match, every row the statement returns matches, or rows are examined and filtered. */
-type Plan =
-  | { kind: "none" }
-  | { kind: "exact"; stmt: Database.Statement; params: Record<string, unknown> }
-  | { kind: "scan"; stmt: Database.Statement; params: Record<string, unknown>; keep: (row: ScanRow) => boolean };
-
-/** One index range of the log: a tenant's events of one type, in id order. */
-interface TypeRange {
-  tenant: string;
-  type: string;
-}
-
 /**
- * History reads (the events API, stream catch-up, the console's feed). Every
- * read goes through an index in id order and does bounded work, however
- * large the tenant and whatever the filter:
+ * History reads on SQLite (the events API, stream catch-up, the console's
+ * feed), running the plans of read-plan.ts: every read goes through an index
+ * in id order and does bounded work, however large the tenant and whatever
+ * the filter. SQLite runs a merge of type ranges (a UNION ALL under one
+ * ORDER BY) as a lazy k-way merge that stops at the page's limit.
  *
- * - no filter: the tenant's `(tenant, id)` range;
- * - a subject: the `(tenant, subject, id)` range;
- * - type globs: resolved against `event_type_counts` to the concrete types
- *   the tenant has (a glob matching none answers at once), whose
- *   `(tenant, type, id)` ranges SQLite merges by id (a UNION ALL under one
- *   ORDER BY is a lazy k-way merge that stops at the page's limit);
- * - what that cannot answer exactly (a subject and types together, more
- *   types than `maxRanges`, a summary too large to resolve from, filtered
- *   reads of every tenant) examines at most `scanRows` rows of the narrowest
- *   range and filters them here, returning `through` = the last row examined
- *   so that the reader continues from there.
- *
- * It needs only a connection: the writer's today, a reader connection in
- * another thread tomorrow. Indexes are named (INDEXED BY) so the plan never
- * depends on the planner's statistics: without them it prefers the tenant's
- * whole range for a type filter.
+ * It needs only a connection: the reader threads' own. Indexes are named
+ * (INDEXED BY) so the plan never depends on the planner's statistics:
+ * without them it prefers the tenant's whole range for a type filter.
  */
 export class EventReader {
   readonly #db: Database.Database;
@@ -75,7 +37,7 @@ export class EventReader {
 
   constructor(db: Database.Database, limits: Partial<ReadLimits> = {}) {
     this.#db = db;
-    this.#limits = { ...LIMITS, ...limits };
+    this.#limits = { ...READ_LIMITS, ...limits };
     const page = "id > @after ORDER BY id LIMIT @limit";
     const byTenant = "events INDEXED BY events_tenant_id_idx WHERE tenant = @tenant AND";
     const bySubject = "events INDEXED BY events_tenant_subject_id_idx WHERE tenant = @tenant AND subject = @subject AND";
@@ -129,85 +91,44 @@ export class EventReader {
   }
 
   #rows(q: ReadQuery, head: number): { rows: EventRow[]; through: number } {
-    const plan = this.#plan(q);
+    const plan = planRead(q, this.#summary, this.#limits);
     if (plan.kind === "none") return { rows: [], through: head };
-    let rows: EventRow[];
-    let through: number;
-    if (plan.kind === "exact") {
-      rows = plan.stmt.all({ ...plan.params, after: q.after, limit: q.limit }) as EventRow[];
-      through = rows.length === q.limit ? rows[rows.length - 1][0] : head;
-    } else {
-      const scanned = plan.stmt.all({ ...plan.params, after: q.after, limit: this.#limits.scanRows }) as ScanRow[];
-      const ids: number[] = [];
-      for (const row of scanned) if (plan.keep(row) && ids.push(row.id) === q.limit) break;
-      rows = ids.length === 0 ? [] : (this.#byIds.all(JSON.stringify(ids)) as EventRow[]);
-      if (ids.length === q.limit) through = ids[ids.length - 1];
-      else if (scanned.length === this.#limits.scanRows) through = scanned[scanned.length - 1].id;
-      else through = head;
-    }
-    through = Math.min(through, head);
-    if (rows.length > 0 && rows[rows.length - 1][0] > through) rows = rows.filter((row) => row[0] <= through);
-    return { rows, through };
+    const [stmt, params] = this.#statement(plan.range, plan.kind === "exact" ? COLUMNS : SCAN_COLUMNS);
+    if (plan.kind === "exact") return finishPage(stmt.all({ ...params, after: q.after, limit: q.limit }) as EventRow[], q, head);
+    const scanRows = this.#limits.scanRows;
+    const scanned = stmt.all({ ...params, after: q.after, limit: scanRows }) as ScanRow[];
+    const ids = keptIds(plan, scanned, q.limit);
+    const rows = ids.length === 0 ? [] : (this.#byIds.all(JSON.stringify(ids)) as EventRow[]);
+    return finishPage(rows, q, head, { ids, scanned, scanRows });
   }
 
-  #plan(q: ReadQuery): Plan {
-    const types = q.types.some(matchesEveryType) ? [] : q.types;
-    const subject = q.subject || null;
-    const tenant = q.tenant;
-    if (types.length === 0) {
-      if (subject === null) return tenant === null ? { kind: "exact", stmt: this.#all, params: {} } : { kind: "exact", stmt: this.#tenant, params: { tenant } };
-      if (tenant !== null) return { kind: "exact", stmt: this.#subject, params: { tenant, subject } };
-      return { kind: "scan", stmt: this.#allScan, params: {}, keep: (r) => r.subject === subject };
-    }
-    const matchType = typeMatcher(types)!;
-    const ranges = this.#resolve(tenant, types, matchType);
-    if (ranges !== null && ranges.length === 0) return { kind: "none" };
-    if (tenant !== null && subject !== null) {
-      return { kind: "scan", stmt: this.#subjectScan, params: { tenant, subject }, keep: (r) => matchType(r.type) };
-    }
-    if (ranges !== null && ranges.length <= this.#limits.maxRanges) {
-      const params: Record<string, unknown> = {};
-      ranges.forEach((r, i) => {
-        params[`t${i}`] = r.tenant;
-        params[`y${i}`] = r.type;
-      });
-      if (subject === null) return { kind: "exact", stmt: this.#merge(COLUMNS, ranges.length), params };
-      return { kind: "scan", stmt: this.#merge(SCAN_COLUMNS, ranges.length), params, keep: (r) => r.subject === subject };
-    }
-    const keep = (r: ScanRow) => matchType(r.type) && (subject === null || r.subject === subject);
-    return tenant === null ? { kind: "scan", stmt: this.#allScan, params: {}, keep } : { kind: "scan", stmt: this.#tenantScan, params: { tenant }, keep };
-  }
-
-  /**
-   * The concrete (tenant, type) pairs the globs match, from the summary; null
-   * when finding them would examine more than `maxTypesExamined` rows. A
-   * glob's literal prefix (`call.` of `call.*`) narrows the summary range it
-   * looks at.
-   */
-  #resolve(tenant: string | null, globs: readonly string[], matchType: (type: string) => boolean): TypeRange[] | null {
-    const max = this.#limits.maxTypesExamined;
-    if (tenant === null) {
-      const pairs = this.#allTypes.all(max + 1) as TypeRange[];
-      return pairs.length > max ? null : pairs.filter((p) => matchType(p.type));
-    }
-    const found = new Set<string>();
-    let examined = 0;
-    for (const glob of globs) {
-      const star = glob.indexOf("*");
-      if (star < 0) {
-        examined++;
-        if (this.#typeExists.get(tenant, glob) !== undefined) found.add(glob);
-        continue;
+  /** The statement reading a range, whole events or the columns a scan filters on, and its parameters. */
+  #statement(range: Range, columns: string): [Database.Statement, Record<string, unknown>] {
+    const whole = columns === COLUMNS;
+    switch (range.kind) {
+      case "all":
+        return [whole ? this.#all : this.#allScan, {}];
+      case "tenant":
+        return [whole ? this.#tenant : this.#tenantScan, { tenant: range.tenant }];
+      case "subject":
+        return [whole ? this.#subject : this.#subjectScan, { tenant: range.tenant, subject: range.subject }];
+      case "types": {
+        const params: Record<string, unknown> = {};
+        range.ranges.forEach((r, i) => {
+          params[`t${i}`] = r.tenant;
+          params[`y${i}`] = r.type;
+        });
+        return [this.#merge(columns, range.ranges.length), params];
       }
-      const prefix = glob.slice(0, star);
-      const room = max - examined;
-      const types = this.#typesInRange.all(tenant, prefix, prefixEnd(prefix), room + 1) as string[];
-      if (types.length > room) return null;
-      examined += types.length;
-      for (const type of types) if (matchType(type)) found.add(type);
     }
-    return [...found].map((type) => ({ tenant, type }));
   }
+
+  /** The type summary as plans ask it, from event_type_counts. */
+  readonly #summary: TypeSummary = {
+    has: (tenant, type) => this.#typeExists.get(tenant, type) !== undefined,
+    typesIn: (tenant, from, to, limit) => this.#typesInRange.all(tenant, from, to, limit) as string[],
+    all: (limit) => this.#allTypes.all(limit) as TypeRange[],
+  };
 
   /** The merge of `count` type ranges by id: one SELECT per range under one ORDER BY, which SQLite runs as a lazy merge. */
   #merge(columns: string, count: number): Database.Statement {
@@ -225,10 +146,4 @@ export class EventReader {
     }
     return stmt;
   }
-}
-
-/** The least string above every string that starts with `prefix` (in SQLite's binary order); for "" one above every type. */
-function prefixEnd(prefix: string): string {
-  if (prefix === "") return "\u{10FFFF}";
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

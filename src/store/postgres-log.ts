@@ -2,6 +2,7 @@ import pg from "pg";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { AppendRejected, keyReused, type AppendResult } from "./event-log.js";
+import { countType, type GroupCounts } from "./type-counts.js";
 
 // int8 (bigint) comes back as text by default, as it may pass 2^53; our ids and millisecond times never do.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -155,6 +156,7 @@ export class PostgresLog {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
       const ts = Date.now();
+      const counts: GroupCounts = new Map();
       for (const request of group) {
         await client.query("SAVEPOINT request");
         try {
@@ -162,12 +164,14 @@ export class PostgresLog {
           await client.query("RELEASE SAVEPOINT request");
           outcomes.push(result);
           for (const id of result.ids) last = Math.max(last, id);
+          for (const e of result.appended) countType(counts, e.tenant, e.type);
         } catch (err) {
           if (!(err instanceof AppendRejected)) throw err;
           await client.query("ROLLBACK TO SAVEPOINT request");
           outcomes.push(err);
         }
       }
+      await recordAppended(client, counts);
       // Sent at commit, to every node (this one too): the payload only wakes readers, who read by position.
       if (last > 0) await client.query("SELECT pg_notify($1, $2)", [COMMIT_CHANNEL, String(last)]);
       await client.query("COMMIT");
@@ -310,4 +314,24 @@ export class PostgresLog {
     await listener?.end().catch(() => undefined);
     await this.#pool.end();
   }
+}
+
+/** The type summary (what globs resolve against) for a commit group: one upsert for every distinct tenant and type. */
+async function recordAppended(client: pg.PoolClient, counts: GroupCounts): Promise<void> {
+  const tenants: string[] = [];
+  const types: string[] = [];
+  const ns: number[] = [];
+  for (const [tenant, byType] of counts) {
+    for (const [type, n] of byType) {
+      tenants.push(tenant);
+      types.push(type);
+      ns.push(n);
+    }
+  }
+  if (tenants.length === 0) return;
+  await client.query(
+    `INSERT INTO event_type_counts (tenant, type, count) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+     ON CONFLICT (tenant, type) DO UPDATE SET count = event_type_counts.count + excluded.count`,
+    [tenants, types, ns],
+  );
 }
