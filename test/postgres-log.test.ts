@@ -42,7 +42,9 @@ describe("the log on PostgreSQL, shared by several nodes", () => {
   async function node(hooks: PostgresAppendHook[] = []): Promise<Node> {
     const log = await PostgresLog.open({ url, logger, hooks, pollMs: 200 });
     const n: Node = { log, delivered: [] };
-    log.onCommit((events) => n.delivered.push(...events));
+    log.onCommit((events) => {
+      n.delivered.push(...events);
+    });
     nodes.push(n);
     return n;
   }
@@ -62,7 +64,7 @@ describe("the log on PostgreSQL, shared by several nodes", () => {
     const gate = new Promise<void>((r) => (release = r));
     // Node A's transaction stops after inserting its event (a projection that takes its time), holding its id.
     const a = await node([
-      async (_tx, e) => {
+      async (_db, e) => {
         if (e.type !== "test.slow") return;
         entered();
         await gate;

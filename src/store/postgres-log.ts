@@ -1,7 +1,10 @@
+import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
-import { AppendRejected, keyReused, type AppendResult } from "./event-log.js";
+import type { Db } from "./db.js";
+import { AppendRejected, keyReused, type AppendOptions, type AppendResult } from "./event-log.js";
+import type { AppendRequest } from "./sqlite-writer.js";
 import { countType, type GroupCounts } from "./type-counts.js";
 
 // int8 (bigint) comes back as text by default, as it may pass 2^53; our ids and millisecond times never do.
@@ -20,15 +23,14 @@ export const APPEND_LOCK = 0x5357_4c4f; // "SWLO"
 /** The channel every node listens on; a commit notifies it with its last id. */
 export const COMMIT_CHANNEL = "switchboard_log";
 
-/** A connection inside the append transaction, for projections. */
-export type PostgresTx = pg.PoolClient;
-
 /**
  * Runs inside the append transaction for every new event, before commit
- * (the PostgreSQL form of AppendHook): a projection updates its tables here;
- * throwing AppendRejected rejects the whole request, and only it.
+ * (the PostgreSQL form of AppendHook), given the transaction's connection
+ * as drizzle's: a projection updates its tables here (the same code as on
+ * SQLite, whose table objects PostgreSQL's mirror matches column for
+ * column); throwing AppendRejected rejects the whole request, and only it.
  */
-export type PostgresAppendHook = (tx: PostgresTx, event: StoredEvent, index: number, request: { tenant: string; events: NewEvent[] }) => Promise<void>;
+export type PostgresAppendHook = (db: Db, event: StoredEvent, index: number, request: AppendRequest) => Promise<void> | void;
 
 export interface PostgresLogOptions {
   url: string;
@@ -40,9 +42,7 @@ export interface PostgresLogOptions {
   poolSize?: number;
 }
 
-interface Pending {
-  tenant: string;
-  events: NewEvent[];
+interface Pending extends AppendRequest {
   resolve: (result: AppendResult) => void;
   reject: (error: Error) => void;
 }
@@ -62,7 +62,7 @@ const TAIL_PAGE = 1_000;
  */
 export class PostgresLog {
   readonly #pool: pg.Pool;
-  readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
+  readonly #listeners: ((events: StoredEvent[]) => Promise<void> | void)[] = [];
   readonly #hooks: PostgresAppendHook[];
   #queue: Pending[] = [];
   #committing = false;
@@ -76,6 +76,7 @@ export class PostgresLog {
   #poll: NodeJS.Timeout | null = null;
   #connected = false;
   #closed = false;
+  #seq = 0;
   /** Resolves when the queue is committed: what stop() waits for. */
   #idle: (() => void)[] = [];
 
@@ -97,7 +98,12 @@ export class PostgresLog {
     return log;
   }
 
-  onCommit(listener: (events: StoredEvent[]) => void): void {
+  /**
+   * Called with every committed event, in id order, page by page; a listener
+   * that returns a promise (applying the page to a replica) is awaited before
+   * the next page, and before the appends of those events resolve.
+   */
+  onCommit(listener: (events: StoredEvent[]) => Promise<void> | void): void {
     this.#listeners.push(listener);
   }
 
@@ -111,10 +117,10 @@ export class PostgresLog {
     return this.#connected;
   }
 
-  append(tenant: string, events: NewEvent[]): Promise<AppendResult> {
+  append(tenant: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new Error("the server is shutting down"));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ tenant, events, resolve, reject });
+      this.#queue.push({ seq: ++this.#seq, tenant, events, workers: options.workers ?? null, resolve, reject });
       if (!this.#committing) void this.#commitQueued();
     });
   }
@@ -155,12 +161,13 @@ export class PostgresLog {
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+      const db = drizzle(client) as unknown as Db;
       const ts = Date.now();
       const counts: GroupCounts = new Map();
       for (const request of group) {
         await client.query("SAVEPOINT request");
         try {
-          const result = await this.#appendOne(client, request, ts);
+          const result = await this.#appendOne(client, db, request, ts);
           await client.query("RELEASE SAVEPOINT request");
           outcomes.push(result);
           for (const id of result.ids) last = Math.max(last, id);
@@ -191,7 +198,7 @@ export class PostgresLog {
     });
   }
 
-  async #appendOne(client: pg.PoolClient, request: Pending, ts: number): Promise<AppendResult> {
+  async #appendOne(client: pg.PoolClient, db: Db, request: Pending, ts: number): Promise<AppendResult> {
     const { tenant, events } = request;
     const keys = [...new Set(events.map((e) => e.key).filter((k): k is string => k !== null))];
     const known = new Map<string, { id: number; fingerprint: string | null }>();
@@ -219,7 +226,7 @@ export class PostgresLog {
       );
       const stored: StoredEvent = { id: rows[0].id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
       if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
-      for (const hook of this.#hooks) await hook(client, stored, i, request);
+      for (const hook of this.#hooks) await hook(db, stored, i, request);
       ids.push(stored.id);
       appended.push(stored);
     }
@@ -261,14 +268,14 @@ export class PostgresLog {
         return;
       }
       if (rows.length === 0) return;
-      this.#delivered = rows[rows.length - 1].id;
       for (const listener of this.#listeners) {
         try {
-          listener(rows);
+          await listener(rows);
         } catch (err) {
           this.options.logger.error("commit listener failed", { error: String(err) });
         }
       }
+      this.#delivered = rows[rows.length - 1].id;
       const done = this.#awaiting.filter((w) => w.through <= this.#delivered);
       this.#awaiting = this.#awaiting.filter((w) => w.through > this.#delivered);
       for (const w of done) w.done();
