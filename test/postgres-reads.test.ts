@@ -70,7 +70,7 @@ describe("history reads on PostgreSQL", () => {
     for (const limits of limitsSets) {
       const lite = new EventReader(sqlite, limits);
       const postgres = new PostgresReader(pool, limits);
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 25; i++) {
         const q: Omit<ReadQuery, "after"> = {
           tenant: random() < 0.2 ? null : TENANTS[Math.floor(random() * TENANTS.length)],
           types: random() < 0.2 ? [] : parseTypes(Array.from({ length: 1 + Math.floor(random() * 3) }, randomGlob).join(",")),
@@ -91,6 +91,7 @@ describe("history reads on PostgreSQL", () => {
         }
       }
     }
-    expect(events).toBeGreaterThan(5_000);
-  });
+    expect(events).toBeGreaterThan(3_000);
+    // Thousands of pages, each a round trip or three: minutes on a loaded two-core machine.
+  }, 300_000);
 });
