@@ -89,8 +89,8 @@ describe("history reads through indexes", () => {
   afterEach(() => sqlite.close());
 
   /** Commits one request (no idempotency keys) with the log's own writer; returns the stored events. */
-  function append(tenant: string, events: NewEvent[]): StoredEvent[] {
-    const { ts, outcomes } = writer.commit([{ seq: 1, tenant, events }]);
+  async function append(tenant: string, events: NewEvent[]): Promise<StoredEvent[]> {
+    const { ts, outcomes } = await writer.commit([{ seq: 1, tenant, events }]);
     const outcome = outcomes[0];
     if ("rejected" in outcome) throw new Error(outcome.rejected.message);
     return events.map((e, i) => ({ id: outcome.ids[i], tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts }));
@@ -104,7 +104,7 @@ describe("history reads through indexes", () => {
       const tenant = pick(TENANTS);
       const size = Math.min(n - done, 1 + Math.floor(random() * 40));
       const batch = Array.from({ length: size }, () => ({ type: pick(types), subject: pick(SUBJECTS), data: `{"r":${random()}}`, key: null }));
-      all.push(...append(tenant, batch));
+      all.push(...(await append(tenant, batch)));
       done += size;
     }
     return all;
@@ -113,7 +113,7 @@ describe("history reads through indexes", () => {
   it("reads type and subject filters without scanning the tenant's events", async () => {
     await fill(600, seeded(1));
     // 40 types in one tenant: a glob matching them all is more than the merge takes (maxRanges).
-    append("acme", Array.from({ length: 40 }, (_, i) => ({ type: `many.t${i}`, subject: null, data: "{}", key: null })));
+    await append("acme", Array.from({ length: 40 }, (_, i) => ({ type: `many.t${i}`, subject: null, data: "{}", key: null })));
     const ran: Ran[] = [];
     const reader = new EventReader(recording(sqlite, ran));
     const head = headOf(sqlite);

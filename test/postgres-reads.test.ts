@@ -46,7 +46,7 @@ describe("history reads on PostgreSQL", () => {
       const tenant = pick(TENANTS);
       const size = Math.min(1500 - done, 1 + Math.floor(random() * 40));
       const batch: NewEvent[] = Array.from({ length: size }, () => ({ type: pick(types), subject: pick(SUBJECTS), data: `{"r":${random()}}`, key: null }));
-      const { outcomes } = writer.commit([{ seq: 1, tenant, events: batch }]);
+      const { outcomes } = await writer.commit([{ seq: 1, tenant, events: batch }]);
       const mine = await log.append(tenant, batch);
       expect(mine.ids).toEqual((outcomes[0] as { ids: number[] }).ids);
       done += size;

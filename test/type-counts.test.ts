@@ -42,7 +42,7 @@ describe("event_type_counts", () => {
     const request = (tenant: string, events: NewEvent[]) => ({ seq: ++seq, tenant, events });
 
     // One group: these requests commit together, one of them rejected after two of its events were inserted.
-    const { outcomes } = writer.commit([
+    const { outcomes } = await writer.commit([
       request("acme", [event("call.started"), event("call.started", "k1"), event("agent.status")]),
       request("acme", [event("call.started"), event("call.ended"), event("bad.one")]),
       request("beta", [event("call.started"), event("deploy.step")]),
@@ -60,8 +60,8 @@ describe("event_type_counts", () => {
     expect(summary).toEqual(truth);
 
     // More groups, then retention keeps the last 5 per tenant, in batches of 2.
-    for (let i = 0; i < 6; i++) writer.commit([request("acme", [event(`gen.t${i % 3}`), event("call.ended")])]);
-    writer.commit([request("beta", [event("deploy.step"), event("deploy.step")])]);
+    for (let i = 0; i < 6; i++) await writer.commit([request("acme", [event(`gen.t${i % 3}`), event("call.ended")])]);
+    await writer.commit([request("beta", [event("deploy.step"), event("deploy.step")])]);
     ({ summary, truth } = summaryAndTruth(sqlite));
     expect(summary).toEqual(truth);
     const retention = new Retention(sqlite, { maxAgeMs: 0, maxEvents: 5, intervalMs: 60_000, batchSize: 2 });

@@ -36,14 +36,17 @@ export interface TypeSpec {
 
 /**
  * A domain's projection: keeps its current-state tables in step with the
- * log. `project` runs in the log's writer thread, inside the append
- * transaction, on the writer's own connection; throwing AppendRejected
- * (400/409) rejects the request and rolls back everything it did.
+ * log. `project` runs inside the append transaction, on the writer's own
+ * connection (SQLite's writer thread, or a PostgreSQL node's append
+ * transaction); throwing AppendRejected (400/409) rejects the request and
+ * rolls back everything it did. It is written once for both databases:
+ * drizzle's builders, awaited (never SQLite's synchronous `.get()`,
+ * `.all()`, `.run()`), and SQL both understand.
  */
 export interface Projection {
   /** Topics (the part of a type before the first dot) whose events it applies. */
   topics: string[];
-  project(db: Db, event: StoredEvent, data: Data): void;
+  project(db: Db, event: StoredEvent, data: Data): Promise<void>;
   /**
    * Worker events: the types a worker publishes about its own work (its
    * answers to commands and its reports), each with the worker it speaks
@@ -56,7 +59,7 @@ export interface Projection {
 }
 
 /** The worker an event speaks for, from the event and the state it left; null when it names none. */
-export type WorkerOf = (db: Db, event: StoredEvent, data: Data) => string | null;
+export type WorkerOf = (db: Db, event: StoredEvent, data: Data) => Promise<string | null>;
 
 /**
  * A domain: the event types of its topics, its projection, and what it

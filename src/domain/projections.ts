@@ -27,24 +27,28 @@ export const workerEventTypes: ReadonlySet<string> = new Set(projections.flatMap
  * from a key bound to workers is refused (403) at its first worker event
  * that speaks for another worker.
  */
-export function createProjector(db: Db): (event: StoredEvent, index: number, request: AppendRequest) => void {
+export function createProjector(db: Db): (event: StoredEvent, index: number, request: AppendRequest) => Promise<void> | undefined {
   const byTopic = new Map<string, Projection>();
   for (const p of projections) for (const topic of p.topics) byTopic.set(topic, p);
   // One matcher per request, made at its first worker event.
   const matchers = new WeakMap<readonly string[], (worker: string) => boolean>();
+  // Generic events (most of a large ingest) have no projection: no promise for them.
   return (event, index, request) => {
     const projection = byTopic.get(topicOf(event.type));
-    if (!projection) return;
+    return projection && project(projection, event, index, request);
+  };
+
+  async function project(projection: Projection, event: StoredEvent, index: number, request: AppendRequest): Promise<void> {
     const data = JSON.parse(event.data) as Data;
-    projection.project(db, event, data);
+    await projection.project(db, event, data);
     const workerOf = projection.workers?.[event.type];
     const binding = request.workers ?? null;
     if (!workerOf || binding === null) return;
     let matches = matchers.get(binding);
     if (!matches) matchers.set(binding, (matches = workerMatcher(binding)));
-    const worker = workerOf(db, event, data);
+    const worker = await workerOf(db, event, data);
     if (worker === null || !matches(worker)) throw notItsWorker(event, index, request.events.length, worker, binding);
-  };
+  }
 }
 
 function notItsWorker(event: StoredEvent, index: number, count: number, worker: string | null, binding: NonNullable<WorkerBinding>): AppendRejected {

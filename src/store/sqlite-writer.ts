@@ -6,10 +6,12 @@ import type { WorkerBinding } from "../worker-binding.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
- * projection updates its tables here; throwing AppendRejected rejects the
- * whole request (and only it).
+ * projection updates its tables here; throwing (or rejecting with)
+ * AppendRejected rejects the whole request (and only it). A hook with
+ * nothing to do for an event returns nothing rather than a promise, so the
+ * events no projection reads cost no await.
  */
-export type AppendHook = (event: StoredEvent, index: number, request: AppendRequest) => void;
+export type AppendHook = (event: StoredEvent, index: number, request: AppendRequest) => Promise<void> | void;
 
 /** One publish request as the writer receives it; `seq` identifies it in the answer. */
 export interface AppendRequest {
@@ -30,46 +32,26 @@ export type AppendOutcome =
  * transaction (group commit: one fsync acknowledges them all, which is what
  * keeps `synchronous=FULL` fast). Each request runs in its own savepoint, so
  * one rejected request never takes the others in its group down with it.
- * Synchronous by nature; it runs in the writer thread, never on the main
- * thread's event loop.
+ * It runs in the writer thread, never on the main thread's event loop.
  *
  * The hot paths use better-sqlite3 prepared statements directly rather than
  * drizzle's builder: they run per event, and the schema is still drizzle's.
  */
 export class SqliteWriter {
+  readonly #db: Database.Database;
   readonly #insert: Database.Statement;
   readonly #findKey: Database.Statement;
-  readonly #group: (batch: AppendRequest[], ts: number, out: AppendOutcome[]) => void;
-  readonly #request: (request: AppendRequest, ts: number) => { ids: number[]; repeats: number[] };
+  readonly #typeCounts: TypeCounts;
 
   constructor(
     db: Database.Database,
     private readonly hooks: readonly AppendHook[],
     private readonly clock: () => number = Date.now,
   ) {
+    this.#db = db;
     this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
     this.#findKey = db.prepare("SELECT id, key_fingerprint AS fingerprint FROM events WHERE tenant = ? AND key = ?");
-    this.#request = db.transaction((request: AppendRequest, ts: number) => this.#appendOne(request, ts));
-    const typeCounts = new TypeCounts(db);
-    this.#group = db.transaction((batch: AppendRequest[], ts: number, out: AppendOutcome[]) => {
-      const appended: GroupCounts = new Map();
-      for (const request of batch) {
-        try {
-          const result = this.#request(request, ts);
-          out.push({ seq: request.seq, ...result });
-          let repeat = 0;
-          for (let i = 0; i < request.events.length; i++) {
-            if (result.repeats[repeat] === i) repeat++;
-            else countType(appended, request.tenant, request.events[i].type);
-          }
-        } catch (err) {
-          if (!(err instanceof AppendRejected)) throw err;
-          out.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details, code: err.code } });
-        }
-      }
-      // The type summary (what globs resolve against), once per group and only for requests that committed.
-      typeCounts.recordAppended(appended);
-    });
+    this.#typeCounts = new TypeCounts(db);
   }
 
   /**
@@ -77,15 +59,48 @@ export class SqliteWriter {
    * in order, with the time every event of the group was stamped with.
    * Throws when the transaction itself fails (disk full, I/O error): then
    * nothing of the group was committed.
+   *
+   * Projections are awaited (they are written once for SQLite and
+   * PostgreSQL), so the transaction is opened and closed by hand rather than
+   * by better-sqlite3's synchronous `transaction()`. Nothing else uses this
+   * connection meanwhile: the writer commits one group at a time, and
+   * SQLite's queries resolve at once, so no other work runs in between.
    */
-  commit(batch: AppendRequest[]): { ts: number; outcomes: AppendOutcome[] } {
+  async commit(batch: AppendRequest[]): Promise<{ ts: number; outcomes: AppendOutcome[] }> {
     const ts = this.clock();
     const outcomes: AppendOutcome[] = [];
-    this.#group(batch, ts, outcomes);
+    const appended: GroupCounts = new Map();
+    const db = this.#db;
+    db.exec("BEGIN");
+    try {
+      for (const request of batch) {
+        db.exec("SAVEPOINT request");
+        try {
+          const result = await this.#appendOne(request, ts);
+          db.exec("RELEASE request");
+          outcomes.push({ seq: request.seq, ...result });
+          let repeat = 0;
+          for (let i = 0; i < request.events.length; i++) {
+            if (result.repeats[repeat] === i) repeat++;
+            else countType(appended, request.tenant, request.events[i].type);
+          }
+        } catch (err) {
+          db.exec("ROLLBACK TO request; RELEASE request");
+          if (!(err instanceof AppendRejected)) throw err;
+          outcomes.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details, code: err.code } });
+        }
+      }
+      // The type summary (what globs resolve against), once per group and only for requests that committed.
+      this.#typeCounts.recordAppended(appended);
+      db.exec("COMMIT");
+    } catch (err) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
     return { ts, outcomes };
   }
 
-  #appendOne(request: AppendRequest, ts: number): { ids: number[]; repeats: number[] } {
+  async #appendOne(request: AppendRequest, ts: number): Promise<{ ids: number[]; repeats: number[] }> {
     const { tenant, events } = request;
     const ids: number[] = [];
     const repeats: number[] = [];
@@ -105,7 +120,10 @@ export class SqliteWriter {
       const id = Number(this.#insert.run(tenant, e.type, e.subject, e.data, e.key, fingerprint, ts).lastInsertRowid);
       if (this.hooks.length > 0) {
         const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-        for (const hook of this.hooks) hook(stored, i, request);
+        for (const hook of this.hooks) {
+          const projected = hook(stored, i, request);
+          if (projected) await projected;
+        }
       }
       ids.push(id);
     }

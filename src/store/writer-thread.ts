@@ -33,6 +33,10 @@ const retention = new Retention(db.$client, options.retention, logger);
 const partial = new Map<number, AppendRequest>();
 const queue: AppendRequest[] = [];
 let scheduled = false;
+/** A group's transaction is open: its projections are being awaited. */
+let committing = false;
+/** Session writes that arrived meanwhile; they go once the group is committed. */
+const waitingWrites: Extract<ToWriter, { op: "write" }>[] = [];
 
 port.on("message", (message: ToWriter) => {
   if (message.op === "append") {
@@ -52,30 +56,39 @@ port.on("message", (message: ToWriter) => {
       setImmediate(flush);
     }
   } else if (message.op === "write") {
-    // Between groups (a group commits inside one callback), so it never waits for the lock.
-    try {
-      send({ op: "written", id: message.id, changed: applySessionChange(db, message.change) });
-    } catch (err) {
-      send({ op: "written", id: message.id, changed: 0, error: (err as Error).message });
-    }
+    // Between groups, never inside one's transaction.
+    if (committing) waitingWrites.push(message);
+    else write(message);
   } else if (message.op === "stop") {
     void stop();
   }
 });
 
-function flush(): void {
+function write(message: Extract<ToWriter, { op: "write" }>): void {
+  try {
+    send({ op: "written", id: message.id, changed: applySessionChange(db, message.change) });
+  } catch (err) {
+    send({ op: "written", id: message.id, changed: 0, error: (err as Error).message });
+  }
+}
+
+async function flush(): Promise<void> {
   let count = 0;
   let take = 0;
   while (take < queue.length && (take === 0 || count + queue[take].events.length <= MAX_GROUP_EVENTS)) {
     count += queue[take++].events.length;
   }
   const batch = queue.splice(0, take);
+  committing = true;
   try {
-    const { ts, outcomes } = writer.commit(batch);
+    const { ts, outcomes } = await writer.commit(batch);
     send({ op: "committed", ts, outcomes });
   } catch (err) {
     send({ op: "failed", seqs: batch.map((r) => r.seq), message: (err as Error).message });
+  } finally {
+    committing = false;
   }
+  for (const message of waitingWrites.splice(0)) write(message);
   if (queue.length > 0) setImmediate(flush);
   else scheduled = false;
 }

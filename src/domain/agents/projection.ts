@@ -7,10 +7,10 @@ import type { agentStatus } from "./events.js";
 import { agents } from "./schema.js";
 
 /** Applies agent events to the `agents` table (inside the append transaction). */
-export function projectAgent(db: Db, e: StoredEvent, data: Data): void {
+export async function projectAgent(db: Db, e: StoredEvent, data: Data): Promise<void> {
   const agentId = e.subject!;
   const key = and(eq(agents.tenant, e.tenant), eq(agents.agentId, agentId));
-  const current = db.select().from(agents).where(key).get();
+  const [current] = await db.select().from(agents).where(key).limit(1);
   const stamp = { updatedAt: e.ts, eventId: e.id };
   const base: typeof agents.$inferInsert = { ...(current ?? { tenant: e.tenant, agentId, name: agentId, status: "available", connected: false }), ...stamp };
   let next: typeof agents.$inferInsert;
@@ -38,9 +38,9 @@ export function projectAgent(db: Db, e: StoredEvent, data: Data): void {
     default:
       return;
   }
-  if (current) db.update(agents).set(next).where(key).run();
-  else db.insert(agents).values(next).run();
+  if (current) await db.update(agents).set(next).where(key);
+  else await db.insert(agents).values(next);
 }
 
 /** The agents domain's projection, run by the log's writer. An agent is a worker: its status speaks for itself. */
-export const agentsProjection: Projection = { topics: ["agent"], project: projectAgent, workers: { "agent.status": (_db, e) => e.subject } };
+export const agentsProjection: Projection = { topics: ["agent"], project: projectAgent, workers: { "agent.status": async (_db, e) => e.subject } };

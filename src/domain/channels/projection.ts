@@ -22,13 +22,13 @@ type Row = typeof channels.$inferSelect;
  * Anything else is refused with a 409 and its reason, and changes nothing.
  * activity.* events have no table: the feed is the log.
  */
-export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
+export async function projectChannel(db: Db, e: StoredEvent, data: Data): Promise<void> {
   if (!e.type.startsWith("channel.")) return;
   const channelId = e.subject!;
   const key = and(eq(channels.tenant, e.tenant), eq(channels.channelId, channelId));
-  const current = db.select().from(channels).where(key).get();
+  const [current] = await db.select().from(channels).where(key).limit(1);
   const stamp = { updatedAt: e.ts, eventId: e.id };
-  const update = (set: Partial<Row>) => db.update(channels).set({ ...set, ...stamp }).where(key).run();
+  const update = (set: Partial<Row>) => db.update(channels).set({ ...set, ...stamp }).where(key);
 
   if (e.type === "channel.connect_requested") {
     const d = data as z.output<typeof connectRequested>;
@@ -40,8 +40,8 @@ export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
     }
     // A fresh attempt: the previous attempt's steps and failure no longer apply.
     const attempt = { name: d.name, settings: JSON.stringify(d.settings), state: "connecting" as const, step: null, total: null, stepLabel: null, reason: null, worker: d.worker ?? null };
-    if (current) update(attempt);
-    else db.insert(channels).values({ tenant: e.tenant, channelId, platform: d.platform, ...attempt, createdAt: e.ts, ...stamp }).run();
+    if (current) await update(attempt);
+    else await db.insert(channels).values({ tenant: e.tenant, channelId, platform: d.platform, ...attempt, createdAt: e.ts, ...stamp });
     return;
   }
 
@@ -52,12 +52,12 @@ export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
     case "channel.progress": {
       const d = data as z.output<typeof channelProgress>;
       requireConnecting(current, e.type);
-      update({ step: d.step, total: d.total, stepLabel: d.label, worker: reporter });
+      await update({ step: d.step, total: d.total, stepLabel: d.label, worker: reporter });
       return;
     }
     case "channel.connected":
       requireConnecting(current, e.type);
-      update({ state: "connected", worker: reporter });
+      await update({ state: "connected", worker: reporter });
       return;
     case "channel.failed": {
       const d = data as z.output<typeof channelFailed>;
@@ -65,7 +65,7 @@ export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
       if (d.timeout_ms !== undefined && e.ts - current.updatedAt < d.timeout_ms) {
         throw new AppendRejected(409, `channel ${channelId} heard from its connector ${e.ts - current.updatedAt} ms ago, within ${d.timeout_ms} ms`);
       }
-      update({ state: "failed", reason: d.reason, worker: reporter });
+      await update({ state: "failed", reason: d.reason, worker: reporter });
       return;
     }
     case "channel.disconnect_requested":
@@ -73,21 +73,21 @@ export function projectChannel(db: Db, e: StoredEvent, data: Data): void {
         throw new AppendRejected(409, `channel ${channelId} is ${current.state}: there is no connection to close`);
       }
       // The state stays until the worker confirms; the row only points at the request (event_id).
-      update({});
+      await update({});
       return;
     case "channel.disconnected": {
       const d = data as z.output<typeof channelDisconnected>;
       if (current.state !== "connecting" && current.state !== "connected") {
         throw new AppendRejected(409, `channel ${channelId} is ${current.state}, not connected`);
       }
-      update({ state: "disconnected", reason: d.reason ?? null, worker: reporter });
+      await update({ state: "disconnected", reason: d.reason ?? null, worker: reporter });
       return;
     }
     case "channel.removed":
       if (current.state !== "failed" && current.state !== "disconnected") {
         throw new AppendRejected(409, `channel ${channelId} is ${current.state}: disconnect it before removing it`);
       }
-      db.delete(channels).where(key).run();
+      await db.delete(channels).where(key);
       return;
   }
 }
@@ -99,8 +99,10 @@ function requireConnecting(current: Row, type: string): void {
 }
 
 /** The worker holding a channel once its report is applied: the one it names (data.worker), else the one that held it. */
-const connector: WorkerOf = (db, e) =>
-  db.select({ worker: channels.worker }).from(channels).where(and(eq(channels.tenant, e.tenant), eq(channels.channelId, e.subject!))).get()?.worker ?? null;
+const connector: WorkerOf = async (db, e) => {
+  const [row] = await db.select({ worker: channels.worker }).from(channels).where(and(eq(channels.tenant, e.tenant), eq(channels.channelId, e.subject!))).limit(1);
+  return row?.worker ?? null;
+};
 
 /** The channels domain's projection, run by the log's writer. */
 export const channelsProjection: Projection = {

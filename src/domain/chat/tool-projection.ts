@@ -11,21 +11,21 @@ import { toolRuns } from "./schema.js";
 type ToolRun = typeof toolRuns.$inferSelect;
 
 /** Applies tool.* events (subject: the tool run) to `tool_runs`, inside the append transaction. */
-export function projectTool(db: Db, e: StoredEvent, data: Data): void {
+export async function projectTool(db: Db, e: StoredEvent, data: Data): Promise<void> {
   const toolId = e.subject!;
   const key = and(eq(toolRuns.tenant, e.tenant), eq(toolRuns.toolId, toolId));
-  const run = db.select().from(toolRuns).where(key).get();
+  const run = await toolRunOf(db, e.tenant, toolId);
 
   if (e.type === "tool.started") {
     const d = data as z.output<typeof toolStarted>;
     if (run) throw new AppendRejected(409, `tool run ${toolId} has already started (in session ${run.sessionId})`);
     // The run belongs to a message of the session: the answer it is part of (created by reply_to if
     // the agent runs a tool before streaming any text), or the user message it serves.
-    answerFor(db, e, d.session_id, d, "streaming", { allowUser: true });
-    db.insert(toolRuns)
-      .values({ tenant: e.tenant, toolId, sessionId: d.session_id, messageId: d.message_id, name: d.name, status: "running", startedAt: e.ts, updatedAt: e.ts, eventId: e.id })
-      .run();
-    touchSession(db, e, d.session_id);
+    await answerFor(db, e, d.session_id, d, "streaming", { allowUser: true });
+    await db
+      .insert(toolRuns)
+      .values({ tenant: e.tenant, toolId, sessionId: d.session_id, messageId: d.message_id, name: d.name, status: "running", startedAt: e.ts, updatedAt: e.ts, eventId: e.id });
+    await touchSession(db, e, d.session_id);
     return;
   }
 
@@ -55,7 +55,7 @@ export function projectTool(db: Db, e: StoredEvent, data: Data): void {
     }
     case "tool.cancel_requested": {
       const d = data as z.output<typeof toolCancelRequested>;
-      const { agent } = requireSession(db, e.tenant, run.sessionId);
+      const { agent } = await requireSession(db, e.tenant, run.sessionId);
       if (d.worker !== agent) {
         throw new AppendRejected(409, `data.worker must be the agent of session ${run.sessionId} (${agent}), who runs the tool, not ${d.worker}`);
       }
@@ -66,11 +66,17 @@ export function projectTool(db: Db, e: StoredEvent, data: Data): void {
     default:
       return;
   }
-  db.update(toolRuns)
+  await db
+    .update(toolRuns)
     .set({ ...next, updatedAt: e.ts, eventId: e.id })
-    .where(key)
-    .run();
-  touchSession(db, e, run.sessionId);
+    .where(key);
+  await touchSession(db, e, run.sessionId);
+}
+
+/** A tool run as the append transaction sees it. */
+export async function toolRunOf(db: Db, tenant: string, toolId: string): Promise<ToolRun | undefined> {
+  const [run] = await db.select().from(toolRuns).where(and(eq(toolRuns.tenant, tenant), eq(toolRuns.toolId, toolId))).limit(1);
+  return run;
 }
 
 /**

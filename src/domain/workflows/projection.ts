@@ -20,44 +20,42 @@ const NO_PENDING: Update = { pendingAction: null, pendingEventId: null, pendingA
  * state the log has reached, so a broken rule rejects the event with 409
  * and nothing is appended.
  */
-export function projectWorkflow(db: Db, e: StoredEvent, data: Data): void {
+export async function projectWorkflow(db: Db, e: StoredEvent, data: Data): Promise<void> {
   const workflowId = e.subject!;
   const key = and(eq(workflows.tenant, e.tenant), eq(workflows.workflowId, workflowId));
-  const current = db.select().from(workflows).where(key).get();
+  const [current] = await db.select().from(workflows).where(key).limit(1);
 
   if (e.type === "workflow.started") {
     const d = data as z.output<typeof workflowStarted>;
     if (current) throw new AppendRejected(409, `workflow ${workflowId} has already started (it is ${current.state})`);
-    db.insert(workflows)
-      .values({
-        tenant: e.tenant,
-        workflowId,
-        name: d.name,
-        stages: JSON.stringify(d.stages),
-        stage: d.stage ?? null,
-        task: d.task ?? null,
-        progress: 0,
-        state: "running",
-        worker: d.worker,
-        startedAt: e.ts,
-        updatedAt: e.ts,
-        eventId: e.id,
-      })
-      .run();
+    await db.insert(workflows).values({
+      tenant: e.tenant,
+      workflowId,
+      name: d.name,
+      stages: JSON.stringify(d.stages),
+      stage: d.stage ?? null,
+      task: d.task ?? null,
+      progress: 0,
+      state: "running",
+      worker: d.worker,
+      startedAt: e.ts,
+      updatedAt: e.ts,
+      eventId: e.id,
+    });
     return;
   }
 
   if (!current) throw new AppendRejected(409, `no workflow ${workflowId}: its workflow.started must come first`);
   if (FINISHED.includes(current.state)) throw new AppendRejected(409, `workflow ${workflowId} has already ${current.state}; it cannot change any more`);
-  const update = change(db, e, data, current);
-  db.update(workflows)
+  const update = await change(db, e, data, current);
+  await db
+    .update(workflows)
     .set({ ...update, updatedAt: e.ts, eventId: e.id })
-    .where(key)
-    .run();
+    .where(key);
 }
 
 /** The columns an event changes on a workflow that exists and is not finished. */
-function change(db: Db, e: StoredEvent, data: Data, w: Row): Update {
+async function change(db: Db, e: StoredEvent, data: Data, w: Row): Promise<Update> {
   const id = w.workflowId;
   switch (e.type) {
     case "workflow.progress": {
@@ -85,7 +83,7 @@ function change(db: Db, e: StoredEvent, data: Data, w: Row): Update {
         pendingEventId: e.id,
         pendingAt: e.ts,
         // From the log (agent.connected / agent.disconnected), not from live connections: deterministic.
-        pendingDeliverable: workerConnected(db, e.tenant, d.worker),
+        pendingDeliverable: await workerConnected(db, e.tenant, d.worker),
         expiredAction: null,
       };
     }
@@ -135,14 +133,16 @@ function settle(w: Row, to: WorkflowState, confirmed?: string): Update {
 
 const stagesOf = (w: Row): string[] => JSON.parse(w.stages) as string[];
 
-function workerConnected(db: Db, tenant: string, worker: string): boolean {
-  const row = db.select({ connected: agents.connected }).from(agents).where(and(eq(agents.tenant, tenant), eq(agents.agentId, worker))).get();
+async function workerConnected(db: Db, tenant: string, worker: string): Promise<boolean> {
+  const [row] = await db.select({ connected: agents.connected }).from(agents).where(and(eq(agents.tenant, tenant), eq(agents.agentId, worker))).limit(1);
   return row?.connected ?? false;
 }
 
 /** The worker running a workflow (the one workflow.started named): every report and confirmation of it speaks for that worker. */
-const runner: WorkerOf = (db, e) =>
-  db.select({ worker: workflows.worker }).from(workflows).where(and(eq(workflows.tenant, e.tenant), eq(workflows.workflowId, e.subject!))).get()?.worker ?? null;
+const runner: WorkerOf = async (db, e) => {
+  const [row] = await db.select({ worker: workflows.worker }).from(workflows).where(and(eq(workflows.tenant, e.tenant), eq(workflows.workflowId, e.subject!))).limit(1);
+  return row?.worker ?? null;
+};
 
 /** The workflows domain's projection, run by the log's writer. */
 export const workflowsProjection: Projection = {
