@@ -47,7 +47,7 @@ export class ChildServer {
    * Starts a child server and resolves with it once its "switchboard
    * listening" log line is out; rejects (with what it printed) if it exits first.
    */
-  static async start(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer & { url: string }> {
+  static async start(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer & { url: string }> {
     const child = new ChildServer(env);
     await child.waitForLog((l) => l.msg === "switchboard listening", timeoutMs);
     return child as ChildServer & { url: string };
@@ -77,7 +77,7 @@ export class ChildServer {
   }
 
   /** Resolves with the first log line matching `predicate`; rejects if the process exits or time runs out. */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const line = this.logLines().find(predicate);
@@ -105,7 +105,7 @@ export class ChildServer {
   }
 
   /** Resolves once stdout matches `pattern`; rejects if the process exits or time runs out. */
-  async waitForStdout(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  async waitForStdout(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = pattern.exec(this.stdout);
@@ -128,7 +128,7 @@ export class ChildServer {
 }
 
 /** Runs a child server that is expected to exit on its own (bad configuration…); resolves with its exit and output. */
-export async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildExit & { stdout: string; stderr: string }> {
+export async function runToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildExit & { stdout: string; stderr: string }> {
   const child = ChildServer.spawn(env);
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const exit = await child.exited;
