@@ -147,8 +147,11 @@
   // retries a stream that was once open; the first request it leaves to us.
   const NOTICE_AFTER_MS = 5000;
   const RETRY_MAX_MS = 10_000;
-  // Past this without response headers the request is given up and tried again.
-  htmx.config.sse = { ...htmx.config.sse, connectTimeout: 15_000 };
+  // Past this without response headers the request is given up and tried again. Retries back off
+  // from the server's `retry:` but never wait more than RECONNECT_MAX_MS (htmx's default is a
+  // minute): a page comes back within seconds of its server, however long it was away.
+  const RECONNECT_MAX_MS = 5000;
+  htmx.config.sse = { ...htmx.config.sse, connectTimeout: 15_000, reconnectMaxDelay: RECONNECT_MAX_MS };
   const unavailable = (on) => {
     let banner = document.getElementById("live-unavailable");
     if (!on) return banner?.setAttribute("hidden", "");

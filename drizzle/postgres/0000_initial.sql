@@ -182,9 +182,11 @@ ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_tenant_tenants_slug_fk" FOREIGN 
 ALTER TABLE "console_sessions" ADD CONSTRAINT "console_sessions_key_id_api_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "api_keys_hash_idx" ON "api_keys" USING btree ("hash");--> statement-breakpoint
 CREATE INDEX "calls_tenant_status_ended_idx" ON "calls" USING btree ("tenant","status","ended_at");--> statement-breakpoint
+CREATE INDEX "chat_messages_tenant_status_updated_idx" ON "chat_messages" USING btree ("tenant","status","updated_at");--> statement-breakpoint
 CREATE INDEX "console_sessions_key_idx" ON "console_sessions" USING btree ("key_id");--> statement-breakpoint
 CREATE INDEX "console_sessions_expires_idx" ON "console_sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "events_tenant_id_idx" ON "events" USING btree ("tenant","id");--> statement-breakpoint
 CREATE INDEX "events_tenant_type_id_idx" ON "events" USING btree ("tenant","type","id");--> statement-breakpoint
 CREATE INDEX "events_tenant_subject_id_idx" ON "events" USING btree ("tenant","subject","id") WHERE "events"."subject" IS NOT NULL;--> statement-breakpoint
-CREATE UNIQUE INDEX "events_tenant_key_idx" ON "events" USING btree ("tenant","key") WHERE "events"."key" IS NOT NULL;
+CREATE UNIQUE INDEX "events_tenant_key_idx" ON "events" USING btree ("tenant","key") WHERE "events"."key" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX "workflows_tenant_state_updated_idx" ON "workflows" USING btree ("tenant","state","updated_at");

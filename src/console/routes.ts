@@ -9,6 +9,8 @@ import { errorPage } from "./error-page.js";
 import { layoutFor } from "./layout.js";
 import { feedChips } from "./feed-chips.js";
 import { feedFilter, renderFeed } from "./feed.js";
+import { feedPageRoutes } from "./feed-page.js";
+import { OVERVIEW_ATTENTION, OVERVIEW_TILES, tenantPath } from "./overview.js";
 import { adminRoutes } from "./admin.js";
 import { openPageStream } from "./live.js";
 import type { LoginThrottle } from "./login-throttle.js";
@@ -114,6 +116,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return errorPage(c, deps, 429, message, headers);
   });
 
+  // The overview: count tiles and what needs attention beside the feed, then the full panels.
   app.get("/t/:tenant", async (c) => {
     const ctx = { ...panelContext(c, deps), query: pageQuery(deps.panels, c.req.query()) };
     const filter = feedFilter(ctx.query);
@@ -122,8 +125,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const feed = await renderFeed(deps.log, ctx, filter, head);
     const tenant = c.req.param("tenant");
     const liveUrl = pageLiveUrl(tenant, ctx.query, head);
-    const chips = feedChips(`/t/${encodeURIComponent(tenant)}`, ctx.query);
-    return c.html(views.render("pages/console", { ...layoutData(c, deps), panels, feed, filter, chips, head, liveUrl }));
+    const feedPath = tenantPath(tenant);
+    const chips = feedChips(feedPath, ctx.query);
+    const [overview, rest] = [panels.filter((p) => isOverview(p.id)), panels.filter((p) => !isOverview(p.id))];
+    return c.html(views.render("pages/console", { ...layoutData(c, deps), overview, panels: rest, feed, filter, chips, feedPath, head, liveUrl }));
   });
 
   app.get("/t/:tenant/live", async (c) => {
@@ -136,6 +141,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return openPageStream(c, deps, { panels: deps.panels, ctx, filter, position, key });
   });
 
+  app.route("/", feedPageRoutes(deps));
   app.route("/", statsRoutes(deps));
   app.route("/", adminRoutes(deps));
 
@@ -149,6 +155,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   return app;
 }
+
+const isOverview = (id: string) => id === OVERVIEW_TILES || id === OVERVIEW_ATTENTION;
 
 /** Where a key lands after login: its tenant's console, or the first tenant's for admin keys. */
 function consoleHome(key: ApiKey, deps: ConsoleDeps): string {

@@ -24,6 +24,12 @@ import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
 import { workflowsPanel } from "./workflows/fragments.js";
 import { sessionsPanel } from "./chat/fragments.js";
+import { overviewPanels } from "../console/overview.js";
+import { callsOverview } from "./calls/overview.js";
+import { workflowsOverview } from "./workflows/overview.js";
+import { chatOverview } from "./chat/overview.js";
+import { channelsOverview } from "./channels/overview.js";
+import { agentsOverview } from "./agents/overview.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -41,8 +47,11 @@ export function domainRoutes(deps: DomainDeps) {
   return app;
 }
 
-/** The tenant console's live panels, in page order (the activity feed sits beside them). */
-export const consolePanels: Panel[] = [callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
+/** The tenant overview's count tiles and "needs attention" list, each domain's part in tile order. */
+export const overview: Panel[] = overviewPanels([callsOverview, workflowsOverview, chatOverview, channelsOverview, agentsOverview]);
+
+/** The tenant console's live panels, in page order: the overview first (the activity feed sits beside it). */
+export const consolePanels: Panel[] = [...overview, callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
 
 /** How each domain's events read in the console's activity feed. */
 export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);

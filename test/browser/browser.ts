@@ -28,9 +28,9 @@ export async function signIn(page: Page, baseUrl: string, key = ADMIN_KEY): Prom
   await Promise.all([page.waitForURL(/\/t\//), page.click("button[type=submit]")]);
 }
 
-/** Waits until the page's stream is connected (the indicator says live). */
-export async function waitLive(page: Page): Promise<void> {
-  await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+/** Waits until the page's stream is connected (the indicator says live); `timeout` only guards against a hang. */
+export async function waitLive(page: Page, timeout = 10_000): Promise<void> {
+  await page.waitForSelector('#connection[data-state="live"]', { timeout });
 }
 
 /** A real server, a browser and a signed-in console page, for one test file. */

@@ -93,10 +93,10 @@ describe("console: the activity feed", () => {
   });
 
   it("off screen, new items go straight in: nothing visible moves", async () => {
-    // A phone, scrolled to the panels: the feed is below the window.
+    // A phone, scrolled down to the panels: the feed (under the overview) is above the window.
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.waitForFunction(() => document.getElementById("feed-items")!.getBoundingClientRect().top > window.innerHeight);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.waitForFunction(() => document.getElementById("feed-items")!.getBoundingClientRect().bottom < 0);
     await publish(server, "demo", note("unseen"));
     await page.locator("#feed-items > li:not([hidden])", { hasText: "unseen" }).waitFor({ state: "attached", timeout: 5000 });
     await expect(page.locator("#feed-items > li", { hasText: "unseen" }).getAttribute("data-held")).resolves.toBeNull();
@@ -190,7 +190,7 @@ describe("console: a calm feed", () => {
   });
 
   it("narrows to a topic with a chip, and shows every event (ticks too) with 'Every event'", async () => {
-    await page.getByRole("link", { name: "Workflows", exact: true }).click();
+    await page.locator(".chips").getByRole("link", { name: "Workflows", exact: true }).click();
     await page.waitForURL(/\?topic=workflow$/);
     await waitLive(page);
     await expect(page.locator('.chips a[aria-current="true"]').textContent()).resolves.toBe("Workflows");

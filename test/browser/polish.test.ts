@@ -14,6 +14,9 @@ function luminance(css: string): number {
   return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
+/** A tenant's sections in the top bar's navigation. */
+const SECTIONS = ["Overview", "Calls", "Workflows", "Chat", "Channels", "Agents", "Activity", "Stats"];
+
 /** The top bar as a signed-in operator sees it: its navigation links and the sign-out button. */
 async function topBar(page: Page): Promise<{ links: string[]; signOut: boolean }> {
   return {
@@ -108,11 +111,11 @@ describe("console polish", () => {
       await expect(page.locator("main").textContent()).resolves.toContain(text);
       expect(await topBar(page)).toEqual({ links, signOut: true });
     };
-    await expectTopBar(await page.goto(`${server.url}/t/demo/no-such-page`), 404, "There is no page at /t/demo/no-such-page.", ["Console", "Stats", "All tenants"]);
+    await expectTopBar(await page.goto(`${server.url}/t/demo/no-such-page`), 404, "There is no page at /t/demo/no-such-page.", [...SECTIONS, "All tenants"]);
     await shootPage(page, "error-404");
     await expectTopBar(await page.goto(`${server.url}/t/nowhere`), 404, 'There is no tenant "nowhere".', ["All tenants"]);
-    await expectTopBar(await page.goto(`${server.url}/t/demo/workflows/wf-none`), 404, 'There is no workflow "wf-none".', ["Console", "Stats", "All tenants"]);
-    await expectTopBar(await page.goto(`${server.url}/t/broken/workflows/wf-bad`), 500, "Something went wrong on our side", ["Console", "Stats", "All tenants"]);
+    await expectTopBar(await page.goto(`${server.url}/t/demo/workflows/wf-none`), 404, 'There is no workflow "wf-none".', [...SECTIONS, "All tenants"]);
+    await expectTopBar(await page.goto(`${server.url}/t/broken/workflows/wf-bad`), 500, "Something went wrong on our side", [...SECTIONS, "All tenants"]);
     await shootPage(page, "error-500");
 
     // Another tenant's key: refused, with its own tenant in the bar.
@@ -121,7 +124,7 @@ describe("console polish", () => {
     const refused = await other.goto(`${server.url}/t/demo`);
     expect(refused?.status()).toBe(403);
     await expect(other.locator("main").textContent()).resolves.toContain('Your key cannot see tenant "demo".');
-    expect(await other.locator("header.topbar nav a").allTextContents()).toEqual(["Console", "Stats"]);
+    expect(await other.locator("header.topbar nav a").allTextContents()).toEqual(SECTIONS);
     expect(await other.locator("header.topbar nav a").first().getAttribute("href")).toBe("/t/acme");
     await shootPage(other, "error-403");
     await other.close();

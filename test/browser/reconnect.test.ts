@@ -19,9 +19,19 @@ const recordStates = (page: Page) =>
   });
 const states = (page: Page) => page.evaluate(() => (window as unknown as { __states: string[] }).__states);
 
+/**
+ * How long a page may take to be live again once its server is reachable: a
+ * failure guard, never a wait. The page retries with a backoff that doubles
+ * with the outage (capped at 5 s by public/console.js, ±30% jitter), and on
+ * a busy machine the outage (a restart, a large publish while cut off)
+ * lasts longer: a guard of a few seconds fails under load while the page
+ * is doing the right thing.
+ */
+const BACK = 45_000;
+
 /** Waits until the feed holds every id in `ids`. */
 const waitForIds = (page: Page, ids: number[]) =>
-  page.waitForFunction((want) => want.every((id) => document.querySelector(`#feed-items > li[data-id="${id}"]`)), ids, { timeout: 10_000 });
+  page.waitForFunction((want) => want.every((id) => document.querySelector(`#feed-items > li[data-id="${id}"]`)), ids, { timeout: BACK });
 
 const mixed = (n: number, tag: string) =>
   Array.from({ length: n }, (_, i) =>
@@ -63,7 +73,7 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     const missed = [...(await publish(server, "demo", mixed(6, "missed"))).body.ids, ...(await publish(server, "demo", mixed(4, "more"))).body.ids];
     proxy.restore();
 
-    await waitLive(page);
+    await waitLive(page, BACK);
     await waitForIds(page, missed);
     const after = await publish(server, "demo", mixed(2, "after"));
     await waitForIds(page, after.body.ids);
@@ -79,7 +89,7 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     expect(seen.slice(1, -1)).toContain("reconnecting");
     expect(seen.at(-1)).toBe("live");
     // The calls missed meanwhile are on the call panel too.
-    await page.locator('#calls li[data-call="missed-0"]').waitFor({ timeout: 5000 });
+    await page.locator('#calls li[data-call="missed-0"]').waitFor({ timeout: BACK });
   });
 
   it("resumes after a server restart on the same port and database", async () => {
@@ -94,11 +104,13 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     // The restarted server shares the first one's directory: the first's dispose removes it.
     server = { ...second, dispose: () => second.dispose().then(() => first.dispose()) };
     const missed = await publish(server, "demo", mixed(5, "restart"));
-    await waitLive(page);
+    await waitLive(page, BACK);
     await waitForIds(page, missed.body.ids);
     const ids = await feedIds(page);
     expect(new Set(ids).size).toBe(ids.length);
     expect((await states(page)).at(-1)).toBe("live");
+    // However long a restart takes, the page tries again at least every few seconds.
+    expect(await page.evaluate(() => (window as unknown as { htmx: { config: { sse: { reconnectMaxDelay: number } } } }).htmx.config.sse.reconnectMaxDelay)).toBe(5000);
   });
 
   it("renders once, in one frame, for a client far behind", async () => {
@@ -132,8 +144,8 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     burst2.push({ type: "call.started", subject: "far2-call", data: { direction: "inbound", number: "+14155558888" } });
     const ids2 = (await publish(server, "demo", burst2)).body.ids as number[];
     proxy.restore();
-    await waitLive(page);
-    await page.locator('#calls li[data-call="far2-call"]').waitFor({ timeout: 10_000 });
+    await waitLive(page, BACK);
+    await page.locator('#calls li[data-call="far2-call"]').waitFor({ timeout: BACK });
     await waitForIds(page, ids2.slice(-10));
     const shown = await feedIds(page);
     expect(new Set(shown).size).toBe(shown.length);

@@ -3,6 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
+import { PHONE as PHONE_SIZE, shootPage } from "./shots.js";
 
 const LAPTOP = { width: 1366, height: 860 };
 const PHONE = { width: 390, height: 844 };
@@ -23,6 +24,18 @@ const DAY = [
   { type: "activity.message", data: { platform: "whatsapp", direction: "out", preview: "Yes! It left the warehouse this morning.", channel: "support" } },
   { type: "activity.message", data: { platform: "telegram", direction: "in", preview: "Can I change my delivery address?", sender: "@mira" } },
   { type: "deploy.finished", subject: "api", data: { message: "v2.14.0 is live" } },
+];
+
+/** What goes wrong in a day: a failed and a paused workflow, an agent gone, a channel refused, a chat nobody receives. */
+const TROUBLE = [
+  { type: "workflow.started", subject: "wf-export", data: { name: "Nightly CRM export", stages: ["extract", "load"], worker: "w-2" } },
+  { type: "workflow.failed", subject: "wf-export", data: { reason: "CRM API answered 503 three times", retryable: true } },
+  { type: "workflow.started", subject: "wf-survey", data: { name: "Customer survey mailing", stages: ["segment", "send"], worker: "w-1", stage: "send" } },
+  { type: "workflow.paused", subject: "wf-survey", data: {} },
+  { type: "agent.status", subject: "hopper", data: { status: "disconnected", name: "Hopper (sms)" } },
+  { type: "channel.connect_requested", subject: "ch-sms", data: { platform: "sms", name: "US support line", kind: "sms-connector" } },
+  { type: "channel.failed", subject: "ch-sms", data: { reason: "10DLC campaign registration is still pending" } },
+  { type: "chat.message", subject: "s-refund", data: { message_id: "m-1", text: "Where is my refund?", agent: "nobody", worker: "nobody" } },
 ];
 
 describe("console: how it looks", () => {
@@ -62,5 +75,23 @@ describe("console: how it looks", () => {
     await waitLive(page);
     await page.screenshot({ path: resolve(ARTIFACTS, "admin-phone.png"), fullPage: true });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  });
+
+  it("the overview and the activity page, on a laptop and a phone, light and dark", async () => {
+    await publish(server, "demo", TROUBLE);
+    await page.setViewportSize(LAPTOP);
+    for (const [path, name, ready] of [
+      ["/t/demo", "overview", '#overview-attention li[data-kind="waiting"]'],
+      ["/t/demo/feed", "activity", "#feed-items > li[data-id]"],
+    ] as const) {
+      await page.goto(`${server.url}${path}`);
+      await waitLive(page);
+      await page.locator(ready).first().waitFor();
+      await shootPage(page, name);
+      // Nothing is wider than the phone's screen.
+      await page.setViewportSize(PHONE_SIZE);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_SIZE.width);
+      await page.setViewportSize(LAPTOP);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Chat sessions: a conversation between users and one agent; kept regardless of event retention. */
 export const chatSessions = sqliteTable(
@@ -41,7 +41,11 @@ export const chatMessages = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     eventId: integer("event_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.sessionId, t.messageId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.sessionId, t.messageId] }),
+    // The overview's sessions with messages waiting or expired, newest first (src/domain/chat/overview.ts).
+    index("chat_messages_tenant_status_updated_idx").on(t.tenant, t.status, t.updatedAt),
+  ],
 );
 
 /** Pieces of an assistant's answer, by sequence number: out-of-order and repeated deltas assemble right. */

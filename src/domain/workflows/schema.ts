@@ -1,4 +1,4 @@
-import { integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const WORKFLOW_STATES = ["running", "paused", "completed", "failed", "cancelled"] as const;
 export type WorkflowState = (typeof WORKFLOW_STATES)[number];
@@ -36,5 +36,9 @@ export const workflows = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     eventId: integer("event_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.workflowId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.workflowId] }),
+    // The overview's counts and its newest failed and paused workflows (src/domain/workflows/overview.ts).
+    index("workflows_tenant_state_updated_idx").on(t.tenant, t.state, t.updatedAt),
+  ],
 );

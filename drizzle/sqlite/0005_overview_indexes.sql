@@ -1,0 +1,2 @@
+CREATE INDEX `chat_messages_tenant_status_updated_idx` ON `chat_messages` (`tenant`,`status`,`updated_at`);--> statement-breakpoint
+CREATE INDEX `workflows_tenant_state_updated_idx` ON `workflows` (`tenant`,`state`,`updated_at`);
