@@ -22,23 +22,23 @@ export const workerEventTypes: ReadonlySet<string> = new Set(projections.flatMap
 
 /**
  * The append hook that keeps every projection in step with the log: applies
- * each new event to its domain's tables on `db`, inside the append
- * transaction. Generic (unreserved) types have no projection. A request
+ * each new event to its domain's tables on `db`, the append transaction's
+ * connection (SQLite's writer, or a PostgreSQL node's transaction). Generic (unreserved) types have no projection. A request
  * from a key bound to workers is refused (403) at its first worker event
  * that speaks for another worker.
  */
-export function createProjector(db: Db): (event: StoredEvent, index: number, request: AppendRequest) => Promise<void> | undefined {
+export function createProjector(): (db: Db, event: StoredEvent, index: number, request: AppendRequest) => Promise<void> | undefined {
   const byTopic = new Map<string, Projection>();
   for (const p of projections) for (const topic of p.topics) byTopic.set(topic, p);
   // One matcher per request, made at its first worker event.
   const matchers = new WeakMap<readonly string[], (worker: string) => boolean>();
   // Generic events (most of a large ingest) have no projection: no promise for them.
-  return (event, index, request) => {
+  return (db, event, index, request) => {
     const projection = byTopic.get(topicOf(event.type));
-    return projection && project(projection, event, index, request);
+    return projection && project(db, projection, event, index, request);
   };
 
-  async function project(projection: Projection, event: StoredEvent, index: number, request: AppendRequest): Promise<void> {
+  async function project(db: Db, projection: Projection, event: StoredEvent, index: number, request: AppendRequest): Promise<void> {
     const data = JSON.parse(event.data) as Data;
     await projection.project(db, event, data);
     const workerOf = projection.workers?.[event.type];

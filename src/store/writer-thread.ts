@@ -26,7 +26,8 @@ const log = (level: "debug" | "info" | "warn" | "error") => (msg: string, fields
 const logger: Logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 
 const db = openDb(options.path, { durability: options.durability, migrate: false });
-const writer = new SqliteWriter(db.$client, [createProjector(db)]);
+const project = createProjector();
+const writer = new SqliteWriter(db.$client, [(event, index, request) => project(db, event, index, request)]);
 const retention = new Retention(db.$client, options.retention, logger);
 
 /** Requests whose chunks are still arriving, by seq. */
