@@ -23,7 +23,7 @@ import { chatConsoleRoutes } from "./chat/console-routes.js";
 import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
 import { workflowsPanel } from "./workflows/fragments.js";
-import { sessionsPanel } from "./chat/fragments.js";
+import { callsConsoleRoutes } from "./calls/console-routes.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -41,11 +41,18 @@ export function domainRoutes(deps: DomainDeps) {
   return app;
 }
 
-/** The tenant console's live panels, in page order (the activity feed sits beside them). */
-export const consolePanels: Panel[] = [callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
+/**
+ * The tenant console's live panels, in page order (the activity feed sits
+ * beside them). Calls and chat sessions have list pages of their own
+ * (/t/:tenant/calls, /t/:tenant/sessions).
+ */
+export const consolePanels: Panel[] = [agentsPanel, channelsPanel, workflowsPanel];
+
+/** The admin's all-tenants view: the panels that render across tenants. */
+export const adminPanels: Panel[] = [callsPanel];
 
 /** How each domain's events read in the console's activity feed. */
 export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
 
 /** Each domain's console pages and control forms. */
-export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];
+export const domainConsoles = [callsConsoleRoutes, agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];
