@@ -93,7 +93,7 @@ function pageState(doc: Document) {
   const text = (el: Element | null) => (el ? canon(el).replace(/\s+/g, " ").replace(/> </g, "><") : null);
   const lists: Record<string, string[]> = {};
   for (const list of doc.querySelectorAll(".live-list")) lists[list.id] = [...list.children].map((item) => text(item)!);
-  const parts = Object.fromEntries(["calls-count", "agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
+  const parts = Object.fromEntries(["agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
   const feed = [...doc.querySelectorAll("#feed-items > li[data-id]")].slice(0, 50).map((li) => text(li)!);
   return { lists, parts, feed };
 }
@@ -220,7 +220,6 @@ describe("console: live items", () => {
     for (const list of Object.keys(fresh.lists)) expect(state.lists[list], `#${list}`).toEqual(fresh.lists[list]);
     expect(state.parts).toEqual(fresh.parts);
     expect(state.feed).toEqual(fresh.feed);
-    expect(fresh.lists["calls-recent"]).toHaveLength(20);
-    expect(fresh.lists["sessions-rows"]).toHaveLength(12);
+    // (Calls and sessions have list pages of their own: test/console-lists.test.ts checks those the same way.)
   });
 });
