@@ -133,6 +133,8 @@ describe("console: live items", () => {
         const label = i % 2 === 0 ? "Pause" : "Resume";
         const button = card(page, "wf-press").getByRole("button", { name: label, exact: true });
         await expect.poll(() => button.isEnabled().catch(() => false), { timeout: 10_000 }).toBe(true);
+        // The mouse presses where the button is on screen: wherever the layout puts the card, it is scrolled into view first.
+        await button.scrollIntoViewIfNeeded();
         const box = (await button.boundingBox())!;
         await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
         // A person's press lasts a moment: at least one live update lands while the button is held down.
