@@ -11,7 +11,7 @@ import { consoleRoutes } from "./console/routes.js";
 import { Sessions } from "./console/session.js";
 import { SharedRenders } from "./console/shared-renders.js";
 import { Views } from "./console/views.js";
-import { consoleFeed, consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
+import { adminPanels, consoleFeed, consolePanels, domainConsoles, domainRoutes } from "./domain/index.js";
 import type { Domains } from "./domain/registry.js";
 import type { Hub } from "./hub/hub.js";
 import type { Logger } from "./logger.js";
@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps) {
       views: deps.views,
       sessions: deps.sessions,
       panels: consolePanels,
+      adminPanels,
       feedTopics: consoleFeed,
       domainConsoles,
       maxPageGroupsPerTenant: config.CONSOLE_MAX_PAGE_GROUPS_PER_TENANT,

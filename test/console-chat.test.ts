@@ -27,7 +27,7 @@ describe("chat console forms", () => {
     await server?.dispose();
   });
 
-  /** Signs in with `key`; returns the cookie and the CSRF token of the console page. */
+  /** Signs in with `key`; returns the cookie and the CSRF token of the sessions list page. */
   const signIn = async (key: string) => {
     const login = await fetch(`${server.url}/login`, {
       method: "POST",
@@ -36,7 +36,8 @@ describe("chat console forms", () => {
       body: new URLSearchParams({ key }),
     });
     const cookie = login.headers.get("set-cookie")!.split(";")[0];
-    const html = await (await fetch(`${server.url}/t/demo`, { headers: { cookie } })).text();
+    // The sessions list, where the "new session" form is.
+    const html = await (await fetch(`${server.url}/t/demo/sessions`, { headers: { cookie } })).text();
     return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(html)![1], html };
   };
   const form = (who: { cookie: string }, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>

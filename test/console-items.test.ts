@@ -10,7 +10,7 @@ async function head(server: TestServer): Promise<number> {
 }
 
 /** The small parts a page's panels re-render whole. */
-const PARTS = ["calls-count", "agents-summary", "workflows-count"];
+const PARTS = ["agents-summary", "workflows-count"];
 
 /** The tenant console as a fresh render shows it now. */
 async function freshPage(server: TestServer, cookie: string): Promise<string> {
@@ -82,7 +82,8 @@ describe("console page streams send only the items that changed", () => {
     }
   });
 
-  it("leaves every list as a fresh render shows it: seeded runs of calls, agents, channels, workflows and sessions, live, resumed and far behind", async () => {
+  // Calls and sessions have list pages of their own: console-lists.test.ts runs the same check on them.
+  it("leaves every list as a fresh render shows it: seeded runs of agents, channels and workflows, live, resumed and far behind", async () => {
     const run = new ConsoleRun(20_241_107);
     const start = await head(server);
     const startPage = new PageModel().load(await freshPage(server, cookie), PARTS);
@@ -121,10 +122,8 @@ describe("console page streams send only the items that changed", () => {
       const freshBusy = new PageModel().load(await (await fetch(`${server.url}/t/demo?agent_status=busy`, { headers: { cookie } })).text(), PARTS);
       expectSamePage(filteredStart.apply(filtered.messages), freshBusy);
       // The run made full lists: bounded ones were trimmed, some items left their list; and cards of a worker that came and went.
-      expect(fresh.ids("calls-recent").length).toBe(20);
       expect(fresh.lists.get("wf-active")!.some((card) => card.html.includes("runner-1") && card.html.includes("worker offline"))).toBe(true);
       expect(fresh.ids("wf-finished").length).toBe(4);
-      expect(fresh.ids("sessions-rows").length).toBe(12);
     } finally {
       for (const c of clients) c.close();
     }

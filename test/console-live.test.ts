@@ -119,7 +119,7 @@ describe("console page streams", () => {
     open.push(busy, all);
     const { body } = await publish(server, "demo", [
       ...statuses(4, "Shared"),
-      { type: "call.started", subject: "call-shared", data: { direction: "inbound", number: "+15550009876" } },
+      { type: "channel.connect_requested", subject: "ch-shared", data: { platform: "sms", name: "Line 9876", kind: "channels" } },
     ]);
     const last: number = body.ids.at(-1);
     await busy.until((c) => c.ids().includes(last), 20_000);
@@ -130,10 +130,10 @@ describe("console page streams", () => {
     expect(latest(busy, "agents-rows")).toContain('data-agent="a-1"');
     expect(latest(busy, "agents-rows")).not.toContain('data-agent="a-0"');
     expect(latest(all, "agents-rows")).toContain('data-agent="a-0"');
-    // The calls panel reads none of these filters: both get the same markup.
-    expect(latest(busy, "calls-active")).toContain("9876");
-    expect(latest(busy, "calls-active")).toBe(latest(all, "calls-active"));
-    // Each feed keeps its own filter: the topic=agent page shows no call.
+    // The channels panel reads none of these filters: both get the same markup.
+    expect(latest(busy, "channels-cards")).toContain("9876");
+    expect(latest(busy, "channels-cards")).toBe(latest(all, "channels-cards"));
+    // Each feed keeps its own filter: the topic=agent page shows no channel.
     expect(feedAfter(busy.messages)).toEqual([...body.ids].reverse());
     expect(feedAfter(all.messages)).toEqual(body.ids.slice(0, 4).reverse());
   });

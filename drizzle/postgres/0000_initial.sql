@@ -89,6 +89,8 @@ CREATE TABLE "chat_sessions" (
 	"session_id" text NOT NULL,
 	"agent" text NOT NULL,
 	"title" text,
+	"status" text DEFAULT 'idle' NOT NULL,
+	"unanswered" bigint DEFAULT 0 NOT NULL,
 	"created_at" bigint NOT NULL,
 	"updated_at" bigint NOT NULL,
 	"event_id" bigint NOT NULL,
@@ -182,7 +184,16 @@ ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_tenant_tenants_slug_fk" FOREIGN 
 ALTER TABLE "console_sessions" ADD CONSTRAINT "console_sessions_key_id_api_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "api_keys_hash_idx" ON "api_keys" USING btree ("hash");--> statement-breakpoint
 CREATE INDEX "calls_tenant_status_ended_idx" ON "calls" USING btree ("tenant","status","ended_at");--> statement-breakpoint
+CREATE INDEX "calls_tenant_started_idx" ON "calls" USING btree ("tenant","started_at");--> statement-breakpoint
+CREATE INDEX "calls_tenant_status_started_idx" ON "calls" USING btree ("tenant","status","started_at");--> statement-breakpoint
+CREATE INDEX "calls_tenant_direction_started_idx" ON "calls" USING btree ("tenant","direction","started_at");--> statement-breakpoint
+CREATE INDEX "calls_tenant_agent_started_idx" ON "calls" USING btree ("tenant","agent","started_at");--> statement-breakpoint
+CREATE INDEX "calls_tenant_number_started_idx" ON "calls" USING btree ("tenant","number","started_at");--> statement-breakpoint
 CREATE INDEX "chat_messages_tenant_status_updated_idx" ON "chat_messages" USING btree ("tenant","status","updated_at");--> statement-breakpoint
+CREATE INDEX "chat_sessions_tenant_updated_idx" ON "chat_sessions" USING btree ("tenant","updated_at");--> statement-breakpoint
+CREATE INDEX "chat_sessions_tenant_status_updated_idx" ON "chat_sessions" USING btree ("tenant","status","updated_at");--> statement-breakpoint
+CREATE INDEX "chat_sessions_tenant_agent_updated_idx" ON "chat_sessions" USING btree ("tenant","agent","updated_at");--> statement-breakpoint
+CREATE INDEX "chat_sessions_tenant_unanswered_updated_idx" ON "chat_sessions" USING btree ("tenant","updated_at") WHERE "chat_sessions"."unanswered" > 0;--> statement-breakpoint
 CREATE INDEX "console_sessions_key_idx" ON "console_sessions" USING btree ("key_id");--> statement-breakpoint
 CREATE INDEX "console_sessions_expires_idx" ON "console_sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "events_tenant_id_idx" ON "events" USING btree ("tenant","id");--> statement-breakpoint

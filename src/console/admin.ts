@@ -16,7 +16,7 @@ import type { Context } from "hono";
  */
 export function adminRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
-  const panels = deps.panels.filter((p) => p.allTenants);
+  const panels = deps.adminPanels ?? deps.panels.filter((p) => p.allTenants);
 
   /** The page's context and feed filter, from its validated filters (the client checked once for both). */
   const view = (c: Context<ConsoleEnv>): { ctx: PanelContext; filter: FeedFilter; query: PageQuery } => {

@@ -22,6 +22,8 @@ export interface FeedFilter {
   subject?: string | null;
   /** One client's events only (the all-tenants view's `?client=`). */
   client?: string | null;
+  /** Each item shows its event's data, folded (a detail page's timeline); never from the URL. */
+  payloads?: boolean;
 }
 
 /** What a feed renders from: the views, the state its labels are read from, its tenant (null: all) and its topics' wording. */
@@ -95,6 +97,7 @@ export function renderFeedItem(ctx: FeedContext, f: FeedFilter, item: FeedItem):
     subject: hasSubject(ctx, f, e) ? subjectKey(e) : null,
     fold: takesFold(ctx, f, e) ? (tick ? foldText(tick) : "") : null,
     allTenants: ctx.tenant === null,
+    payload: f.payloads ? JSON.stringify(data, null, 2) : null,
   });
 }
 

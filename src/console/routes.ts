@@ -29,6 +29,8 @@ export interface ConsoleDeps extends DomainDeps {
   sessions: Sessions;
   /** The tenant console's panels, in page order. */
   panels: Panel[];
+  /** The panels of the admin's all-tenants view (each `allTenants`). Default: those of `panels` that are. */
+  adminPanels?: Panel[];
   /** How each domain's events read in the activity feed. */
   feedTopics: FeedTopics;
   /** Each domain's console pages and control forms, under /t/:tenant/…. */

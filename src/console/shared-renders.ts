@@ -42,7 +42,7 @@ export class SharedRenders {
         return this.#get(`${this.#panelKey(panel, ctx)}|u|${ids}`, () => panel.update!(ctx, events));
       },
       feed: (ctx, filter) => {
-        const scope = `${ctx.tenant === null ? "a" : "t"}|${filter.every ? "e" : "c"}`;
+        const scope = `${ctx.tenant === null ? "a" : "t"}|${filter.every ? "e" : "c"}|${filter.payloads ? "p" : ""}`;
         return {
           item: (item) => this.#get(`f|${item.e.id}|${scope}|${item.tick?.id ?? ""}`, () => renderFeedItem(ctx, filter, item)),
           fold: (tick) => this.#get(`k|${tick.id}`, () => renderFold(ctx, tick)),

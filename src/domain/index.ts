@@ -23,13 +23,13 @@ import { chatConsoleRoutes } from "./chat/console-routes.js";
 import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
 import { workflowsPanel } from "./workflows/fragments.js";
-import { sessionsPanel } from "./chat/fragments.js";
 import { overviewPanels } from "../console/overview.js";
 import { callsOverview } from "./calls/overview.js";
 import { workflowsOverview } from "./workflows/overview.js";
 import { chatOverview } from "./chat/overview.js";
 import { channelsOverview } from "./channels/overview.js";
 import { agentsOverview } from "./agents/overview.js";
+import { callsConsoleRoutes } from "./calls/console-routes.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -50,11 +50,18 @@ export function domainRoutes(deps: DomainDeps) {
 /** The tenant overview's count tiles and "needs attention" list, each domain's part in tile order. */
 export const overview: Panel[] = overviewPanels([callsOverview, workflowsOverview, chatOverview, channelsOverview, agentsOverview]);
 
-/** The tenant console's live panels, in page order: the overview first (the activity feed sits beside it). */
-export const consolePanels: Panel[] = [...overview, callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
+/**
+ * The tenant console's live panels, in page order: the overview first (the
+ * activity feed sits beside it). Calls and chat sessions have list pages of
+ * their own (/t/:tenant/calls, /t/:tenant/sessions).
+ */
+export const consolePanels: Panel[] = [...overview, agentsPanel, channelsPanel, workflowsPanel];
+
+/** The admin's all-tenants view: the panels that render across tenants. */
+export const adminPanels: Panel[] = [callsPanel];
 
 /** How each domain's events read in the console's activity feed. */
 export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
 
 /** Each domain's console pages and control forms. */
-export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];
+export const domainConsoles = [callsConsoleRoutes, agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];

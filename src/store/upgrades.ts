@@ -7,9 +7,27 @@ import type Database from "better-sqlite3";
  */
 export function rowUpgrades(sqlite: Database.Database): () => void {
   const keysBeforeWork = hasTable(sqlite, "api_keys") && !hasColumn(sqlite, "api_keys", "workers");
+  const sessionsBeforeStatus = hasTable(sqlite, "chat_sessions") && !hasColumn(sqlite, "chat_sessions", "status");
   return () => {
     if (keysBeforeWork) grantWorkToPublishers(sqlite);
+    if (sessionsBeforeStatus) sessionStatusFromMessages(sqlite);
   };
+}
+
+/**
+ * Sessions from before the sessions list: their status and unanswered
+ * count, which the chat projection keeps from then on, read once from
+ * their messages (the new columns start as idle and 0).
+ */
+function sessionStatusFromMessages(sqlite: Database.Database): void {
+  const of = "m.tenant = s.tenant AND m.session_id = s.session_id";
+  sqlite.exec(`
+    UPDATE chat_sessions AS s SET
+      status = CASE
+        WHEN EXISTS (SELECT 1 FROM chat_messages m WHERE ${of} AND m.status = 'streaming') THEN 'answering'
+        WHEN EXISTS (SELECT 1 FROM chat_messages m WHERE ${of} AND m.status = 'pending') THEN 'waiting'
+        ELSE 'idle' END,
+      unanswered = (SELECT count(*) FROM chat_messages m WHERE ${of} AND m.status IN ('pending', 'expired'))`);
 }
 
 /**

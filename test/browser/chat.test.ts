@@ -61,7 +61,9 @@ describe("console: chat session view", () => {
   };
   const answerText = (id: string) => page.locator(`#msg-${id} .msg-text`).textContent();
 
-  it("lists the session on the console and opens its view", async () => {
+  it("lists the session on the sessions page and opens its view", async () => {
+    await waitLive(page);
+    await page.goto(`${server.url}/t/demo/sessions`);
     await waitLive(page);
     const row = page.locator(`#sessions li[data-session="${SESSION}"]`);
     await row.waitFor({ timeout: 5000 });

@@ -40,9 +40,16 @@ describe("console: tenant isolation and sessions", () => {
     // Live: demo's events never arrive, acme's do.
     await publish(server, "demo", { type: "call.started", subject: "demo-call-2", data: { direction: "inbound", number: "+14155550002" } });
     const last = await publish(server, "acme", { type: "call.started", subject: "acme-call", data: { direction: "outbound", number: "+14155550003" } });
-    await page.locator('#calls li[data-call="acme-call"]').waitFor({ timeout: 5000 });
+    // (New feed items may wait behind the "N new" button: attached is enough.)
+    await page.locator("#feed-items li", { hasText: "•••0003" }).waitFor({ state: "attached", timeout: 5000 });
     const text = await page.locator("main").textContent();
     expect(text).not.toMatch(/demo/);
+    // Its calls list shows its own calls only.
+    await page.goto(`${server.url}/t/acme/calls`);
+    await waitLive(page);
+    await expect(page.locator("#calls-rows li[data-call]").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-call")))).resolves.toEqual(["acme-call"]);
+    await page.goto(`${server.url}/t/acme`);
+    await waitLive(page);
     // A tenant key has no switcher and no all-tenants link.
     await expect(page.locator("#tenant-switch, a[href='/admin']").count()).resolves.toBe(0);
     await expect(page.locator(".tenant-name").textContent()).resolves.toBe("acme");
@@ -60,7 +67,7 @@ describe("console: tenant isolation and sessions", () => {
 
   it("refuses another tenant's pages and stream, and the all-tenants view, with 403", async () => {
     const headers = { cookie: await cookieHeader() };
-    for (const path of ["/t/demo", "/t/demo/live", "/t/demo/stats", "/admin", "/admin/live"]) {
+    for (const path of ["/t/demo", "/t/demo/live", "/t/demo/stats", "/t/demo/calls", "/t/demo/live/calls", "/t/demo/calls/demo-call-1", "/t/demo/calls/demo-call-1/live", "/t/demo/sessions", "/t/demo/live/sessions", "/admin", "/admin/live"]) {
       const res = await fetch(server.url + path, { headers, redirect: "manual" });
       expect([path, res.status]).toEqual([path, 403]);
       expect(await res.text()).not.toMatch(/demo-call|demo-secret/);

@@ -93,7 +93,7 @@ function pageState(doc: Document) {
   const text = (el: Element | null) => (el ? canon(el).replace(/\s+/g, " ").replace(/> </g, "><") : null);
   const lists: Record<string, string[]> = {};
   for (const list of doc.querySelectorAll(".live-list")) lists[list.id] = [...list.children].map((item) => text(item)!);
-  const parts = Object.fromEntries(["calls-count", "agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
+  const parts = Object.fromEntries(["agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
   const feed = [...doc.querySelectorAll("#feed-items > li[data-id]")].slice(0, 50).map((li) => text(li)!);
   return { lists, parts, feed };
 }
@@ -134,7 +134,7 @@ describe("console: live items", () => {
         const label = i % 2 === 0 ? "Pause" : "Resume";
         const button = card(page, "wf-press").getByRole("button", { name: label, exact: true });
         await expect.poll(() => button.isEnabled().catch(() => false), { timeout: 10_000 }).toBe(true);
-        // The panels sit under the overview: the card may be below the window.
+        // The mouse presses where the button is on screen: wherever the layout puts the card, it is scrolled into view first.
         await button.scrollIntoViewIfNeeded();
         const box = (await button.boundingBox())!;
         await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -223,7 +223,6 @@ describe("console: live items", () => {
     for (const list of Object.keys(fresh.lists)) expect(state.lists[list], `#${list}`).toEqual(fresh.lists[list]);
     expect(state.parts).toEqual(fresh.parts);
     expect(state.feed).toEqual(fresh.feed);
-    expect(fresh.lists["calls-recent"]).toHaveLength(20);
-    expect(fresh.lists["sessions-rows"]).toHaveLength(12);
+    // (Calls and sessions have list pages of their own: test/console-lists.test.ts checks those the same way.)
   });
 });

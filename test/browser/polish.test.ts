@@ -101,7 +101,7 @@ describe("console polish", () => {
     expect(title).toBe(`${local}\n${iso}`);
     // A time rendered live gets its title as well.
     await publish(server, "demo", { type: "call.started", subject: "c-2", data: { direction: "outbound", number: "+14155550999", agent: "ada" } });
-    const live = page.locator('[data-call="c-2"] time[datetime]').first();
+    const live = page.locator("#feed-items > li", { hasText: "•••0999" }).locator("time[datetime]").first();
     await expect.poll(() => live.getAttribute("title"), { timeout: 10_000 }).toContain(await live.getAttribute("datetime"));
   });
 

@@ -36,7 +36,7 @@ const waitForIds = (page: Page, ids: number[]) =>
 const mixed = (n: number, tag: string) =>
   Array.from({ length: n }, (_, i) =>
     i % 3 === 0
-      ? { type: "call.started", subject: `${tag}-${i}`, data: { direction: "inbound", number: `+1415555${String(1000 + i)}` } }
+      ? { type: "agent.status", subject: `${tag}-${i}`, data: { status: "available", name: `Agent ${tag} ${i}` } }
       : { type: "deploy.finished", subject: `${tag}-${i}`, data: { message: `build ${tag} ${i}` } },
   );
 
@@ -88,8 +88,8 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     expect(seen[0]).toBe("live");
     expect(seen.slice(1, -1)).toContain("reconnecting");
     expect(seen.at(-1)).toBe("live");
-    // The calls missed meanwhile are on the call panel too.
-    await page.locator('#calls li[data-call="missed-0"]').waitFor({ timeout: BACK });
+    // The agents missed meanwhile are on the agents panel too.
+    await page.locator('#agents-list li[data-agent="missed-0"]').waitFor({ timeout: BACK });
   });
 
   it("resumes after a server restart on the same port and database", async () => {
@@ -117,7 +117,7 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
     const start = (await publish(server, "demo", { type: "deploy.started", subject: "far" })).body.ids[0] as number;
     const burst: object[] = Array.from({ length: FAR_BEHIND + 50 }, (_, i) => ({ type: "deploy.step", subject: `far-${i}`, data: { message: `step ${i}` } }));
-    burst.push({ type: "call.started", subject: "far-call", data: { direction: "outbound", number: "+14155559999" } });
+    burst.push({ type: "agent.status", subject: "far-agent", data: { status: "busy", name: "Far agent" } });
     const ids = (await publish(server, "demo", burst)).body.ids as number[];
     const head = ids.at(-1)!;
 
@@ -130,9 +130,9 @@ describe("console: the page stream resumes without gap or duplicate", () => {
       await raw.until((c) => c.ids().includes(live));
       expect(raw.ids()).toEqual([head, live]);
       const frame = raw.messages[0].data;
-      expect(frame).toContain('hx-target="#calls"');
+      expect(frame).toContain('hx-target="#agents-list"');
       expect(frame).toContain('hx-target="#feed-items"');
-      expect(frame).toContain('data-call="far-call"');
+      expect(frame).toContain('data-agent="far-agent"');
     } finally {
       raw.close();
     }
@@ -141,11 +141,11 @@ describe("console: the page stream resumes without gap or duplicate", () => {
     proxy.cut();
     await page.waitForSelector('#connection:not([data-state="live"])', { timeout: 10_000 });
     const burst2: object[] = Array.from({ length: FAR_BEHIND + 20 }, (_, i) => ({ type: "deploy.step", subject: `far2-${i}`, data: { message: `again ${i}` } }));
-    burst2.push({ type: "call.started", subject: "far2-call", data: { direction: "inbound", number: "+14155558888" } });
+    burst2.push({ type: "agent.status", subject: "far2-agent", data: { status: "available", name: "Far agent 2" } });
     const ids2 = (await publish(server, "demo", burst2)).body.ids as number[];
     proxy.restore();
     await waitLive(page, BACK);
-    await page.locator('#calls li[data-call="far2-call"]').waitFor({ timeout: BACK });
+    await page.locator('#agents-list li[data-agent="far2-agent"]').waitFor({ timeout: BACK });
     await waitForIds(page, ids2.slice(-10));
     const shown = await feedIds(page);
     expect(new Set(shown).size).toBe(shown.length);

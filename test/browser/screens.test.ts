@@ -62,7 +62,7 @@ describe("console: how it looks", () => {
 
     await signIn(page, server.url);
     await waitLive(page);
-    await page.locator('#calls li[data-call="c-3"]').waitFor();
+    await page.locator("#feed-items li", { hasText: "v2.14.0 is live" }).waitFor();
     await page.screenshot({ path: resolve(ARTIFACTS, "console.png") });
     await page.screenshot({ path: resolve(ARTIFACTS, "console-full.png"), fullPage: true });
     await page.setViewportSize(PHONE);

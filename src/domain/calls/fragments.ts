@@ -10,21 +10,30 @@ export const CLIENT_MAX = 200;
 const scope = (ctx: PanelContext): CallScope => ({ tenant: ctx.tenant, client: ctx.query.client || null });
 
 /** Calls of every tenant share the admin view: an item is named by its tenant and id. */
-const keyOf = (tenant: string, callId: string) => `${tenant}/${callId}`;
+export const keyOf = (tenant: string, callId: string) => `${tenant}/${callId}`;
 
 /** Where a call sorts in its list: active ones by start, ended ones by end, newest first, then the later event first. */
 const order = (c: Call) => `${descending(c.status === "active" ? c.startedAt : (c.endedAt ?? 0))}${descending(c.eventId)}`;
 
-function renderRow(ctx: PanelContext, call: Call): string {
-  const id = domId("call", keyOf(call.tenant, call.callId));
-  return ctx.views.render("partials/call-row", { call, id, order: order(call), allTenants: ctx.tenant === null });
+/** A call's live row (`call-<tenant>/<id>`), the same element id wherever it is listed. */
+export const callRowId = (tenant: string, callId: string): string => domId("call", keyOf(tenant, callId));
+
+/** One call's row: `order` is where it sorts in its list; `started` shows its start time (the calls list). */
+export function renderCallRow(ctx: PanelContext, call: Call, options: { order: string; started?: boolean }): string {
+  return ctx.views.render("partials/call-row", { call, id: callRowId(call.tenant, call.callId), ...options, allTenants: ctx.tenant === null });
 }
+
+const renderRow = (ctx: PanelContext, call: Call): string => renderCallRow(ctx, call, { order: order(call) });
 
 function renderCount(ctx: PanelContext, active = activeCalls(ctx.db, scope(ctx)).length): string {
   return ctx.views.render("partials/calls-count", { active });
 }
 
-/** The call panel: active calls with a live duration, and the last 20 ended; each call its own live row. */
+/**
+ * The call panel of the admin's all-tenants view: active calls with a live
+ * duration, and the last 20 ended; each call its own live row. (A tenant's
+ * calls have their own list page: see list.ts.)
+ */
 export const callsPanel = listPanel<Call>({
   id: "calls",
   topics: ["call"],

@@ -1,8 +1,47 @@
-import { and, desc, eq, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
+import { olderThan, pageOf, type Page } from "../../store/keyset.js";
+import { maskNumber } from "../mask.js";
+import type { CallFilter } from "./filter.js";
 import { calls } from "./schema.js";
 
 export type Call = typeof calls.$inferSelect;
+
+/** A call as the calls list reads it: with its row's creation order (`seq`), which breaks ties of the start time. */
+export type ListedCall = Call & { seq: number };
+
+/** How many calls a page of the calls list shows. */
+export const CALLS_PAGE = 50;
+
+/** Rows are never deleted, so SQLite's implicit rowid is creation order; every index ends with it. */
+const seq = sql<number>`rowid`;
+
+/**
+ * One page of a tenant's calls, newest start first, after the filter's
+ * cursor: one seek on the index of (tenant, [the filter's column,]
+ * started_at), however deep the page.
+ */
+export function callsPage(db: Db, tenant: string, f: CallFilter, size = CALLS_PAGE): Page<ListedCall> {
+  const where = and(
+    eq(calls.tenant, tenant),
+    f.status ? eq(calls.status, f.status) : undefined,
+    f.direction ? eq(calls.direction, f.direction) : undefined,
+    f.agent ? eq(calls.agent, f.agent) : undefined,
+    // Stored masked: the number ending in these digits is one stored value.
+    f.last4 ? eq(calls.number, maskNumber(f.last4)) : undefined,
+    f.from !== null ? gte(calls.startedAt, f.from) : undefined,
+    f.until !== null ? lt(calls.startedAt, f.until) : undefined,
+    olderThan(f.cursor, calls.startedAt, seq),
+  );
+  const rows = db
+    .select({ ...getTableColumns(calls), seq })
+    .from(calls)
+    .where(where)
+    .orderBy(desc(calls.startedAt), desc(seq))
+    .limit(size + 1)
+    .all();
+  return pageOf(rows, size, (c) => ({ at: c.startedAt, id: String(c.seq) }));
+}
 
 /** How many ended calls the panel keeps. */
 export const RECENT_CALLS = 20;

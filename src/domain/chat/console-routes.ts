@@ -8,6 +8,15 @@ import { cancelToolRun, newSessionBody, sendMessage, startSession } from "./comm
 import { MAX_MESSAGE_CHARS } from "./events.js";
 import { renderMessageForm, renderNewSessionForm, renderToolRun, sessionEvents, transcriptPanel } from "./fragments.js";
 import { findSession, findToolRun } from "./queries.js";
+import { listPageRoutes } from "../../console/list-page.js";
+import { SESSIONS_PATH, sessionsListPanel } from "./fragments.js";
+
+const sessionsList = listPageRoutes({
+  path: SESSIONS_PATH,
+  title: "Chat sessions",
+  lede: "Every conversation, most recently active first.",
+  panel: sessionsListPanel,
+});
 
 type C = Context<ConsoleEnv>;
 
@@ -18,6 +27,7 @@ type C = Context<ConsoleEnv>;
  */
 export function chatConsoleRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
+  app.route("/", sessionsList(deps));
   const isHtmx = (c: C) => c.req.header("hx-request") === "true";
   const sessionUrl = (tenant: string, sessionId: string) => `/t/${encodeURIComponent(tenant)}/sessions/${encodeURIComponent(sessionId)}`;
   const forbidden = (c: C) => c.text("your key has no control scope", 403);

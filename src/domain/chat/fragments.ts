@@ -5,26 +5,26 @@ import { insertPartial, morphPartial } from "../../console/partials.js";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { topicOf } from "../registry.js";
-import { MAX_MESSAGE_CHARS } from "./events.js";
+import { chatTypes, MAX_MESSAGE_CHARS } from "./events.js";
 import { agentPresence, messageNotice, type Presence } from "./notices.js";
 import { sessionLabel } from "./feed.js";
+import { renderPager } from "../../console/list-page.js";
+import { SESSION_STATUSES } from "./schema.js";
+import { sessionFilter, sessionParams } from "./sessions-filter.js";
 import {
-  answeringSessions,
   findMessage,
   findSession,
   findToolRun,
   messageVersion,
   pendingInSession,
-  recentSessions,
+  SESSIONS_PAGE,
   sessionMessages,
+  sessionsPage,
   turnMessages,
   type ListedSession,
   type Message,
   type ToolRun,
 } from "./queries.js";
-
-/** How many sessions the console's panel lists. */
-export const PANEL_SESSIONS = 12;
 
 /** What the chat templates need besides their data: ids, who may press buttons, and what a message waits for. */
 function viewData(ctx: PanelContext, agent: string) {
@@ -33,42 +33,86 @@ function viewData(ctx: PanelContext, agent: string) {
   return { tenant: ctx.tenant, canControl: ctx.canControl, csrf: ctx.csrf, agent, domId, notice: (m: Message) => messageNotice(m, agent, present) };
 }
 
-// ---- the sessions panel (tenant console) ----
+// ---- the sessions list (its own page, /t/:tenant/sessions) ----
 
-const panelSessions = (ctx: PanelContext): ListedSession[] => (ctx.tenant ? recentSessions(ctx.db, ctx.tenant, PANEL_SESSIONS) : []);
+/** The sessions list's path under /t/:tenant. */
+export const SESSIONS_PATH = "sessions";
 
-function renderRows(ctx: PanelContext, sessions: ListedSession[]): string[] {
-  const answering = ctx.tenant ? answeringSessions(ctx.db, ctx.tenant, sessions.map((s) => s.sessionId)) : new Set<string>();
-  return sessions.map((s) =>
-    ctx.views.render("partials/session-row", {
-      tenant: ctx.tenant,
-      s,
-      label: sessionLabel(s),
-      id: domId("session", s.sessionId),
-      order: `${descending(s.updatedAt)}${descending(s.seq)}`,
-      answering: answering.has(s.sessionId),
-    }),
-  );
+const CHAT_EVENT_TYPES = Object.keys(chatTypes).filter((t) => topicOf(t) === "chat");
+
+const listPage = (ctx: PanelContext) => sessionsPage(ctx.db, ctx.tenant!, sessionFilter(ctx.query));
+
+function renderRow(ctx: PanelContext, s: ListedSession): string {
+  return ctx.views.render("partials/session-row", {
+    tenant: ctx.tenant,
+    s,
+    label: sessionLabel(s),
+    id: domId("session", s.sessionId),
+    order: `${descending(s.updatedAt)}${descending(s.seq)}`,
+  });
 }
 
-const renderSessionsList = (ctx: PanelContext): string =>
-  ctx.views.render("partials/sessions-list", { rows: renderRows(ctx, panelSessions(ctx)), max: PANEL_SESSIONS });
+const renderPagerOf = (ctx: PanelContext, older = listPage(ctx).older) => renderPager(ctx, SESSIONS_PATH, older, "sessions-pager");
+
+/** The list (#sessions): a page of rows and its pager. */
+function renderSessionsList(ctx: PanelContext): string {
+  const { rows, older } = listPage(ctx);
+  const f = sessionFilter(ctx.query);
+  const filtered = f.status !== null || f.agent !== null || f.unread || f.q !== null;
+  return ctx.views.render("partials/sessions-list", {
+    rows: rows.map((s) => renderRow(ctx, s)),
+    max: SESSIONS_PAGE,
+    pager: renderPagerOf(ctx, older),
+    empty: f.cursor ? "No older sessions." : filtered ? "No sessions match these filters." : "No chat sessions yet.",
+  });
+}
+
+/** The session a chat or tool event concerns: a chat event's subject, the session a tool run belongs to. */
+function sessionOf(ctx: PanelContext, e: StoredEvent): string | null {
+  if (topicOf(e.type) === "chat") return e.subject;
+  if (e.type === "tool.started") return (JSON.parse(e.data) as { session_id?: string }).session_id ?? null;
+  return e.subject !== null && ctx.tenant ? (findToolRun(ctx.db, ctx.tenant, e.subject)?.sessionId ?? null) : null;
+}
 
 /**
- * Recent chat sessions with their agent and last activity, each linking to
- * its session view and each its own live row (most recently active first:
- * an answer's words move its session up). The "new session" form sits in
- * the panel's frame, outside #sessions (what live updates change).
+ * A tenant's chat sessions, most recently active first, 50 a page,
+ * filtered by the URL, each its own live row linking to its session view:
+ * a session moves to the top with every message, answer and tool run. The
+ * filter form and the "new session" form sit in the page's frame, outside
+ * #sessions (what live updates change).
  */
-export const sessionsPanel = listPanel<ListedSession>({
+export const sessionsListPanel = listPanel<ListedSession>({
   id: "sessions",
-  topics: ["chat"],
+  // Tool runs too: each one marks its session active.
+  topics: ["chat", "tool"],
+  params: sessionParams,
   render: renderSessionsList,
-  page: (ctx) => ctx.views.render("partials/sessions-panel", { list: renderSessionsList(ctx), form: renderNewSessionForm(ctx, {}) }),
-  lists: [{ id: "sessions-rows", members: panelSessions, max: PANEL_SESSIONS }],
+  page(ctx) {
+    const f = sessionFilter(ctx.query);
+    return ctx.views.render("partials/sessions-panel", {
+      tenant: ctx.tenant,
+      f,
+      statuses: SESSION_STATUSES,
+      list: renderSessionsList(ctx),
+      form: renderNewSessionForm(ctx, {}),
+    });
+  },
+  // Any chat event may change a session's status (and so whether it passes a status or unread filter).
+  lists: [{ id: "sessions-rows", members: (ctx) => listPage(ctx).rows, max: SESSIONS_PAGE, leaves: CHAT_EVENT_TYPES }],
   key: (s) => s.sessionId,
+  // Only chat events and a run's start name their session without a read; changed() reads the rest.
+  eventKey: (e) => (topicOf(e.type) === "chat" ? e.subject : e.type === "tool.started" ? ((JSON.parse(e.data) as { session_id?: string }).session_id ?? null) : null),
+  changed(ctx, events) {
+    const keys = new Set<string>();
+    for (const e of events) {
+      const k = sessionOf(ctx, e);
+      if (k !== null) keys.add(k);
+    }
+    return keys;
+  },
   itemId: (key) => domId("session", key),
-  item: (ctx, s) => renderRows(ctx, [s])[0],
+  item: renderRow,
+  parts: [{ id: "sessions-pager", render: (ctx) => renderPagerOf(ctx) }],
 });
 
 /** The "new session" form (control scope only; empty otherwise), with what was typed and why it was refused. */

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, count, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
@@ -8,7 +8,7 @@ import { topicOf } from "../registry.js";
 import { projectTool, toolRunOf } from "./tool-projection.js";
 import type { chatCompleted, chatDelta, chatError, chatMessage, chatMessageExpired, sessionStarted } from "./events.js";
 import type { Session } from "./queries.js";
-import { chatDeltas, chatMessages, chatSessions } from "./schema.js";
+import { chatDeltas, chatMessages, chatSessions, type SessionStatus } from "./schema.js";
 
 type Message = typeof chatMessages.$inferSelect;
 type Status = Message["status"];
@@ -117,6 +117,7 @@ export async function answerFor(
     eventId: e.id,
   };
   await db.insert(chatMessages).values(row);
+  await refreshSessionStatus(db, e.tenant, sessionId);
   return row;
 }
 
@@ -139,6 +140,7 @@ async function userMessage(db: Db, e: StoredEvent, sessionId: string, d: z.outpu
   await db
     .insert(chatMessages)
     .values({ tenant: e.tenant, sessionId, messageId: d.message_id, role: "user", text: d.text, status: "pending", createdAt: e.ts, updatedAt: e.ts, eventId: e.id });
+  await refreshSessionStatus(db, e.tenant, sessionId);
   await touchSession(db, e, sessionId);
 }
 
@@ -178,6 +180,24 @@ async function stampMessage(db: Db, e: StoredEvent, sessionId: string, messageId
     .update(chatMessages)
     .set({ ...changes, updatedAt: e.ts, eventId: e.id })
     .where(messageKey(e.tenant, sessionId, messageId));
+  if (changes.status !== undefined) await refreshSessionStatus(db, e.tenant, sessionId);
+}
+
+/**
+ * The session's status and unanswered count, from its messages in flight
+ * (read through the messages' key, this session's rows only): kept on the
+ * session so the sessions list filters by them through an index. Run
+ * whenever a message is created or changes status.
+ */
+export async function refreshSessionStatus(db: Db, tenant: string, sessionId: string): Promise<void> {
+  const counts = await db
+    .select({ status: chatMessages.status, n: count() })
+    .from(chatMessages)
+    .where(and(eq(chatMessages.tenant, tenant), eq(chatMessages.sessionId, sessionId), inArray(chatMessages.status, ["streaming", "pending", "expired"])))
+    .groupBy(chatMessages.status);
+  const n = (status: Status) => counts.find((c) => c.status === status)?.n ?? 0;
+  const status: SessionStatus = n("streaming") > 0 ? "answering" : n("pending") > 0 ? "waiting" : "idle";
+  await db.update(chatSessions).set({ status, unanswered: n("pending") + n("expired") }).where(sessionKey(tenant, sessionId));
 }
 
 async function hasDelta(db: Db, p: { tenant: string; sessionId: string; messageId: string; seq: number }): Promise<boolean> {

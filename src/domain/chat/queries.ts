@@ -1,4 +1,6 @@
-import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from "drizzle-orm";
+import { olderThan, pageOf, type Page } from "../../store/keyset.js";
+import type { SessionFilter } from "./sessions-filter.js";
 import type { Db } from "../../store/db.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
 
@@ -24,15 +26,36 @@ export function listSessions(db: Db, tenant: string, options: { agent?: string; 
 /** A session as the console lists it: with its creation order (`seq`), which breaks ties of `updatedAt`. */
 export type ListedSession = Session & { seq: number };
 
-/** The most recently active sessions for the console's panel, in listSessions' order, with their `seq`. */
-export function recentSessions(db: Db, tenant: string, limit: number): ListedSession[] {
-  return db
+/** How many sessions a page of the sessions list shows. */
+export const SESSIONS_PAGE = 50;
+
+/** `%`, `_` and the escape itself, escaped for LIKE … ESCAPE '\\'. */
+const likeText = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * One page of a tenant's sessions, most recently active first, after the
+ * filter's cursor: one seek on the index of (tenant, [status or agent,]
+ * updated_at), or the partial index of sessions with unanswered messages.
+ * A search (`q`) is checked row by row along that index: it reads the
+ * tenant's sessions until a page of matches is found.
+ */
+export function sessionsPage(db: Db, tenant: string, f: SessionFilter, size = SESSIONS_PAGE): Page<ListedSession> {
+  const where = and(
+    eq(chatSessions.tenant, tenant),
+    f.status ? eq(chatSessions.status, f.status) : undefined,
+    f.agent ? eq(chatSessions.agent, f.agent) : undefined,
+    f.unread ? gt(chatSessions.unanswered, 0) : undefined,
+    f.q ? or(sql`${chatSessions.sessionId} LIKE ${likeText(f.q)} ESCAPE '\\'`, sql`${chatSessions.title} LIKE ${likeText(f.q)} ESCAPE '\\'`) : undefined,
+    olderThan(f.cursor, chatSessions.updatedAt, creation),
+  );
+  const rows = db
     .select({ ...getTableColumns(chatSessions), seq: sql<number>`${creation}` })
     .from(chatSessions)
-    .where(eq(chatSessions.tenant, tenant))
+    .where(where)
     .orderBy(desc(chatSessions.updatedAt), desc(creation))
-    .limit(limit)
+    .limit(size + 1)
     .all();
+  return pageOf(rows, size, (s) => ({ at: s.updatedAt, id: String(s.seq) }));
 }
 
 export function findSession(db: Db, tenant: string, sessionId: string): Session | undefined {
@@ -121,17 +144,6 @@ export function pendingMessages(db: Db): Pick<MessageRow, "tenant" | "sessionId"
     .from(chatMessages)
     .where(and(eq(chatMessages.role, "user"), eq(chatMessages.status, "pending")))
     .all();
-}
-
-/** Sessions with an answer streaming now, among `sessionIds` (the sessions panel marks them). */
-export function answeringSessions(db: Db, tenant: string, sessionIds: string[]): Set<string> {
-  if (sessionIds.length === 0) return new Set();
-  const rows = db
-    .selectDistinct({ sessionId: chatMessages.sessionId })
-    .from(chatMessages)
-    .where(and(eq(chatMessages.tenant, tenant), inArray(chatMessages.sessionId, sessionIds), eq(chatMessages.status, "streaming")))
-    .all();
-  return new Set(rows.map((r) => r.sessionId));
 }
 
 function group<T>(map: Map<string, T[]>, key: string): T[] {

@@ -1,4 +1,12 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * What a session is doing, from its messages: an answer is streaming, a
+ * user's message waits for its agent to take it up, or nothing is in flight.
+ */
+export const SESSION_STATUSES = ["answering", "waiting", "idle"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 /** Chat sessions: a conversation between users and one agent; kept regardless of event retention. */
 export const chatSessions = sqliteTable(
@@ -9,11 +17,23 @@ export const chatSessions = sqliteTable(
     /** The agent (worker) that answers: user messages are delivered to it as commands. */
     agent: text("agent").notNull(),
     title: text("title"),
+    /** Kept by the projection from the session's messages (see SESSION_STATUSES). */
+    status: text("status", { enum: SESSION_STATUSES }).notNull().default("idle"),
+    /** User messages its agent has not answered: waiting (pending) or never delivered (expired). */
+    unanswered: integer("unanswered").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     eventId: integer("event_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.sessionId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.sessionId] }),
+    // The sessions list, most recently active first, with and without each filter (the rowid every
+    // index ends with is creation order, which breaks ties of the last activity).
+    index("chat_sessions_tenant_updated_idx").on(t.tenant, t.updatedAt),
+    index("chat_sessions_tenant_status_updated_idx").on(t.tenant, t.status, t.updatedAt),
+    index("chat_sessions_tenant_agent_updated_idx").on(t.tenant, t.agent, t.updatedAt),
+    index("chat_sessions_tenant_unanswered_updated_idx").on(t.tenant, t.updatedAt).where(sql`${t.unanswered} > 0`),
+  ],
 );
 
 /**
