@@ -40,6 +40,8 @@ export interface PostgresLogOptions {
   pollMs?: number;
   /** Connections for appends and reads. */
   poolSize?: number;
+  /** What a commit group's events are stamped with (tests fix it). */
+  clock?: () => number;
 }
 
 interface Pending extends AppendRequest {
@@ -162,12 +164,20 @@ export class PostgresLog {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
       const db = drizzle(client) as unknown as Db;
-      const ts = Date.now();
+      const ts = (this.options.clock ?? Date.now)();
       const counts: GroupCounts = new Map();
+      // Ids are handed out here, under the lock, from the log's high-water mark: a refused request's ids
+      // go to the next one, as in SQLite, rather than leaving the gaps a sequence would.
+      const { rows: mark } = await client.query<{ last: number }>(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last FROM events_id_seq",
+      );
+      const ids = { next: mark[0].last + 1 };
+      const first = ids.next;
       for (const request of group) {
         await client.query("SAVEPOINT request");
+        const before = ids.next;
         try {
-          const result = await this.#appendOne(client, db, request, ts);
+          const result = await this.#appendOne(client, db, request, ts, ids);
           await client.query("RELEASE SAVEPOINT request");
           outcomes.push(result);
           for (const id of result.ids) last = Math.max(last, id);
@@ -175,10 +185,13 @@ export class PostgresLog {
         } catch (err) {
           if (!(err instanceof AppendRejected)) throw err;
           await client.query("ROLLBACK TO SAVEPOINT request");
+          ids.next = before;
           outcomes.push(err);
         }
       }
       await recordAppended(client, counts);
+      // The mark never goes back (not even when retention empties the log): no id is ever handed out twice.
+      if (ids.next > first) await client.query("SELECT setval('events_id_seq', $1)", [ids.next - 1]);
       // Sent at commit, to every node (this one too): the payload only wakes readers, who read by position.
       if (last > 0) await client.query("SELECT pg_notify($1, $2)", [COMMIT_CHANNEL, String(last)]);
       await client.query("COMMIT");
@@ -198,7 +211,7 @@ export class PostgresLog {
     });
   }
 
-  async #appendOne(client: pg.PoolClient, db: Db, request: Pending, ts: number): Promise<AppendResult> {
+  async #appendOne(client: pg.PoolClient, db: Db, request: Pending, ts: number, next: { next: number }): Promise<AppendResult> {
     const { tenant, events } = request;
     const keys = [...new Set(events.map((e) => e.key).filter((k): k is string => k !== null))];
     const known = new Map<string, { id: number; fingerprint: string | null }>();
@@ -220,11 +233,18 @@ export class PostgresLog {
         ids.push(existing.id);
         continue;
       }
-      const { rows } = await client.query<{ id: number }>(
-        "INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        [tenant, e.type, e.subject, e.data, e.key, fingerprint, ts],
-      );
-      const stored: StoredEvent = { id: rows[0].id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
+      const id = next.next++;
+      await client.query("INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [
+        id,
+        tenant,
+        e.type,
+        e.subject,
+        e.data,
+        e.key,
+        fingerprint,
+        ts,
+      ]);
+      const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
       if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
       for (const hook of this.#hooks) await hook(db, stored, i, request);
       ids.push(stored.id);
