@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDb, type Db } from "../src/store/db.js";
-import { Retention } from "../src/store/retention.js";
+import { Retention, SqlitePruner } from "../src/store/retention.js";
 import { TenantStore } from "../src/store/tenants.js";
 import { historyPage, walkHistory } from "./support/history-pages.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
@@ -122,7 +122,7 @@ describe("retention", () => {
 
     // "Now" is one hour after the first young event: everything older than an hour goes.
     const hour = 3_600_000;
-    const retention = new Retention(db.$client, { maxAgeMs: hour, maxEvents: 0, intervalMs: 1000, clock: () => firstYoungTs + hour });
+    const retention = new Retention(new SqlitePruner(db.$client), { maxAgeMs: hour, maxEvents: 0, intervalMs: 1000, clock: () => firstYoungTs + hour });
     expect(await retention.runOnce()).toBe(old.length);
     expect(await retention.runOnce()).toBe(0);
     await retention.stop();
@@ -184,7 +184,7 @@ describe("retention", () => {
     const other = [await publishOne(server, "other", 0), await publishOne(server, "other", 1)];
     const demo: number[] = [];
     for (let n = 0; n < 6; n++) demo.push(await publishOne(server, "demo", n));
-    const retention = new Retention(db.$client, { maxAgeMs: 0, maxEvents: 2, intervalMs: 1000 });
+    const retention = new Retention(new SqlitePruner(db.$client), { maxAgeMs: 0, maxEvents: 2, intervalMs: 1000 });
     expect(await retention.runOnce()).toBe(4);
     await retention.stop();
 
@@ -206,7 +206,7 @@ describe("retention", () => {
     db.$client.close(); // every query now throws
     const errors: string[] = [];
     const logger = { debug() {}, info() {}, warn() {}, error: (msg: string, fields?: Record<string, unknown>) => errors.push(`${msg}: ${String(fields?.error)}`) };
-    const retention = new Retention(db.$client, { maxAgeMs: 1000, maxEvents: 0, intervalMs: 100 }, logger);
+    const retention = new Retention(new SqlitePruner(db.$client), { maxAgeMs: 1000, maxEvents: 0, intervalMs: 100 }, logger);
     retention.start();
     await eventually(async () => errors.length >= 2, "two failed passes to be logged");
     await retention.stop();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { NewEvent } from "../src/event.js";
 import { openDb } from "../src/store/db.js";
 import { AppendRejected } from "../src/store/event-log.js";
-import { Retention } from "../src/store/retention.js";
+import { Retention, SqlitePruner } from "../src/store/retention.js";
 import { SqliteWriter } from "../src/store/sqlite-writer.js";
 import { TenantStore } from "../src/store/tenants.js";
 
@@ -64,7 +64,7 @@ describe("event_type_counts", () => {
     await writer.commit([request("beta", [event("deploy.step"), event("deploy.step")])]);
     ({ summary, truth } = summaryAndTruth(sqlite));
     expect(summary).toEqual(truth);
-    const retention = new Retention(sqlite, { maxAgeMs: 0, maxEvents: 5, intervalMs: 60_000, batchSize: 2 });
+    const retention = new Retention(new SqlitePruner(sqlite), { maxAgeMs: 0, maxEvents: 5, intervalMs: 60_000, batchSize: 2 });
     expect(await retention.runOnce()).toBeGreaterThan(0);
     ({ summary, truth } = summaryAndTruth(sqlite));
     expect(summary).toEqual(truth);

@@ -11,7 +11,7 @@ import type { Logger } from "../logger.js";
 import { nextTurn } from "../next-turn.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
-import { Retention } from "./retention.js";
+import { Retention, SqlitePruner } from "./retention.js";
 import { applySessionChange } from "./sessions.js";
 import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
@@ -28,7 +28,7 @@ const logger: Logger = { debug: log("debug"), info: log("info"), warn: log("warn
 const db = openDb(options.path, { durability: options.durability, migrate: false });
 const project = createProjector();
 const writer = new SqliteWriter(db.$client, [(event, index, request) => project(db, event, index, request)]);
-const retention = new Retention(db.$client, options.retention, logger);
+const retention = new Retention(new SqlitePruner(db.$client), options.retention, logger);
 
 /** Requests whose chunks are still arriving, by seq. */
 const partial = new Map<number, AppendRequest>();
