@@ -10,8 +10,6 @@ import type { AppEnv } from "../http/env.js";
 import { agentsDomain, agentsRoutes } from "./agents/index.js";
 import { callsDomain, callsRoutes } from "./calls/index.js";
 import { callsPanel } from "./calls/fragments.js";
-import { agentsPanel } from "./agents/fragments.js";
-import { channelsPanel } from "./channels/fragments.js";
 import { channelsDomain, channelsRoutes } from "./channels/index.js";
 import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
@@ -22,7 +20,9 @@ import { channelsConsoleRoutes } from "./channels/console-routes.js";
 import { chatConsoleRoutes } from "./chat/console-routes.js";
 import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
-import { workflowsPanel } from "./workflows/fragments.js";
+import { workflowsListPage } from "./workflows/list-panel.js";
+import { channelsListPage } from "./channels/fragments.js";
+import { agentsListPage } from "./agents/fragments.js";
 import { sessionsPanel } from "./chat/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
@@ -41,11 +41,23 @@ export function domainRoutes(deps: DomainDeps) {
   return app;
 }
 
-/** The tenant console's live panels, in page order (the activity feed sits beside them). */
-export const consolePanels: Panel[] = [callsPanel, agentsPanel, channelsPanel, workflowsPanel, sessionsPanel];
+/**
+ * The tenant console's live panels, in page order (the activity feed sits
+ * beside them). Workflows, channels and agents have their own list pages
+ * (registered with their domain's console routes).
+ */
+export const consolePanels: Panel[] = [callsPanel, sessionsPanel];
 
 /** How each domain's events read in the console's activity feed. */
 export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
 
-/** Each domain's console pages and control forms. */
-export const domainConsoles = [agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];
+/** Each domain's console pages and control forms, and the list pages of workflows, channels and agents. */
+export const domainConsoles = [
+  agentsConsoleRoutes,
+  channelsConsoleRoutes,
+  workflowsConsoleRoutes,
+  chatConsoleRoutes,
+  workflowsListPage,
+  channelsListPage,
+  agentsListPage,
+];

@@ -1,4 +1,4 @@
-import { and, eq, lt, or, type SQL, type SQLWrapper } from "drizzle-orm";
+import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
 
 /**
  * Where a page of a list ends, as keyset pagination reads it: the sort
@@ -12,10 +12,15 @@ export interface Cursor {
   id: string;
 }
 
-/** Rows after the cursor in a newest-first list ordered by (at, id) descending; no condition for the first page. */
+/**
+ * Rows after the cursor in a newest-first list ordered by (at, id)
+ * descending; no condition for the first page. Written as a row value:
+ * SQLite seeks the index to it, where `at < ? OR (at = ? AND id < ?)`
+ * bounds only the tenant and walks every newer row before the page.
+ */
 export function olderThan(cursor: Cursor | null, at: SQLWrapper, id: SQLWrapper): SQL | undefined {
   if (!cursor) return undefined;
-  return or(lt(at, cursor.at), and(eq(at, cursor.at), lt(id, cursor.id)));
+  return sql`(${at}, ${id}) < (${cursor.at}, ${cursor.id})`;
 }
 
 /** One page of a list and where the next one starts (null: this is the last). */

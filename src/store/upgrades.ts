@@ -7,8 +7,10 @@ import type Database from "better-sqlite3";
  */
 export function rowUpgrades(sqlite: Database.Database): () => void {
   const keysBeforeWork = hasTable(sqlite, "api_keys") && !hasColumn(sqlite, "api_keys", "workers");
+  const workflowsBeforeStateAt = hasTable(sqlite, "workflows") && !hasColumn(sqlite, "workflows", "state_at");
   return () => {
     if (keysBeforeWork) grantWorkToPublishers(sqlite);
+    if (workflowsBeforeStateAt) dateWorkflowStates(sqlite);
   };
 }
 
@@ -23,6 +25,16 @@ function grantWorkToPublishers(sqlite: Database.Database): void {
   sqlite
     .prepare("UPDATE api_keys SET scopes = scopes || ',work' WHERE instr(',' || scopes || ',', ',publish,') > 0 AND instr(',' || scopes || ',', ',work,') = 0")
     .run();
+}
+
+/**
+ * Workflows recorded before lists sorted by the time of their state: a
+ * running or paused one entered it at its last change or its start (the
+ * migration's default, 0, would sort it last), a finished one at its last
+ * change, which a finished workflow never makes again.
+ */
+function dateWorkflowStates(sqlite: Database.Database): void {
+  sqlite.prepare("UPDATE workflows SET state_at = CASE WHEN state IN ('running', 'paused') THEN started_at ELSE updated_at END").run();
 }
 
 const hasTable = (sqlite: Database.Database, table: string) =>
