@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt } from "drizzle-orm";
+import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { events } from "../../store/schema.js";
@@ -29,9 +29,9 @@ export function workflowHistory(db: Db, tenant: string, workflowId: string, befo
       and(
         eq(events.tenant, tenant),
         eq(events.subject, workflowId),
-        // Every `workflow.…` type: from "workflow." up to the next character after ".".
-        gte(events.type, "workflow."),
-        lt(events.type, "workflow/"),
+        // A LIKE (case-insensitive, so never an index bound) filters the subject's range: as a range on
+        // `type`, it would lead SQLite to the type index, every workflow event of the tenant, and a sort.
+        like(events.type, "workflow.%"),
         before === null ? undefined : lt(events.id, before),
       ),
     )
