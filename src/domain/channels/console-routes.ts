@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { morphPartial } from "../../console/partials.js";
 import { listPageUrl } from "../../console/list-page.js";
+import { panelQuery } from "../../console/page-query.js";
 import type { PanelContext } from "../../console/panels.js";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
@@ -60,7 +61,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
     const ctx = panelContext(c, deps);
     return { ...ctx, query: channelListParams(ctx.query) };
   };
-  const back = (c: Context<ConsoleEnv>) => listPageUrl(c.req.param("tenant")!, "channels", channelListParams(c.req.query()));
+  const back = (c: Context<ConsoleEnv>) => listPageUrl(c.req.param("tenant")!, "channels", panelQuery([channelsPanel], c.req.query()));
 
   /** A refusal: htmx gets the form again with the reason (or the reason alone); a plain post, an error page. */
   const refuse = (c: Context<ConsoleEnv>, status: ContentfulStatusCode, message: string, form?: ConnectForm) => {
