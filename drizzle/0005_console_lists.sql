@@ -1,3 +1,10 @@
+CREATE TABLE `workflow_state_counts` (
+	`tenant` text NOT NULL,
+	`state` text NOT NULL,
+	`count` integer NOT NULL,
+	PRIMARY KEY(`tenant`, `state`)
+);
+--> statement-breakpoint
 ALTER TABLE `workflows` ADD `pending_reason` text;--> statement-breakpoint
 ALTER TABLE `workflows` ADD `attempt` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE `workflows` ADD `state_at` integer DEFAULT 0 NOT NULL;--> statement-breakpoint

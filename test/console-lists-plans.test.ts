@@ -72,6 +72,8 @@ describe("the lists read through indexes", () => {
         ev.run(tenant, i % 2 ? "workflow.progress" : "agent.status", `wf-${i % 7}`, i);
       }
     })();
+    // The counts the projection keeps, for the rows put in by hand here.
+    sqlite.prepare("INSERT INTO workflow_state_counts (tenant, state, count) SELECT tenant, state, count(*) FROM workflows GROUP BY tenant, state").run();
     recorded = drizzle(recording(sqlite, ran), { schema }) as unknown as Db;
   });
   afterAll(() => {
@@ -94,7 +96,7 @@ describe("the lists read through indexes", () => {
     ["workflows: a tab", () => workflowPage(recorded, "demo", { state: "failed", q: null, before: null }), /workflows_tenant_state_state_at_idx \(tenant=\? AND state=\?\)/],
     ["workflows: a tab's deep page", () => workflowPage(recorded, "demo", { state: "failed", q: null, before: cursor }), /workflows_tenant_state_state_at_idx \(tenant=\? AND state=\? AND \(state_at,workflow_id\)<\(\?,\?\)\)/],
     ["workflows: a search in a tab", () => workflowPage(recorded, "demo", { state: "running", q: "Job 1_%", before: null }), /workflows_tenant_state_state_at_idx \(tenant=\? AND state=\?\)/],
-    ["workflows: the tabs' counts", () => workflowCounts(recorded, "demo"), /COVERING INDEX workflows_tenant_state_state_at_idx \(tenant=\?\)/],
+    ["workflows: the tabs' counts", () => workflowCounts(recorded, "demo"), /workflow_state_counts USING INDEX sqlite_autoindex_workflow_state_counts_1 \(tenant=\?\)/],
     ["channels: first page", () => channelPage(recorded, "demo", { state: null, q: null, before: null }), /channels_tenant_created_idx \(tenant=\?\)/],
     ["channels: a state's deep page", () => channelPage(recorded, "demo", { state: "failed", q: null, before: { at: 300, id: "ch-300" } }), /channels_tenant_state_created_idx \(tenant=\? AND state=\? AND \(created_at,channel_id\)<\(\?,\?\)\)/],
     ["channels: a search", () => channelPage(recorded, "demo", { state: null, q: "slack", before: null }), /channels_tenant_created_idx \(tenant=\?\)/],

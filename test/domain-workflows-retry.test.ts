@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workflowCounts } from "../src/domain/workflows/list.js";
+import { openDb } from "../src/store/db.js";
 import { api, startTestServer, type TestServer } from "./support/server.js";
 import type { SseClient } from "./support/sse-client.js";
 import { agreedWorkflow, commandStream, control, received, send, started, untilConnected } from "./support/workflows.js";
@@ -102,5 +104,18 @@ describe("workflows: retry, and cancel with a reason", () => {
     // Retried later, by the worker on its own: fine without a request.
     expect((await send(server, "retried", "wf-x")).status).toBe(201);
     expect(await agreedWorkflow(server, "wf-x")).toMatchObject({ state: "running", attempt: 2, expired_action: null });
+  });
+
+  it("keeps the tabs' counts in step with the workflows, through starts, finishes and retries", async () => {
+    const db = openDb(server.dbPath, { migrate: false });
+    try {
+      const rows = db.$client.prepare("SELECT state, count(*) AS n FROM workflows WHERE tenant = 'demo' GROUP BY state").all() as { state: string; n: number }[];
+      const expected = { running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, ...Object.fromEntries(rows.map((r) => [r.state, r.n])) };
+      // What the tests above left: wf-c cancelled, wf-bad and wf-x running, wf-r completed.
+      expect(expected).toEqual({ running: 2, paused: 0, completed: 1, failed: 0, cancelled: 1 });
+      expect(workflowCounts(db, "demo")).toEqual(expected);
+    } finally {
+      db.$client.close();
+    }
   });
 });

@@ -8,9 +8,11 @@ import type Database from "better-sqlite3";
 export function rowUpgrades(sqlite: Database.Database): () => void {
   const keysBeforeWork = hasTable(sqlite, "api_keys") && !hasColumn(sqlite, "api_keys", "workers");
   const workflowsBeforeStateAt = hasTable(sqlite, "workflows") && !hasColumn(sqlite, "workflows", "state_at");
+  const workflowsBeforeCounts = hasTable(sqlite, "workflows") && !hasTable(sqlite, "workflow_state_counts");
   return () => {
     if (keysBeforeWork) grantWorkToPublishers(sqlite);
     if (workflowsBeforeStateAt) dateWorkflowStates(sqlite);
+    if (workflowsBeforeCounts) countWorkflowStates(sqlite);
   };
 }
 
@@ -35,6 +37,11 @@ function grantWorkToPublishers(sqlite: Database.Database): void {
  */
 function dateWorkflowStates(sqlite: Database.Database): void {
   sqlite.prepare("UPDATE workflows SET state_at = CASE WHEN state IN ('running', 'paused') THEN started_at ELSE updated_at END").run();
+}
+
+/** The workflows list's counts, from the workflows recorded before the projection kept them. */
+function countWorkflowStates(sqlite: Database.Database): void {
+  sqlite.prepare("INSERT INTO workflow_state_counts (tenant, state, count) SELECT tenant, state, count(*) FROM workflows GROUP BY tenant, state").run();
 }
 
 const hasTable = (sqlite: Database.Database, table: string) =>

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
@@ -7,7 +7,7 @@ import { agents } from "../agents/schema.js";
 import type { Data, Projection, WorkerOf } from "../domain.js";
 import type { workflowCancelled, workflowControlExpired, workflowControlRequested, workflowFailed, workflowProgress, workflowRetried, workflowStarted } from "./events.js";
 import { AFTER_FINISH, CONTROLS, confirmedAction, FINISHED, PAST } from "./lifecycle.js";
-import { workflows, type WorkflowState } from "./schema.js";
+import { workflows, workflowStateCounts, type WorkflowState } from "./schema.js";
 
 type Row = typeof workflows.$inferSelect;
 type Update = Partial<typeof workflows.$inferInsert>;
@@ -45,6 +45,7 @@ export function projectWorkflow(db: Db, e: StoredEvent, data: Data): void {
         eventId: e.id,
       })
       .run();
+    countState(db, e.tenant, "running", 1);
     return;
   }
 
@@ -55,7 +56,11 @@ export function projectWorkflow(db: Db, e: StoredEvent, data: Data): void {
   }
   const update = change(db, e, data, current);
   // A new state dates the workflow's place in the lists; progress and pending controls never move it.
-  if (update.state !== undefined && update.state !== current.state) update.stateAt = e.ts;
+  if (update.state !== undefined && update.state !== current.state) {
+    update.stateAt = e.ts;
+    countState(db, e.tenant, current.state, -1);
+    countState(db, e.tenant, update.state, 1);
+  }
   db.update(workflows)
     .set({ ...update, updatedAt: e.ts, eventId: e.id })
     .where(key)
@@ -160,6 +165,14 @@ function settle(w: Row, to: WorkflowState, confirmed?: string): Update {
   if (w.pendingAction === null) return {};
   if (w.pendingAction === confirmed || !CONTROLS[w.pendingAction].from.includes(to)) return NO_PENDING;
   return {};
+}
+
+/** Keeps the tabs' counts in step (workflow_state_counts): `by` more workflows of the tenant in `state`. */
+function countState(db: Db, tenant: string, state: WorkflowState, by: number): void {
+  db.insert(workflowStateCounts)
+    .values({ tenant, state, count: by })
+    .onConflictDoUpdate({ target: [workflowStateCounts.tenant, workflowStateCounts.state], set: { count: sql`${workflowStateCounts.count} + ${by}` } })
+    .run();
 }
 
 const stagesOf = (w: Row): string[] => JSON.parse(w.stages) as string[];
