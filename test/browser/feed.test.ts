@@ -93,8 +93,9 @@ describe("console: the activity feed", () => {
   });
 
   it("off screen, new items go straight in: nothing visible moves", async () => {
-    // A phone, scrolled to the panels: the feed is below the window.
-    await page.setViewportSize({ width: 390, height: 844 });
+    // A phone held sideways-short, scrolled to the panels: the feed is below the window.
+    // (With workflows, channels and agents on their own pages, the console is shorter than a tall phone.)
+    await page.setViewportSize({ width: 390, height: 320 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForFunction(() => document.getElementById("feed-items")!.getBoundingClientRect().top > window.innerHeight);
     await publish(server, "demo", note("unseen"));
