@@ -45,7 +45,7 @@ describe("console page streams", () => {
   });
 
   it("groups pages by their filters only: 300 streams with junk parameters make one group", async () => {
-    const streams = Array.from({ length: 300 }, (_, i) => RawStream.open(server.url, `/t/demo/live?junk=${i}&agent_status=nonsense${i}`, { cookie }));
+    const streams = Array.from({ length: 300 }, (_, i) => RawStream.open(server.url, `/t/demo/live/agents?junk=${i}&status=nonsense${i}&before=x${i}`, { cookie }));
     raw.push(...streams);
     await vi.waitFor(() => expect(streams.filter((s) => s.head().startsWith("HTTP/1.1 200")).length).toBe(300), { timeout: 30_000, interval: 50 });
     expect(await gauge(server, "switchboard_console_page_groups")).toBe(1);
@@ -63,25 +63,30 @@ describe("console page streams", () => {
   });
 
   it("sends a burst as fewer messages than events, ending on its last id, with every feed item in order", async () => {
-    const page = await SseClient.open(`${server.url}/t/demo/live?after=${await head(server)}`, { cookie });
-    open.push(page);
-    expect(page.status).toBe(200);
+    const at = await head(server);
+    const page = await SseClient.open(`${server.url}/t/demo/live?after=${at}`, { cookie });
+    const agents = await SseClient.open(`${server.url}/t/demo/live/agents?after=${at}`, { cookie });
+    open.push(page, agents);
+    expect([page.status, agents.status]).toEqual([200, 200]);
 
     const n = 40;
     const { status, body } = await publish(server, "demo", statuses(n, "Burst"));
     expect(status).toBe(201);
     const ids: number[] = body.ids;
     await page.until((c) => c.ids().includes(ids[n - 1]), 20_000);
+    await agents.until((c) => c.ids().includes(ids[n - 1]), 20_000);
 
     const frames = page.messages.filter((m) => m.id !== undefined);
     expect(frames.length).toBeLessThan(n);
     expect(frames.at(-1)!.id).toBe(String(ids[n - 1]));
     // The page ends as it would after one message per event: every item, newest first…
     expect(feedAfter(frames)).toEqual([...ids].reverse());
-    // …and the agents list showing every agent as the burst left it, each row sent once, in name order.
-    const rows = frames.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === "agents-rows").flatMap((p) => itemsOf(p.html));
+    // …and the agents list page showing every agent as the burst left it, each row sent once, in name order.
+    const listFrames = agents.messages.filter((m) => m.id !== undefined);
+    expect(listFrames.length).toBeLessThan(n);
+    const rows = listFrames.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === "agents-rows").flatMap((p) => itemsOf(p.html));
     expect(rows.map((r) => r.id).sort()).toEqual(Array.from({ length: n }, (_, i) => `agent-a-${i}`).sort());
-    const shown = new PageModel().apply(frames);
+    const shown = new PageModel().apply(listFrames);
     const byName = Array.from({ length: n }, (_, i) => i).sort((a, b) => (`Burst ${a}` < `Burst ${b}` ? -1 : 1));
     expect(shown.ids("agents-rows")).toEqual(byName.map((i) => `agent-a-${i}`));
     for (let i = 0; i < n; i++) {
@@ -114,9 +119,11 @@ describe("console page streams", () => {
 
   it("renders each group's panels with its own filters, sharing only what they show alike", async () => {
     const at = await head(server);
-    const busy = await SseClient.open(`${server.url}/t/demo/live?agent_status=busy&after=${at}`, { cookie });
+    const busyList = await SseClient.open(`${server.url}/t/demo/live/agents?status=busy&after=${at}`, { cookie });
+    const allList = await SseClient.open(`${server.url}/t/demo/live/agents?after=${at}`, { cookie });
+    const busy = await SseClient.open(`${server.url}/t/demo/live?after=${at}`, { cookie });
     const all = await SseClient.open(`${server.url}/t/demo/live?topic=agent&after=${at}`, { cookie });
-    open.push(busy, all);
+    open.push(busyList, allList, busy, all);
     const { body } = await publish(server, "demo", [
       ...statuses(4, "Shared"),
       { type: "channel.connect_requested", subject: "ch-shared", data: { platform: "sms", name: "Line 9876", kind: "channels" } },
@@ -124,15 +131,17 @@ describe("console page streams", () => {
     const last: number = body.ids.at(-1);
     await busy.until((c) => c.ids().includes(last), 20_000);
     await all.until((c) => c.ids().includes(last), 20_000);
+    const agentsDone = body.ids[3] as number;
+    await busyList.until((c) => c.ids().includes(agentsDone), 20_000);
+    await allList.until((c) => c.ids().includes(agentsDone), 20_000);
     const latest = (page: SseClient, target: string) => page.messages.flatMap((m) => partialsOf(m.data)).filter((p) => p.target === target).at(-1)!.html;
 
-    // Each page's agents list follows its own filter: the busy page gets only the busy agents' rows.
-    expect(latest(busy, "agents-rows")).toContain('data-agent="a-1"');
-    expect(latest(busy, "agents-rows")).not.toContain('data-agent="a-0"');
-    expect(latest(all, "agents-rows")).toContain('data-agent="a-0"');
-    // The channels panel reads none of these filters: both get the same markup.
-    expect(latest(busy, "channels-cards")).toContain("9876");
-    expect(latest(busy, "channels-cards")).toBe(latest(all, "channels-cards"));
+    // Each agents list page follows its own filter: the busy page gets only the busy agents' rows.
+    expect(latest(busyList, "agents-rows")).toContain('data-agent="a-1"');
+    expect(latest(busyList, "agents-rows")).not.toContain('data-agent="a-0"');
+    expect(latest(allList, "agents-rows")).toContain('data-agent="a-0"');
+    // The overview reads none of the feed's filters: both pages get the same tiles.
+    expect(latest(busy, "overview-tiles")).toBe(latest(all, "overview-tiles"));
     // Each feed keeps its own filter: the topic=agent page shows no channel.
     expect(feedAfter(busy.messages)).toEqual([...body.ids].reverse());
     expect(feedAfter(all.messages)).toEqual(body.ids.slice(0, 4).reverse());
@@ -173,12 +182,12 @@ describe("page groups per tenant", () => {
   };
 
   it("answers 429 with Retry-After past the bound; the same filters still join, and room comes back", async () => {
-    const a = await live("/t/demo/live?agent_q=alpha");
-    const b = await live("/t/demo/live?agent_q=beta");
+    const a = await live("/t/demo/live/agents?q=alpha");
+    const b = await live("/t/demo/live/agents?q=beta");
     const c = await live("/t/demo/agents/a-1/live");
     expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
 
-    const refused = await fetch(`${server.url}/t/demo/live?agent_q=gamma`, { headers: { cookie, accept: "text/event-stream" } });
+    const refused = await fetch(`${server.url}/t/demo/live/workflows?state=failed`, { headers: { cookie, accept: "text/event-stream" } });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     const answer = (await refused.json()) as { error: string; message: string };
@@ -186,14 +195,14 @@ describe("page groups per tenant", () => {
     expect(answer.message).toContain("CONSOLE_MAX_PAGE_GROUPS_PER_TENANT");
 
     // A page showing what an open one shows joins its group, whatever else its URL carries.
-    const same = await live("/t/demo/live?junk=1&agent_q=%20alpha%20");
+    const same = await live("/t/demo/live/agents?junk=1&q=%20alpha%20");
     expect(same.status).toBe(200);
     // Another tenant has its own bound.
-    expect((await live("/t/other/live?agent_q=gamma")).status).toBe(200);
+    expect((await live("/t/other/live/agents?q=gamma")).status).toBe(200);
 
     b.close();
     await vi.waitFor(async () => {
-      const retry = await live("/t/demo/live?agent_q=gamma");
+      const retry = await live("/t/demo/live/workflows?state=failed");
       expect(retry.status).toBe(200);
     }, { timeout: 10_000, interval: 100 });
   });
@@ -216,7 +225,8 @@ describe("many differently filtered console pages beside another tenant", () => 
 
   it("keeps the probe served and every publisher acknowledged while 100 page groups render bursts", async () => {
     const cookie = await sessionCookie(server);
-    for (let i = 0; i < 100; i++) pages.push(RawStream.open(server.url, `/t/demo/live?agent_q=${i % 10}&topic=t${i}`, { cookie }));
+    // Agents list pages, each its own search: every group renders its rows or its counts for each burst.
+    for (let i = 0; i < 100; i++) pages.push(RawStream.open(server.url, `/t/demo/live/agents?q=${i % 10}-${i}`, { cookie }));
     await vi.waitFor(() => expect(pages.filter((p) => p.head().startsWith("HTTP/1.1 200")).length).toBe(100), { timeout: 30_000, interval: 50 });
     expect(await gauge(server, "switchboard_console_page_groups")).toBe(100);
 

@@ -11,9 +11,9 @@ import { partialsOf, sessionCookie } from "./support/console.js";
 import { publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
-/** The count a tile shows behind the link to `href` ("3", "999+"), or null when there is no such link. */
-function countAt(html: string, href: string): string | null {
-  const m = new RegExp(`<a [^>]*href="${href.replace(/[?]/g, "\\?")}"[^>]*><b>([^<]+)</b>`).exec(html);
+/** The count a tile shows behind the link to `href` labelled `label` ("3", "999+"), or null when there is no such link. */
+function countAt(html: string, href: string, label: string): string | null {
+  const m = new RegExp(`<a [^>]*href="${href.replace(/[?]/g, "\\?")}" data-count="${label}"[^>]*><b>([^<]+)</b>`).exec(html);
   return m ? m[1] : null;
 }
 
@@ -73,18 +73,18 @@ describe("the tenant overview", () => {
       { type: "chat.message", subject: "s-1", data: { message_id: "m-1", text: "hello?", agent: "nobody", worker: "nobody" } },
     ]);
     const tiles = panel(await page(), "overview-tiles");
-    expect(countAt(tiles, "/t/demo/calls?status=active")).toBe("1");
-    expect(countAt(tiles, "/t/demo/workflows?state=running")).toBe("1");
-    expect(countAt(tiles, "/t/demo/workflows?state=paused")).toBe("1");
-    expect(countAt(tiles, "/t/demo/workflows?state=failed")).toBe("1");
-    expect(countAt(tiles, "/t/demo/sessions?status=open")).toBe("1");
-    expect(countAt(tiles, "/t/demo/sessions?status=undelivered")).toBe("1");
-    expect(countAt(tiles, "/t/demo/sessions?status=expired")).toBe("0");
-    expect(countAt(tiles, "/t/demo/channels?status=connected")).toBe("1");
-    expect(countAt(tiles, "/t/demo/channels?status=failed")).toBe("1");
+    expect(countAt(tiles, "/t/demo/calls?status=active", "active")).toBe("1");
+    expect(countAt(tiles, "/t/demo/workflows?state=running", "running")).toBe("1");
+    expect(countAt(tiles, "/t/demo/workflows?state=paused", "paused")).toBe("1");
+    expect(countAt(tiles, "/t/demo/workflows?state=failed", "failed")).toBe("1");
+    expect(countAt(tiles, "/t/demo/sessions", "open")).toBe("1");
+    expect(countAt(tiles, "/t/demo/sessions?unread=1", "undelivered")).toBe("1");
+    expect(countAt(tiles, "/t/demo/sessions?unread=1", "expired")).toBe("0");
+    expect(countAt(tiles, "/t/demo/channels?state=connected", "connected")).toBe("1");
+    expect(countAt(tiles, "/t/demo/channels?state=failed", "failed")).toBe("1");
     // Online: any status but disconnected (an agent in error is there, and needs attention).
-    expect(countAt(tiles, "/t/demo/agents?status=online")).toBe("2");
-    expect(countAt(tiles, "/t/demo/agents?status=offline")).toBe("1");
+    expect(countAt(tiles, "/t/demo/agents", "online")).toBe("2");
+    expect(countAt(tiles, "/t/demo/agents?status=disconnected", "offline")).toBe("1");
     for (const [title, href] of [["Calls", "/calls"], ["Workflows", "/workflows"], ["Chat", "/sessions"], ["Channels", "/channels"], ["Agents", "/agents"]]) {
       expect(tiles).toContain(`<a href="/t/demo${href}">${title}</a>`);
     }
@@ -108,7 +108,7 @@ describe("the tenant overview", () => {
         "paused /t/demo/workflows/wf-pause",
         "offline /t/demo/agents/cy",
         "error /t/demo/agents/bob",
-        "failed /t/demo/channels?status=failed",
+        "failed /t/demo/channels?state=failed",
         "waiting /t/demo/sessions/s-1",
       ]),
     );
@@ -116,8 +116,8 @@ describe("the tenant overview", () => {
     const seeAll = panel(html, "overview-attention").slice(panel(html, "overview-attention").indexOf('class="see-all"'));
     expect(seeAll).toContain('<a href="/t/demo/workflows?state=failed">failed workflows (10)</a>');
     expect(seeAll).toContain('<a href="/t/demo/workflows?state=paused">paused workflows (1)</a>');
-    expect(seeAll).toContain('<a href="/t/demo/agents?status=offline">offline agents (2)</a>');
-    expect(seeAll).toContain('<a href="/t/demo/sessions?status=undelivered">undelivered chats (1)</a>');
+    expect(seeAll).toContain('<a href="/t/demo/agents?status=disconnected">offline agents (2)</a>');
+    expect(seeAll).toContain('<a href="/t/demo/sessions?unread=1">undelivered chats (1)</a>');
   });
 
   it("updates tiles and attention live, and sends nothing to them for progress or the rest of an answer", async () => {
@@ -136,12 +136,12 @@ describe("the tenant overview", () => {
     // A failure: both change, morphed in place.
     const failure = await next(failed("wf-run"));
     expect(failure.map((p) => `${p.target} ${p.swap}`)).toEqual(["overview-tiles outerMorph", "overview-attention outerMorph"]);
-    expect(countAt(failure[0].html, "/t/demo/workflows?state=failed")).toBe("11");
+    expect(countAt(failure[0].html, "/t/demo/workflows?state=failed", "failed")).toBe("11");
     expect(failure[1].html).toContain('href="/t/demo/workflows/wf-run"');
     // The first word of an answer takes the chat out of waiting; the next words change nothing the overview shows.
     const answered = await next({ type: "chat.delta", subject: "s-1", data: { message_id: "a-1", reply_to: "m-1", seq: 0, text: "Hi" } });
     expect(answered.map((p) => p.target)).toEqual(["overview-tiles", "overview-attention"]);
-    expect(countAt(answered[0].html, "/t/demo/sessions?status=undelivered")).toBe("0");
+    expect(countAt(answered[0].html, "/t/demo/sessions?unread=1", "undelivered")).toBe("0");
     expect(answered[1].html).not.toContain("/t/demo/sessions/s-1");
     expect(await next({ type: "chat.delta", subject: "s-1", data: { message_id: "a-1", seq: 1, text: " there" } })).toEqual([]);
     // A channel's connection steps neither.
@@ -151,7 +151,7 @@ describe("the tenant overview", () => {
 
   it("counts no further than 999 and reads every projection through an index", async () => {
     await publish(server, "demo", Array.from({ length: 1000 }, (_, i) => [started(`wf-bulk${i}`), failed(`wf-bulk${i}`)]).flat());
-    expect(countAt(panel(await page(), "overview-tiles"), "/t/demo/workflows?state=failed")).toBe("999+");
+    expect(countAt(panel(await page(), "overview-tiles"), "/t/demo/workflows?state=failed", "failed")).toBe("999+");
 
     // The statements the overview runs, with their plans: every projection table is searched, never scanned.
     const db = openDb(server.dbPath, { migrate: false });

@@ -157,6 +157,13 @@ CREATE TABLE "tool_runs" (
 	CONSTRAINT "tool_runs_tenant_tool_id_pk" PRIMARY KEY("tenant","tool_id")
 );
 --> statement-breakpoint
+CREATE TABLE "workflow_state_counts" (
+	"tenant" text NOT NULL,
+	"state" text NOT NULL,
+	"count" bigint NOT NULL,
+	CONSTRAINT "workflow_state_counts_tenant_state_pk" PRIMARY KEY("tenant","state")
+);
+--> statement-breakpoint
 CREATE TABLE "workflows" (
 	"tenant" text NOT NULL,
 	"workflow_id" text NOT NULL,
@@ -172,9 +179,12 @@ CREATE TABLE "workflows" (
 	"pending_action" text,
 	"pending_event_id" bigint,
 	"pending_at" bigint,
+	"pending_reason" text,
 	"pending_deliverable" bigint,
 	"expired_action" text,
+	"attempt" bigint DEFAULT 1 NOT NULL,
 	"started_at" bigint NOT NULL,
+	"state_at" bigint DEFAULT 0 NOT NULL,
 	"updated_at" bigint NOT NULL,
 	"event_id" bigint NOT NULL,
 	CONSTRAINT "workflows_tenant_workflow_id_pk" PRIMARY KEY("tenant","workflow_id")
@@ -182,6 +192,8 @@ CREATE TABLE "workflows" (
 --> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_tenant_tenants_slug_fk" FOREIGN KEY ("tenant") REFERENCES "public"."tenants"("slug") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "console_sessions" ADD CONSTRAINT "console_sessions_key_id_api_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "agents_tenant_name_idx" ON "agents" USING btree ("tenant","name","agent_id");--> statement-breakpoint
+CREATE INDEX "agents_tenant_status_name_idx" ON "agents" USING btree ("tenant","status","name","agent_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "api_keys_hash_idx" ON "api_keys" USING btree ("hash");--> statement-breakpoint
 CREATE INDEX "calls_tenant_status_ended_idx" ON "calls" USING btree ("tenant","status","ended_at");--> statement-breakpoint
 CREATE INDEX "calls_tenant_started_idx" ON "calls" USING btree ("tenant","started_at");--> statement-breakpoint
@@ -189,6 +201,8 @@ CREATE INDEX "calls_tenant_status_started_idx" ON "calls" USING btree ("tenant",
 CREATE INDEX "calls_tenant_direction_started_idx" ON "calls" USING btree ("tenant","direction","started_at");--> statement-breakpoint
 CREATE INDEX "calls_tenant_agent_started_idx" ON "calls" USING btree ("tenant","agent","started_at");--> statement-breakpoint
 CREATE INDEX "calls_tenant_number_started_idx" ON "calls" USING btree ("tenant","number","started_at");--> statement-breakpoint
+CREATE INDEX "channels_tenant_created_idx" ON "channels" USING btree ("tenant","created_at","channel_id");--> statement-breakpoint
+CREATE INDEX "channels_tenant_state_created_idx" ON "channels" USING btree ("tenant","state","created_at","channel_id");--> statement-breakpoint
 CREATE INDEX "chat_messages_tenant_status_updated_idx" ON "chat_messages" USING btree ("tenant","status","updated_at");--> statement-breakpoint
 CREATE INDEX "chat_sessions_tenant_updated_idx" ON "chat_sessions" USING btree ("tenant","updated_at");--> statement-breakpoint
 CREATE INDEX "chat_sessions_tenant_status_updated_idx" ON "chat_sessions" USING btree ("tenant","status","updated_at");--> statement-breakpoint
@@ -200,4 +214,6 @@ CREATE INDEX "events_tenant_id_idx" ON "events" USING btree ("tenant","id");--> 
 CREATE INDEX "events_tenant_type_id_idx" ON "events" USING btree ("tenant","type","id");--> statement-breakpoint
 CREATE INDEX "events_tenant_subject_id_idx" ON "events" USING btree ("tenant","subject","id") WHERE "events"."subject" IS NOT NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "events_tenant_key_idx" ON "events" USING btree ("tenant","key") WHERE "events"."key" IS NOT NULL;--> statement-breakpoint
-CREATE INDEX "workflows_tenant_state_updated_idx" ON "workflows" USING btree ("tenant","state","updated_at");
+CREATE INDEX "workflows_tenant_state_updated_idx" ON "workflows" USING btree ("tenant","state","updated_at");--> statement-breakpoint
+CREATE INDEX "workflows_tenant_state_at_idx" ON "workflows" USING btree ("tenant","state_at","workflow_id");--> statement-breakpoint
+CREATE INDEX "workflows_tenant_state_state_at_idx" ON "workflows" USING btree ("tenant","state","state_at","workflow_id");

@@ -104,12 +104,13 @@ export const helpers = {
       case "workflow.failed":
         return `Workflow ${who} failed: ${d.reason ?? ""}`;
       case "workflow.control_requested":
-        return `${who}: ${d.action} requested (sent to ${d.worker})`;
+        return `${who}: ${d.action} requested (sent to ${d.worker})${d.reason ? ` — reason: ${d.reason}` : ""}`;
       case "workflow.control_expired":
         return `${who}: ${d.action} expired, the worker did not answer`;
       case "workflow.paused":
       case "workflow.resumed":
       case "workflow.completed":
+      case "workflow.retried":
         return `Workflow ${who} ${type.slice("workflow.".length)}`;
       case "workflow.cancelled":
         return `Workflow ${who} cancelled${d.reason ? `: ${d.reason}` : ""}`;

@@ -74,6 +74,49 @@ export function renderPager(ctx: PanelContext, path: string, older: Cursor | nul
   });
 }
 
+/** One tab of a list page: a value of its filter (null: every value), how many items have it, and whether it is the page's. */
+export interface ListTab {
+  label: string;
+  href: string;
+  count: number;
+  current: boolean;
+}
+
+/**
+ * The tabs above a list, one per value of its `param` (a state, a status)
+ * and "All", each with its count: links that keep the page's other filters
+ * and start from the newest page. Rendered with the list's id (`id`) as a
+ * live part: counts change as items do.
+ */
+export function renderTabs(ctx: PanelContext, path: string, id: string, param: string, counts: Record<string, number>): string {
+  const { [CURSOR_PARAM]: _cursor, [param]: current, ...filters } = pageFilters(ctx.query);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const tabs: ListTab[] = [
+    { label: "All", href: listPageUrl(ctx.tenant!, path, filters), count: total, current: current === undefined },
+    ...Object.entries(counts).map(([value, count]) => ({
+      label: value,
+      href: listPageUrl(ctx.tenant!, path, { ...filters, [param]: value }),
+      count,
+      current: current === value,
+    })),
+  ];
+  return ctx.views.render("partials/list-tabs", { id, tabs });
+}
+
+/**
+ * The search box above a list (`q`), typed into without reloading: htmx
+ * asks the page for the list alone (`target`, outside which the form
+ * sits, so a live update never touches what is typed). The page's other
+ * filters go with it, its cursor not: a new search starts from the newest.
+ */
+export function renderSearch(ctx: PanelContext, path: string, target: string, text: { label: string; placeholder: string }): string {
+  const { [CURSOR_PARAM]: _cursor, q, ...filters } = pageFilters(ctx.query);
+  return ctx.views.render("partials/list-search", { action: listPageUrl(ctx.tenant!, path), target, keep: Object.entries(filters), q, ...text });
+}
+
+/** A search text from the URL: trimmed, at most 100 characters; none when blank. */
+export const searchParam = (text: string | undefined): string | null => text?.trim().slice(0, 100) || null;
+
 /** The page's query as its panel validated it: what a render of it read (ctx.query on list pages holds only these). */
 const pageFilters = (query: Record<string, string | undefined>): PageQuery =>
   Object.fromEntries(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));

@@ -149,3 +149,12 @@ export const ascending = (n: number): string => String(Math.max(0, Math.min(TOP,
 
 /** A number as part of an order key, sorting descending (newest first). */
 export const descending = (n: number): string => ascending(TOP - Math.max(0, Math.min(TOP, Math.trunc(n))));
+
+/**
+ * Text as part of an order key, sorting descending: each code point
+ * (UTF-8 bytes, as SQLite compares text, order as code points do) written
+ * as its complement in six hex digits, closed by "g", above any hex digit,
+ * so that a longer text sorts before its own prefix, as it does descending.
+ */
+export const descendingText = (s: string): string =>
+  `${Array.from(s, (ch) => (0x10ffff - ch.codePointAt(0)!).toString(16).padStart(6, "0")).join("")}g`;

@@ -10,8 +10,6 @@ import type { AppEnv } from "../http/env.js";
 import { agentsDomain, agentsRoutes } from "./agents/index.js";
 import { callsDomain, callsRoutes } from "./calls/index.js";
 import { callsPanel } from "./calls/fragments.js";
-import { agentsPanel } from "./agents/fragments.js";
-import { channelsPanel } from "./channels/fragments.js";
 import { channelsDomain, channelsRoutes } from "./channels/index.js";
 import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
@@ -22,7 +20,6 @@ import { channelsConsoleRoutes } from "./channels/console-routes.js";
 import { chatConsoleRoutes } from "./chat/console-routes.js";
 import { workflowsConsoleRoutes } from "./workflows/console-routes.js";
 import { workflowsDomain, workflowsRoutes } from "./workflows/index.js";
-import { workflowsPanel } from "./workflows/fragments.js";
 import { overviewPanels } from "../console/overview.js";
 import { callsOverview } from "./calls/overview.js";
 import { workflowsOverview } from "./workflows/overview.js";
@@ -30,6 +27,9 @@ import { chatOverview } from "./chat/overview.js";
 import { channelsOverview } from "./channels/overview.js";
 import { agentsOverview } from "./agents/overview.js";
 import { callsConsoleRoutes } from "./calls/console-routes.js";
+import { workflowsListPage } from "./workflows/list-panel.js";
+import { channelsListPage } from "./channels/fragments.js";
+import { agentsListPage } from "./agents/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -51,11 +51,11 @@ export function domainRoutes(deps: DomainDeps) {
 export const overview: Panel[] = overviewPanels([callsOverview, workflowsOverview, chatOverview, channelsOverview, agentsOverview]);
 
 /**
- * The tenant console's live panels, in page order: the overview first (the
- * activity feed sits beside it). Calls and chat sessions have list pages of
- * their own (/t/:tenant/calls, /t/:tenant/sessions).
+ * The tenant console's live panels: the overview (the activity feed sits
+ * beside it). Every domain's full list has a page of its own
+ * (/t/:tenant/calls, …/workflows, …/sessions, …/channels, …/agents).
  */
-export const consolePanels: Panel[] = [...overview, agentsPanel, channelsPanel, workflowsPanel];
+export const consolePanels: Panel[] = [...overview];
 
 /** The admin's all-tenants view: the panels that render across tenants. */
 export const adminPanels: Panel[] = [callsPanel];
@@ -63,5 +63,14 @@ export const adminPanels: Panel[] = [callsPanel];
 /** How each domain's events read in the console's activity feed. */
 export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
 
-/** Each domain's console pages and control forms. */
-export const domainConsoles = [callsConsoleRoutes, agentsConsoleRoutes, channelsConsoleRoutes, workflowsConsoleRoutes, chatConsoleRoutes];
+/** Each domain's console pages and control forms, and the list pages of workflows, channels and agents. */
+export const domainConsoles = [
+  callsConsoleRoutes,
+  agentsConsoleRoutes,
+  channelsConsoleRoutes,
+  workflowsConsoleRoutes,
+  chatConsoleRoutes,
+  workflowsListPage,
+  channelsListPage,
+  agentsListPage,
+];

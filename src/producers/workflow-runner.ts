@@ -4,19 +4,22 @@
  * Every so often it starts a multi-stage workflow ("Onboard Northwind":
  * import → enrich → notify, "Nightly billing run", "Re-index knowledge
  * base"…), reports its progress stage by stage, and completes it — or fails
- * a step, usually as retryable (then it runs the workflow again once),
- * rarely not. At most `--max` (3) run at once.
+ * a step, usually as retryable (then it retries the workflow once on its
+ * own, `workflow.retried`), rarely not. At most `--max` (3) run at once.
  *
  * It holds its command stream (its presence) and obeys
  * `workflow.control_requested`: pause → stops progressing and confirms
  * `workflow.paused`; resume → `workflow.resumed` and goes on; cancel →
- * `workflow.cancelled` and stops. Handling is idempotent: a control the
- * workflow's state makes moot is ignored, and a 409 is logged, never fatal.
+ * `workflow.cancelled` (with the operator's reason) and stops; retry of a
+ * failed or cancelled workflow → `workflow.retried` and runs it again from
+ * the start. Handling is idempotent: a control the workflow's state makes
+ * moot is ignored, and a 409 is logged, never fatal.
  *
  * It uses only Switchboard's public HTTP API. Every event carries an
  * idempotency key derived from the workflow and its step (or the command it
  * answers), and a workflow's course is derived from its id, so a retried
- * publish or a replayed command appends nothing twice.
+ * publish or a replayed command appends nothing twice. Each attempt has its
+ * own course and keys (a retry is not a replay of the first run).
  *
  *   SWITCHBOARD_KEY=sb_… npm run producer:workflows -- --url http://localhost:3000 [--tenant demo]
  *        [--speed 1] [--max 3]
@@ -126,9 +129,9 @@ interface Plan {
   failure?: { at: number; reason: string; retryable: boolean };
 }
 
-/** A workflow's whole course, from its id and template: the same on every run, so keys and outcomes match on a replay. */
-function planFor(id: string, template: Template): Plan {
-  const rand = seeded(`plan:${id}`);
+/** A workflow's whole course, from its id, attempt and template: the same on every run, so keys and outcomes match on a replay. */
+function planFor(id: string, attempt: number, template: Template): Plan {
+  const rand = seeded(attempt === 1 ? `plan:${id}` : `plan:${id}#${attempt}`);
   const [lo, hi] = template.size;
   const total = Math.round(lo + rand() * (hi - lo));
   const ticks: Tick[] = [];
@@ -154,13 +157,17 @@ interface WorkflowRow {
   progress: number;
   state: "running" | "paused" | "completed" | "failed" | "cancelled";
   worker: string | null;
-  pending_action: "pause" | "resume" | "cancel" | null;
+  pending_action: "pause" | "resume" | "cancel" | "retry" | null;
   pending_event_id: number | null;
+  pending_reason: string | null;
+  attempt: number;
 }
 
 interface Run {
   id: string;
   name: string;
+  /** 1, then one more per retry: each attempt has its own plan and keys. */
+  attempt: number;
   plan: Plan;
   /** The next tick to report. */
   tick: number;
@@ -201,15 +208,19 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
     }
   }
 
-  /** Takes a workflow in hand (a new one, or one that was running before a restart) and runs it. */
-  function adopt(id: string, name: string, template: Template, state: "running" | "paused", progress = 0): Run {
-    const plan = planFor(id, template);
+  /** Takes a workflow in hand (a new one, one that was running before a restart, or one retried) and runs it. */
+  function adopt(id: string, name: string, template: Template, state: "running" | "paused", progress = 0, attempt = 1): Run {
+    const plan = planFor(id, attempt, template);
     const next = plan.ticks.findIndex((t) => t.progress > progress + 1e-9);
-    const run: Run = { id, name, plan, tick: next === -1 ? plan.ticks.length : next, state, wake: () => {}, chain: Promise.resolve() };
+    const run: Run = { id, name, attempt, plan, tick: next === -1 ? plan.ticks.length : next, state, wake: () => {}, chain: Promise.resolve() };
     runs.set(id, run);
-    void drive(run, template).finally(() => runs.delete(id));
+    // A retried workflow is a new run under the same id: the old one's end must not drop it.
+    void drive(run, template).finally(() => runs.get(id) === run && runs.delete(id));
     return run;
   }
+
+  /** The keys of a run's events: the first attempt's as they always were, a retry's its own. */
+  const keyBase = (run: Pick<Run, "id" | "attempt">) => (run.attempt === 1 ? `${WORKER}:${run.id}` : `${WORKER}:${run.id}:a${run.attempt}`);
 
   async function drive(run: Run, template: Template): Promise<void> {
     while (!signal.aborted && run.state !== "done") {
@@ -224,14 +235,14 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
       await wait(between(1200, 3500));
       await serial(run, async () => {
         if (run.state !== "running" || signal.aborted) return;
-        const base = `${WORKER}:${run.id}`;
+        const base = keyBase(run);
         const { failure, ticks } = run.plan;
         if (failure && run.tick === failure.at) {
           run.state = "done";
           const ok = await send({ type: "workflow.failed", subject: run.id, data: { reason: failure.reason, retryable: failure.retryable }, key: `${base}:failed` });
           if (ok === null) return refresh(run);
           log(`${run.id} "${run.name}" failed (${failure.retryable ? "retryable" : "not retryable"}): ${failure.reason}`);
-          if (failure.retryable && !/-r\d+$/.test(run.id)) void retry(run, template);
+          if (failure.retryable && run.attempt === 1) void retryOnItsOwn(run, template);
           return;
         }
         if (run.tick >= ticks.length) {
@@ -247,11 +258,30 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
     }
   }
 
-  /** A retryable failure: the runner tries the workflow once more, as a new run. */
-  async function retry(failed: Run, template: Template): Promise<void> {
+  /** A retryable failure: the runner tries the workflow once more on its own, unless an operator has already retried it. */
+  async function retryOnItsOwn(failed: Run, template: Template): Promise<void> {
     await wait(between(3000, 6000));
     if (signal.aborted) return;
-    await start(`${failed.id}-r1`, `${failed.name.replace(/ \(retry\)$/, "")} (retry)`, template);
+    await rerun(failed.id, template, `${keyBase(failed)}:retried`, "on its own");
+  }
+
+  /**
+   * Runs a failed or cancelled workflow of this runner again from the start:
+   * `workflow.retried`, then a new run (the next attempt). Moot when the
+   * workflow is not failed or cancelled any more (another retry came first).
+   */
+  async function rerun(id: string, template: Template, key: string, why: string): Promise<void> {
+    let row: WorkflowRow;
+    try {
+      row = ((await client.get(`/workflows/${encodeURIComponent(id)}`)) as { workflow: WorkflowRow }).workflow;
+    } catch (err) {
+      return log(`retry of ${id} ignored: ${(err as Error).message}`);
+    }
+    if (row.state !== "failed" && row.state !== "cancelled") return log(`retry of ${id} ignored: it is ${row.state}`);
+    const data = { stage: template.stages[0], task: "Queued" };
+    if ((await send({ type: "workflow.retried", subject: id, data, key })) === null) return log(`retry of ${id} refused`);
+    log(`${id} "${row.name}" retried ${why} (attempt ${row.attempt + 1})`);
+    adopt(id, row.name, template, "running", 0, row.attempt + 1);
   }
 
   async function start(id: string, name: string, template: Template): Promise<void> {
@@ -261,9 +291,21 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
     if (!runs.has(id)) adopt(id, name, template, "running");
   }
 
-  /** A pause, resume or cancel for one of this runner's workflows. Idempotent: a moot control is ignored. */
-  async function control(id: string, action: string, command: number): Promise<void> {
+  /** A pause, resume, cancel or retry for one of this runner's workflows. Idempotent: a moot control is ignored. */
+  async function control(id: string, action: string, command: number, reason: string | null): Promise<void> {
     let run = runs.get(id);
+    if (action === "retry") {
+      if (run && run.state !== "done") return log(`retry of ${id} ignored: it is ${run.state} (command ${command})`);
+      let row: WorkflowRow;
+      try {
+        row = ((await client.get(`/workflows/${encodeURIComponent(id)}`)) as { workflow: WorkflowRow }).workflow;
+      } catch (err) {
+        return log(`retry of ${id} ignored: ${(err as Error).message}`);
+      }
+      const template = templateOf(row.stages);
+      if (row.worker !== WORKER || !template) return log(`retry of ${id} ignored: ${row.worker !== WORKER ? `it is run by ${row.worker}` : "its stages are unknown here"}`);
+      return rerun(id, template, `${WORKER}:${id}:${command}:retry`, `by an operator (command ${command})`);
+    }
     if (!run) {
       // Not in hand (finished, or never ours): ask the server; adopt it if it is ours and still active.
       let row: WorkflowRow;
@@ -291,7 +333,7 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
         r.wake();
         log(`${id} resumed (command ${command})`);
       } else if (action === "cancel" && r.state !== "done") {
-        if ((await send({ type: "workflow.cancelled", subject: id, data: { reason: "Cancelled by an operator" }, key })) === null) return refresh(r);
+        if ((await send({ type: "workflow.cancelled", subject: id, data: { reason: reason ?? "Cancelled by an operator" }, key })) === null) return refresh(r);
         r.state = "done";
         r.wake();
         log(`${id} cancelled (command ${command})`);
@@ -304,29 +346,32 @@ async function workflowRunner(client: SwitchboardClient, flags: Record<string, s
   async function handle(command: Command): Promise<void> {
     if (command.type !== "workflow.control_requested" || !command.subject || handled.has(command.id)) return;
     handled.add(command.id);
-    await control(command.subject, String(command.data.action), command.id);
+    const reason = typeof command.data.reason === "string" ? command.data.reason : null;
+    await control(command.subject, String(command.data.action), command.id, reason);
   }
 
   // Start from the state: the workflows this runner owns, and the controls waiting for it; then follow commands from its head.
   const state = (await client.get("/workflows?limit=1000")) as { head: number; workflows: WorkflowRow[] };
-  const waiting: [string, string, number][] = [];
+  const waiting: [string, string, number, string | null][] = [];
   for (const w of state.workflows) {
+    // A retry asked while this runner was away: answered below, like any waiting control.
+    if (w.worker === WORKER && w.pending_action === "retry" && w.pending_event_id !== null) waiting.push([w.workflow_id, "retry", w.pending_event_id, null]);
     if (w.worker !== WORKER || (w.state !== "running" && w.state !== "paused")) continue;
     const template = templateOf(w.stages);
     if (!template) {
       log(`${w.workflow_id} has stages this runner does not know (${w.stages.join(", ")}); left as it is`);
       continue;
     }
-    adopt(w.workflow_id, w.name, template, w.state, w.progress);
-    if (w.pending_action && w.pending_event_id !== null) waiting.push([w.workflow_id, w.pending_action, w.pending_event_id]);
+    adopt(w.workflow_id, w.name, template, w.state, w.progress, w.attempt);
+    if (w.pending_action && w.pending_event_id !== null) waiting.push([w.workflow_id, w.pending_action, w.pending_event_id, w.pending_reason]);
   }
   log(`started at head ${state.head}: ${runs.size} workflow(s) resumed`);
 
   const commands = client.holdCommands(WORKER, handle, { signal, lastEventId: state.head });
   // Controls requested while this runner was away: they came before `head`, so the stream will not bring them.
-  for (const [id, action, command] of waiting) {
+  for (const [id, action, command, reason] of waiting) {
     handled.add(command);
-    await control(id, action, command);
+    await control(id, action, command, reason);
   }
 
   // Start workflows every so often, keeping at most `max` running (and a bounded number paused).

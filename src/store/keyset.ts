@@ -1,4 +1,4 @@
-import { and, lt, lte, or, type SQL, type SQLWrapper } from "drizzle-orm";
+import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
 
 /**
  * Where a page of a list ends, as keyset pagination reads it: the sort
@@ -13,14 +13,14 @@ export interface Cursor {
 }
 
 /**
- * Rows after the cursor in a newest-first list ordered by (at, id) descending; no condition for the first page.
- * Written as `at <= c.at AND (at < c.at OR id < c.id)` rather than `at < c.at OR (at = c.at AND id < c.id)`:
- * SQLite seeks the index to the cursor only with the bound on `at` outside the OR; with the OR alone it
- * walks the index from the newest row down to the cursor, which grows with the page's depth.
+ * Rows after the cursor in a newest-first list ordered by (at, id)
+ * descending; no condition for the first page. Written as a row value:
+ * SQLite seeks the index to it, where `at < ? OR (at = ? AND id < ?)`
+ * bounds only the tenant and walks every newer row before the page.
  */
 export function olderThan(cursor: Cursor | null, at: SQLWrapper, id: SQLWrapper): SQL | undefined {
   if (!cursor) return undefined;
-  return and(lte(at, cursor.at), or(lt(at, cursor.at), lt(id, cursor.id)));
+  return sql`(${at}, ${id}) < (${cursor.at}, ${cursor.id})`;
 }
 
 /** One page of a list and where the next one starts (null: this is the last). */

@@ -108,3 +108,4 @@ export const chatMessages = of(chat.chatMessages);
 export const chatDeltas = of(chat.chatDeltas);
 export const toolRuns = of(chat.toolRuns);
 export const workflowsTable = of(workflows.workflows);
+export const workflowStateCounts = of(workflows.workflowStateCounts);

@@ -8,9 +8,13 @@ import type Database from "better-sqlite3";
 export function rowUpgrades(sqlite: Database.Database): () => void {
   const keysBeforeWork = hasTable(sqlite, "api_keys") && !hasColumn(sqlite, "api_keys", "workers");
   const sessionsBeforeStatus = hasTable(sqlite, "chat_sessions") && !hasColumn(sqlite, "chat_sessions", "status");
+  const workflowsBeforeStateAt = hasTable(sqlite, "workflows") && !hasColumn(sqlite, "workflows", "state_at");
+  const workflowsBeforeCounts = hasTable(sqlite, "workflows") && !hasTable(sqlite, "workflow_state_counts");
   return () => {
     if (keysBeforeWork) grantWorkToPublishers(sqlite);
     if (sessionsBeforeStatus) sessionStatusFromMessages(sqlite);
+    if (workflowsBeforeStateAt) dateWorkflowStates(sqlite);
+    if (workflowsBeforeCounts) countWorkflowStates(sqlite);
   };
 }
 
@@ -41,6 +45,21 @@ function grantWorkToPublishers(sqlite: Database.Database): void {
   sqlite
     .prepare("UPDATE api_keys SET scopes = scopes || ',work' WHERE instr(',' || scopes || ',', ',publish,') > 0 AND instr(',' || scopes || ',', ',work,') = 0")
     .run();
+}
+
+/**
+ * Workflows recorded before lists sorted by the time of their state: a
+ * running or paused one entered it at its last change or its start (the
+ * migration's default, 0, would sort it last), a finished one at its last
+ * change, which a finished workflow never makes again.
+ */
+function dateWorkflowStates(sqlite: Database.Database): void {
+  sqlite.prepare("UPDATE workflows SET state_at = CASE WHEN state IN ('running', 'paused') THEN started_at ELSE updated_at END").run();
+}
+
+/** The workflows list's counts, from the workflows recorded before the projection kept them. */
+function countWorkflowStates(sqlite: Database.Database): void {
+  sqlite.prepare("INSERT INTO workflow_state_counts (tenant, state, count) SELECT tenant, state, count(*) FROM workflows GROUP BY tenant, state").run();
 }
 
 const hasTable = (sqlite: Database.Database, table: string) =>

@@ -15,7 +15,7 @@ const waitShown = (page: Page, want: string[]) =>
     { timeout: 5000 },
   );
 
-describe("console: agents panel and agent page", () => {
+describe("console: agents list and agent page", () => {
   let fixture: ConsoleFixture;
   let server: TestServer;
   let page: Page;
@@ -30,6 +30,8 @@ describe("console: agents panel and agent page", () => {
       },
     });
     ({ server, page } = fixture);
+    await page.goto(`${server.url}/t/demo/agents`);
+    await waitLive(page);
   });
   afterAll(() => fixture?.close());
 
@@ -54,9 +56,9 @@ describe("console: agents panel and agent page", () => {
   });
 
   it("filters by status and searches by name or capability, in the URL, across reloads and live updates", async () => {
-    await page.selectOption("#agent-status", "busy");
+    await page.click('#agents-summary a[data-tab="busy"]');
+    await page.waitForURL(/\/agents\?status=busy$/, { timeout: 5000 });
     await waitShown(page, ["bob"]);
-    await page.waitForURL(/agent_status=busy/, { timeout: 5000 });
 
     // The stream follows the filter: a newly busy agent joins the list, one that stops being busy leaves it.
     await waitLive(page);
@@ -67,32 +69,35 @@ describe("console: agents panel and agent page", () => {
 
     await page.reload();
     await waitLive(page);
-    await expect(page.inputValue("#agent-status")).resolves.toBe("busy");
+    await expect(page.locator('#agents-summary a[aria-current="page"]').getAttribute("data-tab")).resolves.toBe("busy");
     await expect(shown(page)).resolves.toEqual(["dee"]);
+    // The tab's count is live too.
+    await expect(page.locator('#agents-summary a[data-tab="busy"] .tab-count').textContent()).resolves.toBe("1");
 
     // Search by capability, across all statuses.
-    await page.selectOption("#agent-status", "");
+    await page.click('#agents-summary a[data-tab="All"]');
     await waitShown(page, ["ada", "bob", "cy", "dee"]);
-    await page.fill("#agent-q", "bill");
+    await waitLive(page);
+    await page.fill("#agents-list-q", "bill");
     await waitShown(page, ["ada", "dee"]);
-    await page.waitForURL(/agent_q=bill/, { timeout: 5000 });
+    await page.waitForURL(/q=bill/, { timeout: 5000 });
 
     // Typing is never replaced by a live update: the box keeps focus and text while events arrive.
     await waitLive(page);
-    await page.focus("#agent-q");
+    await page.focus("#agents-list-q");
     await page.keyboard.type("i");
     await publish(server, "demo", status("cy", { status: "available" }));
-    await page.waitForFunction(() => document.querySelector("#agents-list .agent-counts")?.textContent?.includes("3 available"), null, { timeout: 5000 });
-    await expect(page.inputValue("#agent-q")).resolves.toBe("billi");
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe("agent-q");
-    await page.fill("#agent-q", "Ada");
+    await page.waitForFunction(() => document.querySelector('#agents-summary a[data-tab="available"] .tab-count')?.textContent === "3", null, { timeout: 5000 });
+    await expect(page.inputValue("#agents-list-q")).resolves.toBe("billi");
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe("agents-list-q");
+    await page.fill("#agents-list-q", "Ada");
     await waitShown(page, ["ada"]);
 
     await page.reload();
     await waitLive(page);
-    await expect(page.inputValue("#agent-q")).resolves.toBe("Ada");
+    await expect(page.inputValue("#agents-list-q")).resolves.toBe("Ada");
     await expect(shown(page)).resolves.toEqual(["ada"]);
-    await page.fill("#agent-q", "");
+    await page.fill("#agents-list-q", "");
     await waitShown(page, ["ada", "bob", "cy", "dee"]);
   });
 
@@ -123,17 +128,23 @@ describe("console: agents panel and agent page", () => {
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: resolve(ARTIFACTS, "agent-detail-phone.png"), fullPage: true });
-    await page.goto(`${server.url}/t/demo`);
+    await page.goto(`${server.url}/t/demo/agents`);
     await waitLive(page);
     await page.screenshot({ path: resolve(ARTIFACTS, "console-agents-phone.png"), fullPage: true });
     await page.setViewportSize({ width: 1366, height: 860 });
   });
 
-  it("filters without JavaScript too: the list URL sends the browser to the console with the filter", async () => {
+  it("filters without JavaScript too: the list's URL is a page with the filter applied", async () => {
     const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
-    const res = await fetch(`${server.url}/t/demo/agents?agent_status=busy&agent_q=&platform=sms`, { headers: { cookie }, redirect: "manual" });
-    expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/t/demo?agent_status=busy&platform=sms");
+    const res = await fetch(`${server.url}/t/demo/agents?status=busy&q=&platform=sms`, { headers: { cookie }, redirect: "manual" });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    // Bob and Dee are busy by now; Ada is in error.
+    expect(html).toContain('data-agent="bob"');
+    expect(html).toContain('data-agent="dee"');
+    expect(html).not.toContain('data-agent="ada"');
+    // The stream it opens carries the validated filter alone.
+    expect(html).toMatch(/\/t\/demo\/live\/agents\?status=busy&amp;after=\d+/);
   });
 
   it("answers 404 for an unknown agent", async () => {

@@ -21,6 +21,7 @@ describe("console: a channel's buttons say what they do", () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: LAPTOP });
     await signIn(page, server.url);
+    await page.goto(`${server.url}/t/demo/channels`);
     await waitLive(page);
   });
   afterAll(async () => {

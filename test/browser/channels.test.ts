@@ -22,6 +22,7 @@ describe("console: channel hub", () => {
     context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
     page = await context.newPage();
     await signIn(page, server.url);
+    await page.goto(`${server.url}/t/demo/channels`);
     await waitLive(page);
   });
   afterAll(async () => {
@@ -117,7 +118,7 @@ describe("console: channel hub", () => {
     await page.setViewportSize({ width: 1366, height: 860 });
   });
 
-  it("works without JavaScript: a plain form post is answered 303 back to the console", async () => {
+  it("works without JavaScript: a plain form post is answered 303 back to the channels list", async () => {
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
     const csrf = await page.getAttribute('#channel-connect input[name="_csrf"]', "value");
     const seen = received(worker).length;
@@ -126,7 +127,10 @@ describe("console: channel hub", () => {
 
     const res = await post("/t/demo/channels", { _csrf: csrf!, platform: "email", name: "Inbox", settings: "mailbox=support@example.com" });
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/t/demo#channels");
+    expect(res.headers.get("location")).toBe("/t/demo/channels");
+    // The list's filters ride on the form's URL: the answer goes back to the same list.
+    const filtered = await post("/t/demo/channels?state=failed&q=in&junk=1", { _csrf: csrf!, platform: "email", name: "Inbox 2" });
+    expect([filtered.status, filtered.headers.get("location")]).toEqual([303, "/t/demo/channels?q=in&state=failed"]);
     await worker.until((w) => received(w).slice(seen).some((e) => e.type === "channel.connect_requested" && e.data.name === "Inbox"), 5000);
 
     // Without the CSRF token: refused.

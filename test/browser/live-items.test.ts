@@ -93,7 +93,7 @@ function pageState(doc: Document) {
   const text = (el: Element | null) => (el ? canon(el).replace(/\s+/g, " ").replace(/> </g, "><") : null);
   const lists: Record<string, string[]> = {};
   for (const list of doc.querySelectorAll(".live-list")) lists[list.id] = [...list.children].map((item) => text(item)!);
-  const parts = Object.fromEntries(["agents-summary", "workflows-count"].map((id) => [id, text(doc.getElementById(id))]));
+  const parts = Object.fromEntries(["overview-tiles", "overview-attention", "workflow-tabs", "workflows-pager"].map((id) => [id, text(doc.getElementById(id))]));
   const feed = [...doc.querySelectorAll("#feed-items > li[data-id]")].slice(0, 50).map((li) => text(li)!);
   return { lists, parts, feed };
 }
@@ -116,6 +116,8 @@ describe("console: live items", () => {
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     page.on("dialog", (d) => void d.accept().catch(() => undefined));
     await signIn(page, server.url);
+    // The workflow cards live on the workflows list.
+    await page.goto(`${server.url}/t/demo/workflows`);
     await waitLive(page);
   });
   afterAll(async () => {
@@ -202,27 +204,43 @@ describe("console: live items", () => {
     await page.setViewportSize({ width: 1366, height: 860 });
   });
 
-  it("leaves the page as a fresh render shows it after a seeded run of every kind of change", async () => {
+  it("leaves the pages as a fresh render shows them after a seeded run of every kind of change", async () => {
     const run = new ConsoleRun(7_340_117);
-    await page.evaluate(() => {
-      const w = window as unknown as { __lastId: string };
-      document.addEventListener("htmx:sse:after:message", (e) => (w.__lastId = (e as CustomEvent).detail.message.id));
-    });
-    let last = 0;
+    // The workflows list (this page) and the console beside it.
+    const other = await browser.newContext({ viewport: { width: 1366, height: 860 } });
+    const overview = await other.newPage();
+    await signIn(overview, server.url);
+    await waitLive(overview);
+    const pages = [page, overview];
+    for (const p of pages) {
+      await p.evaluate(() => {
+        const w = window as unknown as { __lastId: string };
+        document.addEventListener("htmx:sse:after:message", (e) => (w.__lastId = (e as CustomEvent).detail.message.id));
+      });
+    }
     for (let step = 0; step < 120; step++) {
       const res = await publish(server, "demo", run.next());
       expect(res.status, `seed ${run.seed}, step ${step}: ${JSON.stringify(res.body)}`).toBe(201);
-      last = res.body.ids.at(-1);
     }
-    await page.waitForFunction((id) => Number((window as unknown as { __lastId: string }).__lastId) >= id, last, { timeout: 30_000 });
+    // Last, an event both pages show: each has applied everything once it has this one.
+    const end = await publish(server, "demo", { type: "workflow.started", subject: "wf-end", data: { name: "The end", stages: ["one"], worker: "runner-1" } });
+    const last: number = end.body.ids[0];
     type State = ReturnType<typeof pageState>;
-    const state = (await page.evaluate(`(${pageState})(document)`)) as State;
-    // The same page rendered afresh, read by the same function.
-    const fresh = (await page.evaluate(`fetch(location.pathname).then((r) => r.text()).then((html) => (${pageState})(new DOMParser().parseFromString(html, "text/html")))`)) as State;
-    expect(Object.keys(state.lists).sort()).toEqual(Object.keys(fresh.lists).sort());
-    for (const list of Object.keys(fresh.lists)) expect(state.lists[list], `#${list}`).toEqual(fresh.lists[list]);
-    expect(state.parts).toEqual(fresh.parts);
-    expect(state.feed).toEqual(fresh.feed);
+    const states: Record<string, State> = {};
+    for (const p of pages) {
+      await p.waitForFunction((id) => Number((window as unknown as { __lastId: string }).__lastId) >= id, last, { timeout: 30_000 });
+      const state = (await p.evaluate(`(${pageState})(document)`)) as State;
+      // The same page rendered afresh, read by the same function.
+      const fresh = (await p.evaluate(`fetch(location.pathname + location.search).then((r) => r.text()).then((html) => (${pageState})(new DOMParser().parseFromString(html, "text/html")))`)) as State;
+      expect(Object.keys(state.lists).sort()).toEqual(Object.keys(fresh.lists).sort());
+      for (const list of Object.keys(fresh.lists)) expect(state.lists[list], `#${list}`).toEqual(fresh.lists[list]);
+      expect(state.parts).toEqual(fresh.parts);
+      expect(state.feed).toEqual(fresh.feed);
+      states[new URL(p.url()).pathname] = fresh;
+    }
+    await other.close();
     // (Calls and sessions have list pages of their own: test/console-lists.test.ts checks those the same way.)
+    expect(states["/t/demo"].parts["overview-tiles"]).not.toBeNull();
+    expect(states["/t/demo/workflows"].lists["wf-rows"].length).toBeGreaterThan(4);
   });
 });

@@ -47,6 +47,7 @@ describe("console: workflows", () => {
     // Cancel asks first; the operator says yes.
     page.on("dialog", (d) => void d.accept().catch(() => undefined));
     await signIn(page, server.url);
+    await page.goto(`${server.url}/t/demo/workflows`);
     await waitLive(page);
   });
   afterAll(async () => {
@@ -97,9 +98,10 @@ describe("console: workflows", () => {
     const done = card(page, "wf-cancel");
     await expect(done.locator(".badge").textContent()).resolves.toBe("cancelled");
     await expect(done.locator(".wf-notice").textContent()).resolves.toContain("cancelled: operator cancelled");
-    await expect(done.locator(".wf-actions").count()).resolves.toBe(0);
-    // Finished workflows sit under "Recently finished".
-    await expect(page.locator('#workflows .wf-list.finished article[data-workflow="wf-cancel"]').count()).resolves.toBe(1);
+    // A cancelled workflow offers one thing: to run it again.
+    await expect(done.locator(".wf-actions button").allTextContents()).resolves.toEqual(["Retry"]);
+    // The cancelled tab counts it.
+    await expect(page.locator('#workflow-tabs a[data-tab="cancelled"] .tab-count').textContent()).resolves.toBe("1");
   });
 
   it("pause → paused → resume → resumed, each confirmed by the worker", async () => {
@@ -130,6 +132,7 @@ describe("console: workflows", () => {
     try {
       const p = await other.newPage();
       await signIn(p, server.url);
+      await p.goto(`${server.url}/t/demo/workflows`);
       await waitLive(p);
       // Rendered once for both pages' stream group: the forms inside carry the first page's token.
       await start(server, "wf-second", "render-1", "Second operator");
@@ -183,8 +186,8 @@ describe("console: workflows", () => {
       const plain = await noJs.newPage();
       await signIn(plain, server.url);
       await start(server, "wf-plain", "render-1", "Sync contacts");
-      await plain.reload();
-      await Promise.all([plain.waitForURL(/\/t\/demo(#.*)?$/), card(plain, "wf-plain").getByRole("button", { name: "Pause" }).click()]);
+      await plain.goto(`${server.url}/t/demo/workflows`);
+      await Promise.all([plain.waitForURL(/\/t\/demo\/workflows(#.*)?$/), card(plain, "wf-plain").getByRole("button", { name: "Pause" }).click()]);
       await expect(card(plain, "wf-plain").locator(".wf-notice").textContent()).resolves.toContain("pause requested…");
       await commandFor(worker, "wf-plain", "pause");
       await send(server, "paused", "wf-plain");
@@ -209,20 +212,27 @@ describe("console: workflows", () => {
     await waitLive(page);
     const wf = card(page, "wf-render");
     await expect(wf.locator("h1").textContent()).resolves.toBe("Render trailer");
-    // Its whole history, progress reports included, each named by the workflow's name.
-    await expect(page.locator("#feed-items li").first().textContent()).resolves.toContain("Render trailer at 42% — render");
+    // Its whole history, progress reports included, each named by the workflow's name, its payload a click away.
+    const newest = page.locator("#wf-timeline-items > li").first();
+    await expect(newest.locator(".summary").textContent()).resolves.toContain("Render trailer at 42% — render");
+    await newest.locator("details.payload summary").click();
+    await expect(newest.locator("details.payload pre").textContent()).resolves.toContain('"task": "frame 12 of 40"');
     // Only this workflow's events.
-    await expect(page.locator("#feed-items li", { hasText: "Transcode batch 7" }).count()).resolves.toBe(0);
+    await expect(page.locator("#wf-timeline-items li", { hasText: "Transcode batch 7" }).count()).resolves.toBe(0);
+    // The breadcrumb leads back to the list.
+    await expect(page.locator('nav.crumbs a[href="/t/demo/workflows"]').count()).resolves.toBe(1);
 
     await send(server, "progress", "wf-render", { progress: 0.8, stage: "upload", task: "part 3 of 4" });
     await wf.locator('[role="progressbar"][aria-valuenow="80"]').waitFor({ timeout: 5000 });
-    await page.locator("#feed-items li").first().filter({ hasText: "Render trailer at 80% — upload" }).waitFor({ state: "attached", timeout: 5000 });
+    await page.locator("#wf-timeline-items > li").first().filter({ hasText: "Render trailer at 80% — upload" }).waitFor({ state: "attached", timeout: 5000 });
+    // The payload opened before is still open: a live event is put above it, never over it.
+    await expect(page.locator("#wf-timeline-items > li").nth(1).locator("details.payload").getAttribute("open")).resolves.toBe("");
 
     // A button here returns the full card.
     await wf.getByRole("button", { name: "Pause" }).click();
     await wf.locator(".wf-notice", { hasText: "pause requested…" }).waitFor({ timeout: 5000 });
     await expect(wf.locator("h1").count()).resolves.toBe(1);
-    await page.locator("#feed-items li").first().filter({ hasText: "pause requested" }).waitFor({ state: "attached", timeout: 5000 });
+    await page.locator("#wf-timeline-items > li").first().filter({ hasText: "pause requested" }).waitFor({ state: "attached", timeout: 5000 });
     await commandFor(worker, "wf-render", "pause");
     await send(server, "paused", "wf-render");
     await page.locator('article[data-workflow="wf-render"][data-state="paused"]').waitFor({ timeout: 5000 });
@@ -233,7 +243,7 @@ describe("console: workflows", () => {
   });
 
   it("looks right on a laptop and on a phone", async () => {
-    await page.goto(`${server.url}/t/demo`);
+    await page.goto(`${server.url}/t/demo/workflows`);
     await waitLive(page);
     await card(page, "wf-render").waitFor({ timeout: 5000 });
     await page.screenshot({ path: resolve(ARTIFACTS, "console-workflows.png"), fullPage: true });
@@ -257,6 +267,7 @@ describe("console: workflow controls that expire, and read-only keys", () => {
     context = await browser.newContext({ viewport: LAPTOP });
     page = await context.newPage();
     await signIn(page, server.url);
+    await page.goto(`${server.url}/t/demo/workflows`);
     await waitLive(page);
   });
   afterAll(async () => {
@@ -286,6 +297,7 @@ describe("console: workflow controls that expire, and read-only keys", () => {
     try {
       const p = await viewer.newPage();
       await signIn(p, server.url, secret);
+      await p.goto(`${server.url}/t/demo/workflows`);
       await waitLive(p);
       await card(p, "wf-slow").waitFor({ timeout: 5000 });
       await expect(p.locator("#workflows .wf-actions, #workflows form[action*='/workflows/']").count()).resolves.toBe(0);

@@ -11,13 +11,13 @@ import { SseClient } from "./sse-client.js";
 
 type Wf = Record<string, unknown> & { state: string; pending_action: string | null; stage: string | null };
 
-const VALID_FROM: Record<string, string[]> = { pause: ["running"], resume: ["paused"], cancel: ["running", "paused"] };
+const VALID_FROM: Record<string, string[]> = { pause: ["running"], resume: ["paused"], cancel: ["running", "paused"], retry: ["failed", "cancelled"] };
 const CONFIRMS: Record<string, [action: string, to: string]> = {
   "workflow.paused": ["pause", "paused"],
   "workflow.resumed": ["resume", "running"],
   "workflow.cancelled": ["cancel", "cancelled"],
 };
-const NO_PENDING = { pending_action: null, pending_event_id: null, pending_at: null, pending_deliverable: null };
+const NO_PENDING = { pending_action: null, pending_event_id: null, pending_at: null, pending_deliverable: null, pending_reason: null };
 
 /** Every workflow of the tenant as the log says it is at `head`. */
 export function foldWorkflows(events: EventJson[], head: number): Map<string, Wf> {
@@ -44,13 +44,16 @@ export function foldWorkflows(events: EventJson[], head: number): Map<string, Wf
         retryable: null,
         ...NO_PENDING,
         expired_action: null,
+        attempt: 1,
         started_at: e.ts,
+        state_at: e.ts,
         updated_at: e.ts,
         event_id: e.id,
       });
       continue;
     }
     const w = wfs.get(e.subject!)!;
+    const before = w.state;
     const settle = (to: string, confirmed?: string) => {
       if (w.pending_action !== null && (w.pending_action === confirmed || !VALID_FROM[w.pending_action].includes(to))) Object.assign(w, NO_PENDING);
     };
@@ -61,16 +64,29 @@ export function foldWorkflows(events: EventJson[], head: number): Map<string, Wf
         w.progress = d.progress;
         break;
       case "workflow.control_requested":
-        Object.assign(w, { pending_action: d.action, pending_event_id: e.id, pending_at: e.ts, pending_deliverable: connected.get(d.worker) ?? false, expired_action: null });
+        Object.assign(w, {
+          pending_action: d.action,
+          pending_event_id: e.id,
+          pending_at: e.ts,
+          pending_deliverable: connected.get(d.worker) ?? false,
+          pending_reason: d.reason ?? null,
+          expired_action: null,
+        });
         break;
       case "workflow.paused":
       case "workflow.resumed":
       case "workflow.cancelled": {
         const [action, to] = CONFIRMS[e.type];
+        // A cancel confirmed without a reason keeps the one the operator gave.
+        const asked = e.type === "workflow.cancelled" && w.pending_action === "cancel" ? w.pending_reason : null;
         settle(to, action);
-        Object.assign(w, { state: to, error: d.reason ?? null, expired_action: null });
+        Object.assign(w, { state: to, error: d.reason ?? asked ?? null, expired_action: null });
         break;
       }
+      case "workflow.retried":
+        settle("running", "retry");
+        Object.assign(w, { state: "running", attempt: (w.attempt as number) + 1, progress: 0, stage: d.stage ?? null, task: d.task ?? null, error: null, retryable: null, expired_action: null });
+        break;
       case "workflow.completed":
         settle("completed");
         Object.assign(w, { state: "completed", progress: 1, expired_action: null });
@@ -83,6 +99,7 @@ export function foldWorkflows(events: EventJson[], head: number): Map<string, Wf
         Object.assign(w, NO_PENDING, { expired_action: d.action });
         break;
     }
+    if (w.state !== before) w.state_at = e.ts;
     Object.assign(w, { updated_at: e.ts, event_id: e.id });
   }
   return wfs;

@@ -2,11 +2,9 @@ import { Hono } from "hono";
 import { errorPage } from "../../console/error-page.js";
 import { openPageStream } from "../../console/live.js";
 import { renderFeed, type FeedFilter } from "../../console/feed.js";
-import { pageQuery, queryString } from "../../console/page-query.js";
-import { replacePartial } from "../../console/partials.js";
-import { type ConsoleDeps, type ConsoleEnv, layoutData, pageLiveUrl, panelContext } from "../../console/routes.js";
+import { type ConsoleDeps, type ConsoleEnv, layoutData, panelContext } from "../../console/routes.js";
 import { parsePosition } from "../../http/position.js";
-import { agentDetailPanel, agentsPanel } from "./fragments.js";
+import { agentDetailPanel } from "./fragments.js";
 import { findAgent } from "./queries.js";
 
 /** An agent's history on its page: every event about it (its subject), newest first. */
@@ -15,23 +13,6 @@ const agentEvents = (agentId: string): FeedFilter => ({ platform: null, topic: n
 /** The agents pages and control forms of the console (mounted behind the console's session and CSRF checks). */
 export function agentsConsoleRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
-
-  /**
-   * The agents list alone, for the filter form: the list at the head, and
-   * the page stream reconnected with the new filter from that same head, so
-   * live updates keep rendering what the operator asked for. Without htmx,
-   * the console page with the filter in its URL.
-   */
-  app.get("/t/:tenant/agents", (c) => {
-    const tenant = c.req.param("tenant");
-    const query = pageQuery(deps.panels, c.req.query());
-    const page = `/t/${encodeURIComponent(tenant)}${Object.keys(query).length ? `?${queryString(query)}` : ""}`;
-    if (c.req.header("hx-request") !== "true") return c.redirect(page, 303);
-    const ctx = { ...panelContext(c, deps), query };
-    const { head, value: list } = deps.log.atHead(() => agentsPanel.render(ctx));
-    const live = replacePartial("page-live", deps.views.render("partials/page-live", { url: pageLiveUrl(tenant, query, head) }));
-    return c.html(`${list}\n${live}`, 200, { "HX-Push-Url": page });
-  });
 
   app.get("/t/:tenant/agents/:agent", async (c) => {
     const ctx = panelContext(c, deps);

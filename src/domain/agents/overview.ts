@@ -22,8 +22,8 @@ export const agentsOverview: OverviewSource = {
       title: "Agents",
       href: list,
       counts: [
-        { label: "online", count: countAtMost(db, agents, online(tenant)), href: `${list}?status=online` },
-        { label: "offline", count: countAtMost(db, agents, offline(tenant)), href: `${list}?status=offline`, tone: "warn" },
+        { label: "online", count: countAtMost(db, agents, online(tenant)), href: list },
+        { label: "offline", count: countAtMost(db, agents, offline(tenant)), href: `${list}?status=disconnected`, tone: "warn" },
       ],
     };
   },
@@ -45,7 +45,7 @@ export const agentsOverview: OverviewSource = {
     return {
       entries,
       groups: [
-        { kind: "offline", what: "agent", label: "offline agents", count: countAtMost(db, agents, offline(tenant)), href: `${base}/agents?status=offline` },
+        { kind: "offline", what: "agent", label: "offline agents", count: countAtMost(db, agents, offline(tenant)), href: `${base}/agents?status=disconnected` },
         { kind: "error", what: "agent", label: "agents in error", count: countAtMost(db, agents, failing(tenant)), href: `${base}/agents?status=error` },
       ],
     };

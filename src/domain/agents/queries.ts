@@ -9,7 +9,7 @@ export interface Agent extends Omit<AgentRow, "capabilities" | "metrics"> {
   metrics: Record<string, number>;
 }
 
-const toAgent = (r: AgentRow): Agent => ({ ...r, capabilities: JSON.parse(r.capabilities), metrics: JSON.parse(r.metrics) });
+export const toAgent = (r: AgentRow): Agent => ({ ...r, capabilities: JSON.parse(r.capabilities), metrics: JSON.parse(r.metrics) });
 
 /** A tenant's agents by name (then id), optionally of one status. */
 export function listAgents(db: Db, tenant: string, status?: AgentStatus): Agent[] {

@@ -1,4 +1,4 @@
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const AGENT_STATUSES = ["available", "busy", "error", "disconnected"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -23,5 +23,10 @@ export const agents = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     eventId: integer("event_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.agentId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.agentId] }),
+    // The console's list: every agent, and one status's, by name then id, by keyset (src/domain/agents/list.ts).
+    index("agents_tenant_name_idx").on(t.tenant, t.name, t.agentId),
+    index("agents_tenant_status_name_idx").on(t.tenant, t.status, t.name, t.agentId),
+  ],
 );

@@ -3,11 +3,14 @@ import { errorPage } from "../../console/error-page.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { morphPartial } from "../../console/partials.js";
+import { listPageUrl } from "../../console/list-page.js";
+import { panelQuery } from "../../console/page-query.js";
+import type { PanelContext } from "../../console/panels.js";
 import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/routes.js";
 import { ApiError } from "../../http/errors.js";
 import { jsonDepth } from "../../http/json-depth.js";
 import { connectBody, connectChannel, disconnectChannel, removeChannel, retryChannel, type CommandResult } from "./commands.js";
-import { channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
+import { channelListParams, channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
 
 /**
  * The connect form's settings: a JSON object, or `key=value` lines (blank
@@ -50,12 +53,20 @@ const field = (form: Record<string, unknown>, name: string) => (typeof form[name
 /** The channels pages and control forms of the console (mounted behind the console's session and CSRF checks). */
 export function channelsConsoleRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
-  const back = (c: Context<ConsoleEnv>) => `/t/${encodeURIComponent(c.req.param("tenant")!)}#channels`;
+  /**
+   * The context a form's answer renders in: the list's filters ride on the
+   * form's URL (the page's own), so the cards it gets back are the ones the page shows.
+   */
+  const listContext = (c: Context<ConsoleEnv>): PanelContext => {
+    const ctx = panelContext(c, deps);
+    return { ...ctx, query: channelListParams(ctx.query) };
+  };
+  const back = (c: Context<ConsoleEnv>) => listPageUrl(c.req.param("tenant")!, "channels", panelQuery([channelsPanel], c.req.query()));
 
   /** A refusal: htmx gets the form again with the reason (or the reason alone); a plain post, an error page. */
   const refuse = (c: Context<ConsoleEnv>, status: ContentfulStatusCode, message: string, form?: ConnectForm) => {
     if (isHtmx(c) && form) {
-      const html = renderConnectForm(panelContext(c, deps), { ...form, error: message });
+      const html = renderConnectForm(listContext(c), { ...form, error: message });
       return c.html(html, status, { "HX-Retarget": "#channel-connect", "HX-Reswap": "outerHTML" });
     }
     if (isHtmx(c)) return c.text(message, status, { "HX-Reswap": "none" });
@@ -64,7 +75,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
 
   /** Connect: the same command as the API's; answers at once while the connection goes on in the background. */
   app.post("/t/:tenant/channels", async (c) => {
-    const ctx = panelContext(c, deps);
+    const ctx = listContext(c);
     if (!ctx.canControl) return refuse(c, 403, "Your key has no control scope: it cannot connect channels.");
     const body = await c.req.parseBody();
     const form: ConnectForm = { platform: field(body, "platform"), name: field(body, "name").trim(), settings: field(body, "settings"), error: null };
@@ -89,7 +100,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
   /** A card's button: the same command as the API's, answered with the cards as they are now. */
   const cardAction = (path: string, verb: string, act: (tenant: string, channel: string) => Promise<CommandResult>) =>
     app.post(`/t/:tenant/channels/:channel/${path}`, async (c) => {
-      const ctx = panelContext(c, deps);
+      const ctx = listContext(c);
       if (!ctx.canControl) return refuse(c, 403, `Your key has no control scope: it cannot ${verb} channels.`);
       try {
         await act(ctx.tenant!, c.req.param("channel"));

@@ -20,13 +20,13 @@ export const channelsOverview: OverviewSource = {
       title: "Channels",
       href: list,
       counts: [
-        { label: "connected", count: countAtMost(db, channels, inState(tenant, "connected")), href: `${list}?status=connected` },
-        { label: "failed", count: countAtMost(db, channels, inState(tenant, "failed")), href: `${list}?status=failed`, tone: "bad" },
+        { label: "connected", count: countAtMost(db, channels, inState(tenant, "connected")), href: `${list}?state=connected` },
+        { label: "failed", count: countAtMost(db, channels, inState(tenant, "failed")), href: `${list}?state=failed`, tone: "bad" },
       ],
     };
   },
   attention(db, tenant, limit) {
-    const failed = `${tenantPath(tenant)}/channels?status=failed`;
+    const failed = `${tenantPath(tenant)}/channels?state=failed`;
     const rows = db
       .select({ name: channels.name, platform: channels.platform, reason: channels.reason, updatedAt: channels.updatedAt, eventId: channels.eventId })
       .from(channels)

@@ -8,7 +8,7 @@ export interface Channel extends Omit<ChannelRow, "settings"> {
   settings: Record<string, unknown>;
 }
 
-const toChannel = (r: ChannelRow): Channel => ({ ...r, settings: JSON.parse(r.settings) });
+export const toChannel = (r: ChannelRow): Channel => ({ ...r, settings: JSON.parse(r.settings) });
 
 export interface ChannelFilter {
   platform?: string;

@@ -1,4 +1,4 @@
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const CHANNEL_STATES = ["connecting", "connected", "failed", "disconnected"] as const;
 export type ChannelState = (typeof CHANNEL_STATES)[number];
@@ -27,5 +27,10 @@ export const channels = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     eventId: integer("event_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.channelId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.channelId] }),
+    // The console's list: every channel, and one state's, newest first by keyset (src/domain/channels/list.ts).
+    index("channels_tenant_created_idx").on(t.tenant, t.createdAt, t.channelId),
+    index("channels_tenant_state_created_idx").on(t.tenant, t.state, t.createdAt, t.channelId),
+  ],
 );

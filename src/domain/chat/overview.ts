@@ -70,9 +70,9 @@ export const chatOverview: OverviewSource = {
       title: "Chat",
       href: list,
       counts: [
-        { label: "open", count: countAtMost(db, chatSessions, eq(chatSessions.tenant, tenant)), href: `${list}?status=open` },
-        { label: "undelivered", count: undelivered(db, tenant).length, href: `${list}?status=undelivered`, tone: "warn" },
-        { label: "expired", count: expired(db, tenant).length, href: `${list}?status=expired`, tone: "bad" },
+        { label: "open", count: countAtMost(db, chatSessions, eq(chatSessions.tenant, tenant)), href: list },
+        { label: "undelivered", count: undelivered(db, tenant).length, href: `${list}?unread=1`, tone: "warn" },
+        { label: "expired", count: expired(db, tenant).length, href: `${list}?unread=1`, tone: "bad" },
       ],
     };
   },
@@ -95,8 +95,8 @@ export const chatOverview: OverviewSource = {
     return {
       entries,
       groups: [
-        { kind: "waiting", what: "chat", label: "undelivered chats", count: waiting.length, href: `${base}/sessions?status=undelivered` },
-        { kind: "expired", what: "chat", label: "expired chats", count: unanswered.length, href: `${base}/sessions?status=expired` },
+        { kind: "waiting", what: "chat", label: "undelivered chats", count: waiting.length, href: `${base}/sessions?unread=1` },
+        { kind: "expired", what: "chat", label: "expired chats", count: unanswered.length, href: `${base}/sessions?unread=1` },
       ],
     };
   },

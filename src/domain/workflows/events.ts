@@ -32,20 +32,41 @@ export const workflowProgress = z.strictObject({
   task: label(1000).optional(),
 });
 
+/** How long an operator's reason for a cancel may be: a line, shown on the card and in the history. */
+export const MAX_REASON = 200;
+
+/** An operator's reason: a short line of text. */
+export const controlReason = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(MAX_REASON, `must be at most ${MAX_REASON} characters`)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "must be one line without control characters");
+
 /**
- * An operator's pause, resume or cancel, delivered to the worker running the
- * workflow (`worker` must be that worker). Only the worker's confirmation
- * (`workflow.paused`, `.resumed`, `.cancelled`) changes the state.
+ * An operator's pause, resume, cancel or retry, delivered to the worker
+ * running the workflow (`worker` must be that worker). Only the worker's
+ * confirmation (`workflow.paused`, `.resumed`, `.cancelled`, `.retried`)
+ * changes the state. A cancel may say why (`reason`).
  */
-export const workflowControlRequested = z.strictObject({
-  action: z.enum(CONTROL_ACTIONS),
-  worker: label(200),
-});
+export const workflowControlRequested = z
+  .strictObject({
+    action: z.enum(CONTROL_ACTIONS),
+    worker: label(200),
+    reason: controlReason.optional(),
+  })
+  .refine((d) => d.reason === undefined || d.action === "cancel", { path: ["reason"], message: "only a cancel takes a reason" });
 
 export const workflowPaused = z.strictObject({});
 export const workflowResumed = z.strictObject({});
 export const workflowCancelled = z.strictObject({ reason: label(1000).optional() });
 export const workflowCompleted = z.strictObject({});
+/** The worker runs a failed or cancelled workflow again (asked by a retry, or on its own): back to running, from the start. */
+export const workflowRetried = z
+  .strictObject({
+    stage: stageName.optional(),
+    task: label(1000).optional(),
+  });
 export const workflowFailed = z.strictObject({
   reason: label(1000),
   /** Whether retrying may succeed (a timeout) or not (bad input). */
@@ -68,5 +89,6 @@ export const workflowTypes: Record<string, TypeSpec> = {
   "workflow.cancelled": { schema: workflowCancelled, subject: "required" },
   "workflow.completed": { schema: workflowCompleted, subject: "required" },
   "workflow.failed": { schema: workflowFailed, subject: "required" },
+  "workflow.retried": { schema: workflowRetried, subject: "required" },
   "workflow.control_expired": { schema: workflowControlExpired, subject: "required", internal: true },
 };

@@ -8,6 +8,6 @@ export const WORKFLOW_TICKS = ["workflow.progress"] as const;
 export const workflowsFeed: FeedTopic = {
   topic: "workflow",
   ticks: WORKFLOW_TICKS,
-  folded: ["workflow.started", "workflow.resumed", "workflow.paused", "workflow.control_requested", "workflow.control_expired"],
+  folded: ["workflow.started", "workflow.retried", "workflow.resumed", "workflow.paused", "workflow.control_requested", "workflow.control_expired"],
   label: (db, tenant, workflowId) => findWorkflow(db, tenant, workflowId)?.name ?? null,
 };

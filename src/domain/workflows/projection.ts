@@ -1,18 +1,18 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
 import { AppendRejected } from "../../store/event-log.js";
 import { agents } from "../agents/schema.js";
 import type { Data, Projection, WorkerOf } from "../domain.js";
-import type { workflowCancelled, workflowControlExpired, workflowControlRequested, workflowFailed, workflowProgress, workflowStarted } from "./events.js";
-import { CONTROLS, confirmedAction, FINISHED, PAST } from "./lifecycle.js";
-import { workflows, type WorkflowState } from "./schema.js";
+import type { workflowCancelled, workflowControlExpired, workflowControlRequested, workflowFailed, workflowProgress, workflowRetried, workflowStarted } from "./events.js";
+import { AFTER_FINISH, CONTROLS, confirmedAction, FINISHED, PAST } from "./lifecycle.js";
+import { workflows, workflowStateCounts, type WorkflowState } from "./schema.js";
 
 type Row = typeof workflows.$inferSelect;
 type Update = Partial<typeof workflows.$inferInsert>;
 
-const NO_PENDING: Update = { pendingAction: null, pendingEventId: null, pendingAt: null, pendingDeliverable: null };
+const NO_PENDING: Update = { pendingAction: null, pendingEventId: null, pendingAt: null, pendingDeliverable: null, pendingReason: null };
 
 /**
  * Applies workflow events to the `workflows` table (inside the append
@@ -39,15 +39,26 @@ export async function projectWorkflow(db: Db, e: StoredEvent, data: Data): Promi
       state: "running",
       worker: d.worker,
       startedAt: e.ts,
+      stateAt: e.ts,
       updatedAt: e.ts,
       eventId: e.id,
     });
+    await countState(db, e.tenant, "running", 1);
     return;
   }
 
   if (!current) throw new AppendRejected(409, `no workflow ${workflowId}: its workflow.started must come first`);
-  if (FINISHED.includes(current.state)) throw new AppendRejected(409, `workflow ${workflowId} has already ${current.state}; it cannot change any more`);
+  if (FINISHED.includes(current.state) && !AFTER_FINISH.includes(e.type)) {
+    const retry = current.state === "completed" ? "" : " until it is retried";
+    throw new AppendRejected(409, `workflow ${workflowId} has already ${current.state}; it cannot change any more${retry}`);
+  }
   const update = await change(db, e, data, current);
+  // A new state dates the workflow's place in the lists; progress and pending controls never move it.
+  if (update.state !== undefined && update.state !== current.state) {
+    update.stateAt = e.ts;
+    await countState(db, e.tenant, current.state, -1);
+    await countState(db, e.tenant, update.state, 1);
+  }
   await db
     .update(workflows)
     .set({ ...update, updatedAt: e.ts, eventId: e.id })
@@ -84,6 +95,7 @@ async function change(db: Db, e: StoredEvent, data: Data, w: Row): Promise<Updat
         pendingAt: e.ts,
         // From the log (agent.connected / agent.disconnected), not from live connections: deterministic.
         pendingDeliverable: await workerConnected(db, e.tenant, d.worker),
+        pendingReason: d.reason ?? null,
         expiredAction: null,
       };
     }
@@ -94,8 +106,30 @@ async function change(db: Db, e: StoredEvent, data: Data, w: Row): Promise<Updat
       const action = confirmedAction(e.type)!;
       const { from, to } = CONTROLS[action];
       if (!from.includes(w.state)) throw new AppendRejected(409, `workflow ${id} is ${w.state}: it can be ${PAST[action]} only when ${from.join(" or ")}`);
-      const reason = e.type === "workflow.cancelled" ? (data as z.output<typeof workflowCancelled>).reason : undefined;
-      return { state: to, error: reason ?? null, expiredAction: null, ...settle(w, to, action) };
+      // A cancel the worker confirms without saying why keeps the operator's reason.
+      const asked = w.pendingAction === "cancel" ? w.pendingReason : null;
+      const reason = e.type === "workflow.cancelled" ? ((data as z.output<typeof workflowCancelled>).reason ?? asked) : null;
+      return { state: to, error: reason, expiredAction: null, ...settle(w, to, action) };
+    }
+
+    case "workflow.retried": {
+      const d = data as z.output<typeof workflowRetried>;
+      const { from } = CONTROLS.retry;
+      if (!from.includes(w.state)) throw new AppendRejected(409, `workflow ${id} is ${w.state}: it can be retried only when ${from.join(" or ")}`);
+      if (d.stage !== undefined && !stagesOf(w).includes(d.stage)) {
+        throw new AppendRejected(409, `"${d.stage}" is not a stage of workflow ${id}; its stages are ${stagesOf(w).join(", ")}`);
+      }
+      return {
+        state: "running",
+        attempt: w.attempt + 1,
+        progress: 0,
+        stage: d.stage ?? null,
+        task: d.task ?? null,
+        error: null,
+        retryable: null,
+        expiredAction: null,
+        ...settle(w, "running", "retry"),
+      };
     }
 
     case "workflow.completed":
@@ -131,6 +165,14 @@ function settle(w: Row, to: WorkflowState, confirmed?: string): Update {
   return {};
 }
 
+/** Keeps the tabs' counts in step (workflow_state_counts): `by` more workflows of the tenant in `state`. */
+async function countState(db: Db, tenant: string, state: WorkflowState, by: number): Promise<void> {
+  await db
+    .insert(workflowStateCounts)
+    .values({ tenant, state, count: by })
+    .onConflictDoUpdate({ target: [workflowStateCounts.tenant, workflowStateCounts.state], set: { count: sql`${workflowStateCounts.count} + ${by}` } });
+}
+
 const stagesOf = (w: Row): string[] => JSON.parse(w.stages) as string[];
 
 async function workerConnected(db: Db, tenant: string, worker: string): Promise<boolean> {
@@ -149,6 +191,6 @@ export const workflowsProjection: Projection = {
   topics: ["workflow"],
   project: projectWorkflow,
   workers: Object.fromEntries(
-    ["workflow.started", "workflow.progress", "workflow.paused", "workflow.resumed", "workflow.cancelled", "workflow.completed", "workflow.failed"].map((t) => [t, runner]),
+    ["workflow.started", "workflow.progress", "workflow.paused", "workflow.resumed", "workflow.cancelled", "workflow.completed", "workflow.failed", "workflow.retried"].map((t) => [t, runner]),
   ),
 };

@@ -8,7 +8,7 @@ export interface Workflow extends Omit<WorkflowRow, "stages"> {
   stages: string[];
 }
 
-const toWorkflow = (r: WorkflowRow): Workflow => ({ ...r, stages: JSON.parse(r.stages) as string[] });
+export const toWorkflow = (r: WorkflowRow): Workflow => ({ ...r, stages: JSON.parse(r.stages) as string[] });
 
 /** How many workflows a list returns unless asked for another number. */
 export const DEFAULT_LIST = 100;
@@ -44,14 +44,4 @@ export function findWorkflow(db: Db, tenant: string, workflowId: string): Workfl
 /** Controls waiting for their worker, across tenants: their deadlines are re-armed on boot. */
 export function pendingControls(db: Db): WorkflowRow[] {
   return db.select().from(workflows).where(isNotNull(workflows.pendingEventId)).all();
-}
-
-/** What the console shows: every running or paused workflow (up to `limit`), and the few most recently finished. */
-export function consoleWorkflows(db: Db, tenant: string, options: { finished: number; limit?: number }): { active: Workflow[]; finished: Workflow[] } {
-  const rows = (where: ReturnType<typeof sql>, order: ReturnType<typeof sql>, limit: number) =>
-    db.select().from(workflows).where(and(eq(workflows.tenant, tenant), where)).orderBy(order, asc(workflows.workflowId)).limit(limit).all().map(toWorkflow);
-  return {
-    active: rows(active, sql`${workflows.startedAt} desc`, options.limit ?? DEFAULT_LIST),
-    finished: rows(sql`not (${active})`, sql`${workflows.updatedAt} desc`, options.finished),
-  };
 }
