@@ -225,7 +225,7 @@ describe("the calls and sessions lists: pages, filters and plans on the real sch
         for (const lines of plans) {
           const where = JSON.stringify({ ...query, ...cursor });
           // A search (q) is checked along the tenant's index, in order: it reads rows until a page matches, never sorts.
-          expect(lines.join(" | "), where).toMatch(/^SEARCH chat_sessions USING INDEX chat_sessions_tenant_(updated|status_updated|agent_updated|unanswered_updated)_idx \(tenant=\?/);
+          expect(lines.join(" | "), where).toMatch(/^SEARCH chat_sessions USING (COVERING )?INDEX chat_sessions_tenant_(updated|status_updated|agent_updated|unanswered_updated)_idx \(tenant=\?/);
           expect(lines.join(" | "), where).not.toMatch(/SCAN|TEMP B-TREE/);
           if ("before" in cursor) expect(lines.join(" | "), where).toMatch(/updated_at<\?/);
         }

@@ -9,7 +9,8 @@ import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
  */
 export interface Cursor {
   at: number;
-  id: string;
+  /** An entity's id, or a number where creation order breaks ties: compared as the column is (SQLite sorts every number before any text). */
+  id: string | number;
 }
 
 /**
@@ -21,6 +22,11 @@ export interface Cursor {
 export function olderThan(cursor: Cursor | null, at: SQLWrapper, id: SQLWrapper): SQL | undefined {
   if (!cursor) return undefined;
   return sql`(${at}, ${id}) < (${cursor.at}, ${cursor.id})`;
+}
+
+/** Rows at or after the cursor's own row: with `olderThan` of the row before, a window of the list. */
+export function notOlderThan(cursor: Cursor, at: SQLWrapper, id: SQLWrapper): SQL {
+  return sql`(${at}, ${id}) >= (${cursor.at}, ${cursor.id})`;
 }
 
 /** One page of a list and where the next one starts (null: this is the last). */

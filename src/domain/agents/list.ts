@@ -1,6 +1,6 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing } from "../../store/search.js";
+import { containing, SEARCH_WINDOW } from "../../store/search.js";
 import { findAgent, toAgent, type Agent } from "./queries.js";
 import { AGENT_STATUSES, agents, type AgentStatus } from "./schema.js";
 
@@ -30,22 +30,24 @@ export interface AgentPage {
  */
 export function agentPage(db: Db, tenant: string, filter: AgentListFilter, size = AGENT_PAGE): AgentPage {
   const last = filter.after === null ? undefined : findAgent(db, tenant, filter.after);
+  const range = and(
+    eq(agents.tenant, tenant),
+    filter.status ? eq(agents.status, filter.status) : undefined,
+    last ? sql`(${agents.name}, ${agents.agentId}) > (${last.name}, ${last.agentId})` : undefined,
+  );
+  const order = [asc(agents.name), asc(agents.agentId)];
+  // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
+  const end = filter.q === null ? undefined : db.select({ name: agents.name, agentId: agents.agentId }).from(agents).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
   const rows = db
     .select()
     .from(agents)
-    .where(
-      and(
-        eq(agents.tenant, tenant),
-        filter.status ? eq(agents.status, filter.status) : undefined,
-        containing([agents.name, agents.agentId, agents.capabilities], filter.q),
-        last ? sql`(${agents.name}, ${agents.agentId}) > (${last.name}, ${last.agentId})` : undefined,
-      ),
-    )
-    .orderBy(asc(agents.name), asc(agents.agentId))
+    .where(and(range, containing([agents.name, agents.agentId, agents.capabilities], filter.q), end && sql`(${agents.name}, ${agents.agentId}) <= (${end.name}, ${end.agentId})`))
+    .orderBy(...order)
     .limit(size + 1)
     .all()
     .map(toAgent);
-  if (rows.length <= size) return { rows, next: null };
+  // Less than a page of matches in a full window: the next page searches on after it.
+  if (rows.length <= size) return { rows, next: end?.agentId ?? null };
   const shown = rows.slice(0, size);
   return { rows: shown, next: shown[shown.length - 1].agentId };
 }

@@ -1,7 +1,7 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing } from "../../store/search.js";
-import { olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
+import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
+import { notOlderThan, olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
 import { toChannel, type Channel } from "./queries.js";
 import { CHANNEL_STATES, channels, type ChannelState } from "./schema.js";
 
@@ -25,22 +25,19 @@ export const channelCursor = (c: Pick<Channel, "createdAt" | "channelId">): Curs
  * `channels_tenant_state_created_idx` for a state, `channels_tenant_created_idx` for all.
  */
 export function channelPage(db: Db, tenant: string, filter: ChannelListFilter, size = CHANNEL_PAGE): Page<Channel> {
+  const range = and(eq(channels.tenant, tenant), filter.state ? eq(channels.state, filter.state) : undefined, olderThan(filter.before, channels.createdAt, channels.channelId));
+  const order = [desc(channels.createdAt), desc(channels.channelId)];
+  // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
+  const end = filter.q === null ? undefined : db.select({ at: channels.createdAt, id: channels.channelId }).from(channels).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
   const rows = db
     .select()
     .from(channels)
-    .where(
-      and(
-        eq(channels.tenant, tenant),
-        filter.state ? eq(channels.state, filter.state) : undefined,
-        containing([channels.name, channels.channelId, channels.platform], filter.q),
-        olderThan(filter.before, channels.createdAt, channels.channelId),
-      ),
-    )
-    .orderBy(desc(channels.createdAt), desc(channels.channelId))
+    .where(and(range, containing([channels.name, channels.channelId, channels.platform], filter.q), end && notOlderThan(end, channels.createdAt, channels.channelId)))
+    .orderBy(...order)
     .limit(size + 1)
     .all()
     .map(toChannel);
-  return pageOf(rows, size, channelCursor);
+  return searchedPage(pageOf(rows, size, channelCursor), end ?? null);
 }
 
 /** How many channels a tenant has in each state, from the state index. */

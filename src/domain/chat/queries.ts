@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from "drizzle-orm";
-import { olderThan, pageOf, type Page } from "../../store/keyset.js";
+import { notOlderThan, olderThan, pageOf, type Page } from "../../store/keyset.js";
+import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
 import type { SessionFilter } from "./sessions-filter.js";
 import type { Db } from "../../store/db.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
@@ -29,9 +30,6 @@ export type ListedSession = Session & { seq: number };
 /** How many sessions a page of the sessions list shows. */
 export const SESSIONS_PAGE = 50;
 
-/** `%`, `_` and the escape itself, escaped for LIKE … ESCAPE '\\'. */
-const likeText = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 /**
  * One page of a tenant's sessions, most recently active first, after the
  * filter's cursor: one seek on the index of (tenant, [status or agent,]
@@ -40,22 +38,29 @@ const likeText = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}
  * tenant's sessions until a page of matches is found.
  */
 export function sessionsPage(db: Db, tenant: string, f: SessionFilter, size = SESSIONS_PAGE): Page<ListedSession> {
-  const where = and(
+  // Creation order is a number: compared as text, every rowid would sort before the cursor's.
+  const cursor = f.cursor && { at: f.cursor.at, id: Number(f.cursor.id) };
+  const range = and(
     eq(chatSessions.tenant, tenant),
     f.status ? eq(chatSessions.status, f.status) : undefined,
     f.agent ? eq(chatSessions.agent, f.agent) : undefined,
     f.unread ? gt(chatSessions.unanswered, 0) : undefined,
-    f.q ? or(sql`${chatSessions.sessionId} LIKE ${likeText(f.q)} ESCAPE '\\'`, sql`${chatSessions.title} LIKE ${likeText(f.q)} ESCAPE '\\'`) : undefined,
-    olderThan(f.cursor, chatSessions.updatedAt, creation),
+    olderThan(cursor, chatSessions.updatedAt, creation),
   );
+  const order = [desc(chatSessions.updatedAt), desc(creation)];
+  // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
+  const end = f.q === null ? undefined : db.select({ at: chatSessions.updatedAt, id: sql<number>`${creation}` }).from(chatSessions).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
   const rows = db
     .select({ ...getTableColumns(chatSessions), seq: sql<number>`${creation}` })
     .from(chatSessions)
-    .where(where)
-    .orderBy(desc(chatSessions.updatedAt), desc(creation))
+    .where(and(range, containing([chatSessions.sessionId, chatSessions.title], f.q), end && notOlderThan(end, chatSessions.updatedAt, creation)))
+    .orderBy(...order)
     .limit(size + 1)
     .all();
-  return pageOf(rows, size, (s) => ({ at: s.updatedAt, id: String(s.seq) }));
+  return searchedPage(
+    pageOf(rows, size, (s) => ({ at: s.updatedAt, id: s.seq })),
+    end ?? null,
+  );
 }
 
 export function findSession(db: Db, tenant: string, sessionId: string): Session | undefined {

@@ -1,7 +1,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing } from "../../store/search.js";
-import { olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
+import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
+import { notOlderThan, olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
 import { toWorkflow, type Workflow } from "./queries.js";
 import { workflows, WORKFLOW_STATES, workflowStateCounts, type WorkflowState } from "./schema.js";
 
@@ -25,22 +25,19 @@ export const workflowCursor = (w: Pick<Workflow, "stateAt" | "workflowId">): Cur
  * for all, one seek to the cursor however deep the page.
  */
 export function workflowPage(db: Db, tenant: string, filter: WorkflowListFilter, size = WORKFLOW_PAGE): Page<Workflow> {
+  const range = and(eq(workflows.tenant, tenant), filter.state ? eq(workflows.state, filter.state) : undefined, olderThan(filter.before, workflows.stateAt, workflows.workflowId));
+  const order = [desc(workflows.stateAt), desc(workflows.workflowId)];
+  // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
+  const end = filter.q === null ? undefined : db.select({ at: workflows.stateAt, id: workflows.workflowId }).from(workflows).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
   const rows = db
     .select()
     .from(workflows)
-    .where(
-      and(
-        eq(workflows.tenant, tenant),
-        filter.state ? eq(workflows.state, filter.state) : undefined,
-        containing([workflows.workflowId, workflows.name], filter.q),
-        olderThan(filter.before, workflows.stateAt, workflows.workflowId),
-      ),
-    )
-    .orderBy(desc(workflows.stateAt), desc(workflows.workflowId))
+    .where(and(range, containing([workflows.workflowId, workflows.name], filter.q), end && notOlderThan(end, workflows.stateAt, workflows.workflowId)))
+    .orderBy(...order)
     .limit(size + 1)
     .all()
     .map(toWorkflow);
-  return pageOf(rows, size, workflowCursor);
+  return searchedPage(pageOf(rows, size, workflowCursor), end ?? null);
 }
 
 /** How many workflows a tenant has in each state: a row per state of the counts the projection keeps, however many workflows. */
