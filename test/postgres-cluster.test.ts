@@ -1,3 +1,4 @@
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runCliOn } from "../src/cli.js";
@@ -91,6 +92,31 @@ describe("two nodes on one PostgreSQL database", () => {
       await vi.waitFor(async () => expect((await api(node, "/api/v1/tenants/demo/events", { key: secret })).status).toBe(200), { timeout: 10_000 });
     }
     expect(await runCliOn(["keys", "list"], url)).toContain("cluster");
+  });
+
+  it("looks a session its replica does not know up in PostgreSQL before refusing it", async () => {
+    // A session written to PostgreSQL without announcing it: no node's replica has it.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    let cookie: string;
+    try {
+      const secret = (await admin.query("SELECT value FROM settings WHERE name = 'session_secret'")).rows[0].value as string;
+      const keyId = (await admin.query("SELECT id FROM api_keys WHERE tenant IS NULL")).rows[0].id as string;
+      const id = `ses_${randomBytes(8).toString("hex")}`;
+      const token = randomBytes(24).toString("base64url");
+      const now = Date.now();
+      await admin.query(
+        "INSERT INTO console_sessions (id, token_hash, key_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
+        [id, createHash("sha256").update(token).digest("hex"), keyId, now, now + 3_600_000],
+      );
+      const payload = `${id}.${token}`;
+      cookie = `sb_session=${payload}.${createHmac("sha256", secret).update(payload).digest("base64url")}`;
+    } finally {
+      await admin.end();
+    }
+    const page = await fetch(`${b.url}/t/demo`, { headers: { cookie }, redirect: "manual" });
+    await page.body?.cancel();
+    expect(page.status).toBe(200);
   });
 
   it("signs an operator in on A and serves the next page on B", async () => {
