@@ -5,9 +5,8 @@ import { runCliOn } from "../src/cli.js";
 import { sessionCookie } from "./support/console.js";
 import { walkHistory } from "./support/history-pages.js";
 import { startPostgres, type PostgresCluster } from "./support/postgres.js";
-import { api, publish, startTestServer, type TestServer } from "./support/server.js";
+import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
-import { ADMIN_KEY } from "./support/server.js";
 
 /**
  * Two nodes of one cluster, in this process, on one PostgreSQL database:
