@@ -43,6 +43,8 @@ export interface AppDeps {
   views: Views;
   sessions: Sessions;
   access: AccessWatch;
+  /** On a cluster: whether this node reaches PostgreSQL (/healthz). */
+  ready?: () => boolean;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */

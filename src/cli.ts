@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config.js";
-import { openDb } from "./store/db.js";
+import pg from "pg";
+import { ConfigError, isPostgresUrl, loadConfig } from "./config.js";
+import { openDb, type Db } from "./store/db.js";
+import { changeAccess } from "./store/postgres-access.js";
+import { migratePostgres } from "./store/postgres-migrate.js";
 import { isAdmin, KeyError, KeyStore, parseScopes, SCOPES, type ApiKey } from "./store/keys.js";
 import { applySessionChange, SessionStore } from "./store/sessions.js";
 import { TenantError, TenantStore } from "./store/tenants.js";
@@ -21,9 +24,10 @@ const USAGE = `Usage: npm run switchboard -- <command>
   sessions list [--tenant <slug>]              console sign-ins not yet expired
   sessions end <session id>                    sign it out; its open pages end
 
-Works on the database named by DATABASE_URL (default ./data/switchboard.db),
-also while the server is running (which ends the streams of a revoked key,
-a disabled tenant or an ended session within ACCESS_CHECK_MS).
+Works on the database named by DATABASE_URL (default ./data/switchboard.db;
+a postgres:// URL for a cluster), also while the server is running (which
+ends the streams of a revoked key, a disabled tenant or an ended session
+within ACCESS_CHECK_MS; on a cluster, every node does).
 
 Scopes: read (history, state, streams), publish (events), control (commands
 to workers), work (be a worker: its command stream and its answers and
@@ -36,9 +40,46 @@ Retell API key that has the webhook badge as the secret.`;
 
 class UsageError extends Error {}
 
-/** Runs one CLI command; returns the text to print. Exported for tests. */
+/** Runs one CLI command on a SQLite database; returns the text to print. Exported for tests. */
 export function runCli(argv: string[], databaseUrl: string): string {
-  const { values, positionals } = parseArgs({
+  const args = parse(argv);
+  if (!args) return USAGE;
+  const db = openDb(databaseUrl);
+  try {
+    return command(db, args);
+  } finally {
+    db.$client.close();
+  }
+}
+
+/**
+ * Runs one CLI command on the database DATABASE_URL names: a SQLite file,
+ * or PostgreSQL, where the same command runs on a copy of the access tables
+ * and what it changed is written back, announced to every node (see changeAccess).
+ */
+export async function runCliOn(argv: string[], databaseUrl: string): Promise<string> {
+  if (!isPostgresUrl(databaseUrl)) return runCli(argv, databaseUrl);
+  const args = parse(argv);
+  if (!args) return USAGE;
+  await migratePostgres(databaseUrl);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    return await changeAccess(pool, (db) => command(db, args));
+  } finally {
+    await pool.end();
+  }
+}
+
+type Args = ReturnType<typeof parseCommand>;
+
+/** The command line, or null when it asks for the usage. */
+function parse(argv: string[]): Args | null {
+  const args = parseCommand(argv);
+  return args.values.help || !args.positionals[0] ? null : args;
+}
+
+function parseCommand(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -52,82 +93,79 @@ export function runCli(argv: string[], databaseUrl: string): string {
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+function command(db: Db, { values, positionals }: Args): string {
   const [noun, verb, arg, arg2] = positionals;
-  if (values.help || !noun) return USAGE;
-  const db = openDb(databaseUrl);
-  try {
-    const tenants = new TenantStore(db);
-    const keys = new KeyStore(db);
-    const sessions = new SessionStore(db, async (change) => applySessionChange(db, change));
-    switch (`${noun} ${verb}`) {
-      case "tenants create": {
-        if (!arg) throw new UsageError("tenants create needs a slug, e.g. tenants create acme");
-        const t = tenants.create(arg, values.name ?? arg);
-        return `created tenant ${t.slug} (${t.name})`;
-      }
-      case "tenants list":
-        return table(
-          ["slug", "name", "created", "retell", "disabled"],
-          tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt), tenants.retellSecret(t.slug) === null ? "" : "secret set", t.disabledAt ? iso(t.disabledAt) : ""]),
-        );
-      case "tenants disable":
-      case "tenants enable": {
-        if (!arg) throw new UsageError(`tenants ${verb} needs a slug, e.g. tenants ${verb} acme`);
-        if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; see tenants list`);
-        tenants.setDisabled(arg, verb === "disable");
-        return verb === "disable"
-          ? `disabled tenant ${arg}: its requests get 403 and a running server ends its open streams`
-          : `enabled tenant ${arg} again`;
-      }
-      case "tenants set-retell-secret": {
-        if (!arg) throw new UsageError("tenants set-retell-secret needs a slug, e.g. tenants set-retell-secret acme <secret>");
-        if (Boolean(values.clear) === (arg2 !== undefined)) throw new UsageError("tenants set-retell-secret needs exactly one of <secret> or --clear");
-        if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; create it with: tenants create ${arg}`);
-        // Never echo the secret: this output ends up in terminals and CI logs.
-        tenants.setRetellSecret(arg, values.clear ? null : arg2);
-        return values.clear
-          ? `cleared the Retell secret of tenant ${arg}: its Retell webhooks are now refused`
-          : `set the Retell secret of tenant ${arg}; point Retell's webhook at /api/v1/tenants/${arg}/webhooks/retell`;
-      }
-      case "keys create": {
-        if (values.admin === (values.tenant !== undefined)) throw new UsageError("keys create needs exactly one of --tenant <slug> or --admin");
-        if (!values.scopes) throw new UsageError("keys create needs --scopes, e.g. --scopes read,publish");
-        const tenant = values.tenant ?? null;
-        if (tenant !== null && !tenants.exists(tenant)) throw new UsageError(`no tenant "${tenant}"; create it with: tenants create ${tenant}`);
-        const workers = values.workers === undefined ? undefined : parseWorkerPatterns(values.workers);
-        const { key, secret } = keys.create({ tenant, scopes: parseScopes(values.scopes), label: values.label, workers });
-        return [`created ${describe(key)}`, "", "The key is shown only this once:", "", `  ${secret}`, ""].join("\n");
-      }
-      case "keys list": {
-        const rows = keys.list().filter((k) => values.tenant === undefined || k.tenant === values.tenant);
-        return table(
-          ["id", "tenant", "scopes", "workers", "label", "created", "revoked"],
-          rows.map((k) => [k.id, tenantOf(k), scopesOf(k), workersOf(k), k.label, iso(k.createdAt), k.revokedAt ? iso(k.revokedAt) : ""]),
-        );
-      }
-      case "keys revoke": {
-        if (!arg) throw new UsageError("keys revoke needs a key id (see keys list)");
-        const key = keys.revoke(arg);
-        const ended = applySessionChange(db, { op: "end-key", keyId: key.id });
-        return `revoked ${describe(key)}${ended > 0 ? `, and ended its ${ended} console session${ended === 1 ? "" : "s"}` : ""}`;
-      }
-      case "sessions list": {
-        const rows = sessions.list({ tenant: values.tenant });
-        return table(
-          ["id", "key", "tenant", "created", "last seen", "expires", "address", "user agent"],
-          rows.map((s) => [s.id, s.keyLabel ? `${s.keyId} (${s.keyLabel})` : s.keyId, s.tenant ?? "(all, admin)", iso(s.createdAt), iso(s.lastSeenAt), iso(s.expiresAt), s.address, s.userAgent]),
-        );
-      }
-      case "sessions end": {
-        if (!arg) throw new UsageError("sessions end needs a session id (see sessions list)");
-        if (applySessionChange(db, { op: "end", id: arg }) === 0) throw new UsageError(`no session with id "${arg}" (see sessions list)`);
-        return `ended session ${arg}: its cookie no longer signs in, and a running server ends its open pages`;
-      }
-      default:
-        throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
+  const tenants = new TenantStore(db);
+  const keys = new KeyStore(db);
+  const sessions = new SessionStore(db, async (change) => applySessionChange(db, change));
+  switch (`${noun} ${verb}`) {
+    case "tenants create": {
+      if (!arg) throw new UsageError("tenants create needs a slug, e.g. tenants create acme");
+      const t = tenants.create(arg, values.name ?? arg);
+      return `created tenant ${t.slug} (${t.name})`;
     }
-  } finally {
-    db.$client.close();
+    case "tenants list":
+      return table(
+        ["slug", "name", "created", "retell", "disabled"],
+        tenants.list().map((t) => [t.slug, t.name, iso(t.createdAt), tenants.retellSecret(t.slug) === null ? "" : "secret set", t.disabledAt ? iso(t.disabledAt) : ""]),
+      );
+    case "tenants disable":
+    case "tenants enable": {
+      if (!arg) throw new UsageError(`tenants ${verb} needs a slug, e.g. tenants ${verb} acme`);
+      if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; see tenants list`);
+      tenants.setDisabled(arg, verb === "disable");
+      return verb === "disable"
+        ? `disabled tenant ${arg}: its requests get 403 and a running server ends its open streams`
+        : `enabled tenant ${arg} again`;
+    }
+    case "tenants set-retell-secret": {
+      if (!arg) throw new UsageError("tenants set-retell-secret needs a slug, e.g. tenants set-retell-secret acme <secret>");
+      if (Boolean(values.clear) === (arg2 !== undefined)) throw new UsageError("tenants set-retell-secret needs exactly one of <secret> or --clear");
+      if (!tenants.exists(arg)) throw new UsageError(`no tenant "${arg}"; create it with: tenants create ${arg}`);
+      // Never echo the secret: this output ends up in terminals and CI logs.
+      tenants.setRetellSecret(arg, values.clear ? null : arg2);
+      return values.clear
+        ? `cleared the Retell secret of tenant ${arg}: its Retell webhooks are now refused`
+        : `set the Retell secret of tenant ${arg}; point Retell's webhook at /api/v1/tenants/${arg}/webhooks/retell`;
+    }
+    case "keys create": {
+      if (values.admin === (values.tenant !== undefined)) throw new UsageError("keys create needs exactly one of --tenant <slug> or --admin");
+      if (!values.scopes) throw new UsageError("keys create needs --scopes, e.g. --scopes read,publish");
+      const tenant = values.tenant ?? null;
+      if (tenant !== null && !tenants.exists(tenant)) throw new UsageError(`no tenant "${tenant}"; create it with: tenants create ${tenant}`);
+      const workers = values.workers === undefined ? undefined : parseWorkerPatterns(values.workers);
+      const { key, secret } = keys.create({ tenant, scopes: parseScopes(values.scopes), label: values.label, workers });
+      return [`created ${describe(key)}`, "", "The key is shown only this once:", "", `  ${secret}`, ""].join("\n");
+    }
+    case "keys list": {
+      const rows = keys.list().filter((k) => values.tenant === undefined || k.tenant === values.tenant);
+      return table(
+        ["id", "tenant", "scopes", "workers", "label", "created", "revoked"],
+        rows.map((k) => [k.id, tenantOf(k), scopesOf(k), workersOf(k), k.label, iso(k.createdAt), k.revokedAt ? iso(k.revokedAt) : ""]),
+      );
+    }
+    case "keys revoke": {
+      if (!arg) throw new UsageError("keys revoke needs a key id (see keys list)");
+      const key = keys.revoke(arg);
+      const ended = applySessionChange(db, { op: "end-key", keyId: key.id });
+      return `revoked ${describe(key)}${ended > 0 ? `, and ended its ${ended} console session${ended === 1 ? "" : "s"}` : ""}`;
+    }
+    case "sessions list": {
+      const rows = sessions.list({ tenant: values.tenant });
+      return table(
+        ["id", "key", "tenant", "created", "last seen", "expires", "address", "user agent"],
+        rows.map((s) => [s.id, s.keyLabel ? `${s.keyId} (${s.keyLabel})` : s.keyId, s.tenant ?? "(all, admin)", iso(s.createdAt), iso(s.lastSeenAt), iso(s.expiresAt), s.address, s.userAgent]),
+      );
+    }
+    case "sessions end": {
+      if (!arg) throw new UsageError("sessions end needs a session id (see sessions list)");
+      if (applySessionChange(db, { op: "end", id: arg }) === 0) throw new UsageError(`no session with id "${arg}" (see sessions list)`);
+      return `ended session ${arg}: its cookie no longer signs in, and a running server ends its open pages`;
+    }
+    default:
+      throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
   }
 }
 
@@ -146,10 +184,10 @@ function table(head: string[], rows: string[][]): string {
   return [head, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-function main(): void {
+async function main(): Promise<void> {
   try {
     const { DATABASE_URL } = loadConfig();
-    process.stdout.write(runCli(process.argv.slice(2), DATABASE_URL) + "\n");
+    process.stdout.write((await runCliOn(process.argv.slice(2), DATABASE_URL)) + "\n");
   } catch (err) {
     if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof WorkerBindingError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`switchboard: ${(err as Error).message}\n`);
@@ -159,4 +197,4 @@ function main(): void {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+if (import.meta.url === `file://${process.argv[1]}`) void main();

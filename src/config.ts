@@ -15,8 +15,30 @@ const schema = z.object({
    */
   SWITCHBOARD_TLS_CERT: z.string().min(1).optional(),
   SWITCHBOARD_TLS_KEY: z.string().min(1).optional(),
-  /** SQLite file path; a `file:` prefix is accepted and dropped. */
-  DATABASE_URL: z.string().min(1).default("./data/switchboard.db"),
+  /**
+   * A SQLite file path (one node; a `file:` prefix is accepted and dropped), or a PostgreSQL URL
+   * (`postgres://user:password@host:5432/db`): a node of a cluster, several of which share that database.
+   */
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .default("./data/switchboard.db")
+    .superRefine((v, ctx) => {
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v)?.[1];
+      if (scheme === undefined || scheme.toLowerCase() === "file") return;
+      if (!isPostgresUrl(v)) {
+        ctx.addIssue({ code: "custom", message: `"${scheme}://" is not a database Switchboard knows: give a SQLite file path, or a postgres:// (or postgresql://) URL` });
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not a valid PostgreSQL URL (postgres://user:password@host:5432/database)" });
+        return;
+      }
+      if (!url.hostname || url.pathname.length <= 1) ctx.addIssue({ code: "custom", message: "a PostgreSQL URL needs a host and a database name (postgres://user:password@host:5432/database)" });
+    }),
   /** On a new database, becomes the admin key instead of a random one. */
   SWITCHBOARD_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
   /**
@@ -123,6 +145,9 @@ const schema = z.object({
   });
 
 export type Config = z.output<typeof schema>;
+
+/** Whether DATABASE_URL names PostgreSQL (a cluster's shared database) rather than a SQLite file. */
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -7,7 +7,7 @@ import { Views } from "./console/views.js";
 import { connectedAgents, Presence } from "./domain/agents/index.js";
 import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
-import type { Config } from "./config.js";
+import { isPostgresUrl, type Config } from "./config.js";
 import { AccessWatch } from "./http/access-watch.js";
 import { connectionCloser } from "./http/connections.js";
 import { readTls } from "./http/tls.js";
@@ -17,8 +17,13 @@ import { fullCollector } from "./memory.js";
 import { TurnBudget } from "./turn-budget.js";
 import { createMetrics } from "./metrics.js";
 import { AccessStore } from "./store/access.js";
-import { openDb } from "./store/db.js";
+import { openDb, type Db } from "./store/db.js";
+import type { EventLog } from "./store/event-log.js";
 import { KeyStore } from "./store/keys.js";
+import { Leadership } from "./store/leadership.js";
+import { PostgresEventLog } from "./store/postgres-event-log.js";
+import { PostgresPruner } from "./store/postgres-pruner.js";
+import { Retention } from "./store/retention.js";
 import { SessionStore } from "./store/sessions.js";
 import { storedSessionSecret } from "./store/settings.js";
 import { SqliteEventLog } from "./store/sqlite-event-log.js";
@@ -46,25 +51,34 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
   // Before anything is opened: a bad certificate stops the start with nothing to undo.
   const tls = readTls(config);
-  const db = openDb(config.DATABASE_URL, { durability: config.SWITCHBOARD_DURABILITY });
+  // One budget of loop time per turn for everything done in slices: fan-out, writes, renders, replays, admissions.
+  const turn = new TurnBudget();
+  // On PostgreSQL (a node of a cluster), every synchronous read is on the node's replica (see Replica).
+  const cluster = isPostgresUrl(config.DATABASE_URL) ? await PostgresEventLog.open({ url: config.DATABASE_URL, logger }) : null;
+  let db: Db;
+  let single: SqliteEventLog | null = null;
+  if (cluster) db = cluster.replica.db;
+  else {
+    db = openDb(config.DATABASE_URL, { durability: config.SWITCHBOARD_DURABILITY });
+    // The writer thread updates projections inside the append transaction (state and log never
+    // disagree) and runs retention; reader threads serve history. The event loop never waits on them.
+    single = await SqliteEventLog.open(db.$client, {
+      path: config.DATABASE_URL,
+      durability: config.SWITCHBOARD_DURABILITY,
+      retention: { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
+      readers: HISTORY_READERS,
+      logger,
+      turn,
+    });
+  }
+  const log: EventLog = cluster ?? single!;
   const sqlite = db.$client;
   const tenants = new TenantStore(db);
   const keys = new KeyStore(db);
-
-  // The writer thread updates projections inside the append transaction (state and log never
-  // disagree) and runs retention; reader threads serve history. The event loop never waits on them.
-  // One budget of loop time per turn for everything done in slices: fan-out, writes, renders, replays, admissions.
-  const turn = new TurnBudget();
-  const log = await SqliteEventLog.open(sqlite, {
-    path: config.DATABASE_URL,
-    durability: config.SWITCHBOARD_DURABILITY,
-    retention: { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS },
-    readers: HISTORY_READERS,
-    logger,
-    turn,
-  });
   const domains = createDomains({ db, log, logger, commandTimeoutMs: config.COMMAND_TIMEOUT_MS });
-  log.onCommit(domains.onCommit);
+  // On a cluster only the leader runs the domains' timers: the others arm none.
+  let leading = cluster === null;
+  log.onCommit((events) => leading && domains.onCommit(events));
   const hub = new Hub({
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
@@ -80,17 +94,27 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const metrics = createMetrics(hub, log);
 
   const presence = new Presence(log, config.PRESENCE_GRACE_MS, logger);
-  presence.start(connectedAgents(db));
-  domains.start();
+  let leadership: Leadership | null = null;
+  if (cluster) leadership = leadCluster(config, cluster, logger, (lead) => (leading = lead), domains);
+  else {
+    // One node: agents the log says are connected get a grace period to come back. (A cluster's node
+    // cannot tell the agents connected to other nodes from those gone: see the README's limits.)
+    presence.start(connectedAgents(db));
+    domains.start();
+  }
 
   const views = new Views();
   // Session writes go through the log's writer thread: the event loop never waits on the database's lock.
-  const sessionStore = new SessionStore(db, (change) => log.write(change));
-  const sessions = new Sessions(config.SESSION_SECRET ?? storedSessionSecret(db), keys, sessionStore, config.SESSION_MAX_AGE);
+  const sessionStore = cluster
+    ? new SessionStore(db, (change) => cluster.access.writeSession(change), (id) => cluster.access.fetchSession(id))
+    : new SessionStore(db, (change) => single!.write(change));
+  const secret = config.SESSION_SECRET ?? (cluster ? await cluster.access.change(storedSessionSecret) : storedSessionSecret(db));
+  const sessions = new Sessions(secret, keys, sessionStore, config.SESSION_MAX_AGE);
   const accessStore = new AccessStore(sqlite);
   const access = new AccessWatch((inUse) => accessStore.lapsed(inUse), { intervalMs: config.ACCESS_CHECK_MS, logger });
   access.start();
-  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access });
+  const ready = cluster ? () => cluster.ready() : undefined;
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access, ready });
   const server = await new Promise<ServerType>((resolve, reject) => {
     // With a certificate, HTTP/2: every tab of a browser shares one connection, where HTTP/1.1 gives
     // an origin six, each held by a page's stream. HTTP/1.1 stays for clients without HTTP/2.
@@ -98,17 +122,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, ...transport }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       access.stop();
-      void log.stop().then(() => sqlite.close());
+      void (leadership?.stop() ?? Promise.resolve()).then(() => log.stop()).then(() => sqlite.close());
       reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
     });
   });
   // Only once listening: a generated key is shown once, by the start that succeeds; made before a
   // failed listen (port in use), it would be stored but never shown. No request is read before this runs.
-  const bootstrapKey = bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
+  // On a cluster, against PostgreSQL's tables: of nodes starting together on a new database, one makes them.
+  const bootstrapKey = cluster
+    ? await cluster.access.change((scratch) => bootstrap(new TenantStore(scratch), new KeyStore(scratch), config.SWITCHBOARD_ADMIN_KEY))
+    : bootstrap(tenants, keys, config.SWITCHBOARD_ADMIN_KEY);
   const port = (server.address() as AddressInfo).port;
   const connections = connectionCloser(server);
   const url = `${tls ? "https" : "http"}://${!config.HOST || config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST}:${port}`;
-  logger.info("switchboard listening", { url, http2: tls !== null, database: config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
+  logger.info("switchboard listening", { url, http2: tls !== null, database: cluster ? "postgres" : config.DATABASE_URL, durability: config.SWITCHBOARD_DURABILITY, head: log.head() });
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -116,6 +143,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info("switchboard shutting down");
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       presence.stop();
+      await leadership?.stop();
       domains.stop();
       access.stop();
       log.close();
@@ -149,4 +177,30 @@ function releaseMemory(logger: Logger): (() => void) | undefined {
     collect();
     logger.debug("memory released after a burst", { gcMs: Math.round(performance.now() - t0) });
   };
+}
+
+/**
+ * On a cluster, the work done once (the domains' timers: command expiry,
+ * connect timeouts; retention) runs on the node holding leadership only:
+ * started when it leads, stopped the moment it does not.
+ */
+function leadCluster(config: Config, cluster: PostgresEventLog, logger: Logger, setLeading: (lead: boolean) => void, domains: { start(): void; stop(): void }): Leadership {
+  let retention: Retention | null = null;
+  return Leadership.start({
+    url: config.DATABASE_URL,
+    logger,
+    onLead() {
+      setLeading(true);
+      domains.start();
+      const options = { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS };
+      retention = new Retention(new PostgresPruner(cluster.pool), options, logger);
+      retention.start();
+    },
+    onLose() {
+      setLeading(false);
+      domains.stop();
+      void retention?.stop();
+      retention = null;
+    },
+  });
 }

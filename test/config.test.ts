@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseDuration } from "../src/config.js";
+import { ConfigError, isPostgresUrl, loadConfig, parseDuration } from "../src/config.js";
 
 /** The ConfigError loadConfig throws for `env`; fails the test if it does not throw one. */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -97,6 +97,16 @@ describe("loadConfig defaults", () => {
   it("drops a file: prefix from DATABASE_URL", () => {
     expect(loadConfig({ DATABASE_URL: "file:./data/x.db" }).DATABASE_URL).toBe("./data/x.db");
     expect(loadConfig({ DATABASE_URL: "file:/abs/x.db" }).DATABASE_URL).toBe("/abs/x.db");
+  });
+
+  it("takes a PostgreSQL URL as a cluster's database, and refuses other schemes and incomplete URLs with the reason", () => {
+    for (const url of ["postgres://u:p@db.internal:5432/switchboard", "postgresql://db/switchboard"]) {
+      expect(loadConfig({ DATABASE_URL: url }).DATABASE_URL).toBe(url);
+      expect(isPostgresUrl(url)).toBe(true);
+    }
+    expect(isPostgresUrl("./data/switchboard.db")).toBe(false);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://db/switchboard" })).toThrow(/DATABASE_URL: "mysql:\/\/" is not a database Switchboard knows/);
+    expect(() => loadConfig({ DATABASE_URL: "postgres://db.internal:5432" })).toThrow(/DATABASE_URL: a PostgreSQL URL needs a host and a database name/);
   });
 
   it("ignores variables it does not know", () => {

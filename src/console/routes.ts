@@ -59,8 +59,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.use("/admin/*", sameOrigin());
   for (const path of ["/login", "/logout", "/t/*", "/admin/*"]) app.use(path, formBodyLimit(deps.maxEventBytes));
 
-  app.get("/", (c) => {
-    const session = sessions.current(c);
+  app.get("/", async (c) => {
+    const session = await sessions.resolve(c);
     return c.redirect(session ? consoleHome(session.key, deps) : "/login");
   });
 
@@ -194,7 +194,7 @@ const isPageStream = (path: string): boolean => path.endsWith("/live") || /^\/t\
  */
 function consolePage(deps: ConsoleDeps) {
   return createMiddleware<ConsoleEnv>(async function requireSession(c, next) {
-    const session = deps.sessions.current(c);
+    const session = await deps.sessions.resolve(c);
     if (!session) {
       if (isPageStream(c.req.path)) return c.text("sign in first", 401);
       return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);

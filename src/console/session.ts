@@ -102,6 +102,19 @@ export class Sessions {
     return { key, id: row.id, csrf: this.#mac(`csrf:${session.id}.${session.token}`) };
   }
 
+  /**
+   * As `current`, but a signed cookie naming a session this node does not
+   * know yet is looked up in the database first (a cluster's node other than
+   * the one the operator signed in on); without such a lookup, as `current`.
+   */
+  async resolve(c: Context): Promise<CurrentSession | null> {
+    const found = this.current(c);
+    if (found || !this.store.fetch) return found;
+    const session = this.#read(c);
+    if (!session || this.store.find(session.id) || !(await this.store.fetch(session.id))) return null;
+    return this.current(c);
+  }
+
   checkCsrf(session: CurrentSession, token: string | undefined): boolean {
     return token !== undefined && safeEqual(token, session.csrf);
   }

@@ -41,7 +41,7 @@ export function statsRoutes(deps: ConsoleDeps) {
   deps.log.onCommit((committed) => meter.record(committed));
   const cache = new Map<string, { at: number; topics: { topic: string; count: number }[] }>();
 
-  const stats = (tenant: string) => {
+  const stats = async (tenant: string) => {
     let cached = cache.get(tenant);
     if (!cached || Date.now() - cached.at > TOPICS_TTL_MS) cache.set(tenant, (cached = { at: Date.now(), topics: topicCounts(deps.db, tenant) }));
     const latest = deps.db.select({ id: max(events.id) }).from(events).where(eq(events.tenant, tenant)).get()?.id ?? null;
@@ -54,14 +54,14 @@ export function statsRoutes(deps: ConsoleDeps) {
       retained: cached.topics.reduce((n, t) => n + t.count, 0),
       head: deps.log.head(),
       latest,
-      oldest: deps.log.oldest(tenant),
+      oldest: await deps.log.oldest(tenant),
       topics: cached.topics,
       at: Date.now(),
     };
   };
 
-  app.get("/t/:tenant/stats", (c) => {
-    const html = deps.views.render("partials/stats", stats(c.req.param("tenant")));
+  app.get("/t/:tenant/stats", async (c) => {
+    const html = deps.views.render("partials/stats", await stats(c.req.param("tenant")));
     if (c.req.header("hx-request") === "true") return c.html(html);
     return c.html(deps.views.render("pages/stats", { ...layoutData(c, deps), stats: html }));
   });

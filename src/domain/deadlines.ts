@@ -32,6 +32,11 @@ export class Deadlines {
     return this.#timers.has(key);
   }
 
+  /** Arms again after stop(): a node that leads again (src/store/leadership.ts) resumes its timers. */
+  start(): void {
+    this.#stopped = false;
+  }
+
   stop(): void {
     this.#stopped = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);

@@ -8,6 +8,8 @@ export interface OpsDeps {
   sqlite: Database.Database;
   log: EventLog;
   metrics: Registry;
+  /** On a cluster: whether this node reaches PostgreSQL. Not ready, /healthz answers 503 so a balancer sends requests elsewhere. */
+  ready?: () => boolean;
 }
 
 /** Health check and Prometheus metrics: unauthenticated, and holding no tenant data. */
@@ -18,6 +20,7 @@ export function opsRoutes(deps: OpsDeps) {
   app.get("/healthz", (c) => {
     try {
       ping.get();
+      if (deps.ready && !deps.ready()) return c.json({ status: "unavailable", message: "the PostgreSQL connection is down; reconnecting" }, 503);
       return c.json({ status: "ok", head: deps.log.head() });
     } catch (err) {
       return c.json({ status: "unavailable", message: `database check failed: ${(err as Error).message}` }, 503);

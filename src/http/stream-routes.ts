@@ -43,16 +43,19 @@ export interface StartPoint {
  * restored backup) restarts live from the head; a position retention has
  * already pruned past replays everything still retained. Either way the
  * client is told with an in-band `reset` whose `id:` is the new position.
+ * Only a reset waits (for the oldest retained id, which on PostgreSQL is
+ * asked of the database): an ordinary start is decided synchronously.
  */
-export function startPoint(log: EventLog, tenant: string | null, position: number | null): StartPoint {
+export function startPoint(log: EventLog, tenant: string | null, position: number | null): StartPoint | Promise<StartPoint> {
   const head = log.head();
   if (position === null) return { cursor: head, reset: null };
-  if (position > head) return { cursor: head, reset: { reason: "ahead", oldest: log.oldest(tenant), head } };
+  const withOldest = (cursor: number, reason: "stale" | "ahead") => log.oldest(tenant).then((oldest): StartPoint => ({ cursor, reset: { reason, oldest, head } }));
+  if (position > head) return withOldest(head, "ahead");
   const pruned = log.prunedThrough(tenant);
   // One tenant's retained events all lie above its pruned point, so its stream may resume there. An
   // all-tenant stream may not: `pruned` is the highest of every tenant's, and other tenants can still
   // hold retained events below it; it replays everything retained after the client's own position.
-  if (position < pruned) return { cursor: tenant === null ? position : pruned, reset: { reason: "stale", oldest: log.oldest(tenant), head } };
+  if (position < pruned) return withOldest(tenant === null ? position : pruned, "stale");
   return { cursor: position, reset: null };
 }
 
@@ -77,7 +80,13 @@ function revokedFrame(reason: EndReason): string {
   return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
 }
 
-export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response {
+export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response | Promise<Response> {
+  const start = startPoint(deps.log, selector.tenant, position);
+  // Nothing waits between the checks and the subscription, unless a reset needs the oldest retained id.
+  return start instanceof Promise ? start.then((s) => subscribe(c, deps, selector, s, options)) : subscribe(c, deps, selector, start, options);
+}
+
+function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: StartPoint, options: OpenStreamOptions): Response {
   if (deps.hub.closed) {
     // Stopping: a stream opened now (say, a reconnect on a kept-alive socket) would be cut at once. Drop
     // the connection instead; to an SSE client that is a network error, so it retries, reaching the
@@ -92,7 +101,6 @@ export function openStream(c: Context, deps: StreamDeps, selector: Selector, pos
   const key = c.get("key") as ApiKey;
   const session = (c.get("session") as string | undefined) ?? null;
   const tenants = [...new Set([selector.tenant, key.tenant].filter((t): t is string => t !== null))];
-  const start = startPoint(deps.log, selector.tenant, position);
   let sub: Subscriber | undefined;
   let unwatch = () => {};
   const reads = readAhead(

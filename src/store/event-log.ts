@@ -88,8 +88,11 @@ export interface EventLog {
    * no duplicate, however the writer commits meanwhile.
    */
   atHead<T>(read: () => T): { head: number; value: T };
-  /** Lowest id still retained for the tenant (or any tenant when null), or null when none is. */
-  oldest(tenant: string | null): number | null;
+  /**
+   * Lowest id still retained for the tenant (or any tenant when null), or null when none is.
+   * Asynchronous: on PostgreSQL a node's replica holds only recent events, and the log is asked.
+   */
+  oldest(tenant: string | null): Promise<number | null>;
   /** Highest id retention removed for the tenant, or for any tenant when null. */
   prunedThrough(tenant: string | null): number;
   onCommit(listener: (events: StoredEvent[]) => void): void;

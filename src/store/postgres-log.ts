@@ -40,6 +40,8 @@ export interface PostgresLogOptions {
   pollMs?: number;
   /** Connections for appends and reads. */
   poolSize?: number;
+  /** Where delivery starts (events after it): a replica's snapshot head. Absent: the log's end at open. */
+  after?: number;
   /** What a commit group's events are stamped with (tests fix it). */
   clock?: () => number;
 }
@@ -89,11 +91,14 @@ export class PostgresLog {
     this.#hooks = options.hooks ?? [];
   }
 
-  /** Connects, starts from the log's current end (nothing before it is delivered), and listens for commits. */
+  /** Connects, starts from `after` or the log's current end (nothing before it is delivered), and listens for commits. */
   static async open(options: PostgresLogOptions): Promise<PostgresLog> {
     const log = new PostgresLog(options);
-    const { rows } = await log.#pool.query<{ head: number | null }>("SELECT max(id) AS head FROM events");
-    log.#delivered = rows[0].head ?? 0;
+    if (options.after !== undefined) log.#delivered = options.after;
+    else {
+      const { rows } = await log.#pool.query<{ head: number | null }>("SELECT max(id) AS head FROM events");
+      log.#delivered = rows[0].head ?? 0;
+    }
     await log.#listen();
     log.#poll = setInterval(() => log.#wake(), options.pollMs ?? 1_000);
     log.#poll.unref();

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { ACCESS_CHANNEL } from "./postgres-access.js";
 import type { Pruner } from "./retention.js";
 
 /**
@@ -54,6 +55,8 @@ export class PostgresPruner implements Pruner {
       await client.query("DELETE FROM event_type_counts WHERE tenant = $1 AND count <= 0", [tenant]);
       const deleted = await client.query("DELETE FROM events WHERE tenant = $1 AND id <= $2", [tenant, upTo]);
       await client.query("UPDATE tenants SET pruned_through = greatest(pruned_through, $1) WHERE slug = $2", [upTo, tenant]);
+      // Every node's replica reloads the tenants: streams resuming below the new mark get their reset there too.
+      await client.query("SELECT pg_notify($1, 'pruned')", [ACCESS_CHANNEL]);
       await client.query("COMMIT");
       return deleted.rowCount ?? 0;
     } catch (err) {

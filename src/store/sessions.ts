@@ -32,7 +32,8 @@ export function applySessionChange(db: Db, change: SessionChange, now = Date.now
     case "start":
       return db.transaction((tx) => {
         tx.delete(consoleSessions).where(lte(consoleSessions.expiresAt, now)).run();
-        tx.insert(consoleSessions).values(change.session).run();
+        // Ignored when already there: a node's replica may have it from PostgreSQL before its own write lands.
+        tx.insert(consoleSessions).values(change.session).onConflictDoNothing().run();
         return 0;
       });
     case "end":
@@ -56,6 +57,11 @@ export class SessionStore {
     private readonly db: Db,
     /** Where changes go: the writer thread in the server, `applySessionChange` at once elsewhere. */
     readonly write: (change: SessionChange) => Promise<unknown>,
+    /**
+     * On a cluster (PostgreSQL): looks a session this node does not know up in the database, adding it
+     * here when found (signed in on another node a moment ago); resolves whether it was found.
+     */
+    readonly fetch?: (id: string) => Promise<boolean>,
   ) {
     this.#byId = db.select().from(consoleSessions).where(eq(consoleSessions.id, sql.placeholder("id"))).prepare();
   }

@@ -191,7 +191,7 @@ export class SqliteEventLog implements EventLog {
     return this.#snapshot(read) as { head: number; value: T };
   }
 
-  oldest(tenant: string | null): number | null {
+  async oldest(tenant: string | null): Promise<number | null> {
     return ((tenant === null ? this.#getOldestAll.get() : this.#getOldest.get(tenant)) as number | null) ?? null;
   }
 

@@ -1,5 +1,7 @@
+import type { StoredEvent } from "../event.js";
 import type { WorkerBinding } from "../worker-binding.js";
 import type { NewEventColumns } from "./event-columns.js";
+import type { TableCopy } from "./replica-tables.js";
 import type { RetentionOptions } from "./retention.js";
 import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
@@ -10,6 +12,11 @@ export interface WriterOptions {
   durability: "full" | "normal";
   /** Retention runs in the writer, between commit groups (its deletes are writes too). */
   retention: Omit<RetentionOptions, "clock">;
+  /**
+   * A node's replica of PostgreSQL (see PostgresEventLog): the writer appends nothing of its own and runs
+   * no retention; it applies what PostgreSQL committed (`apply`) and the access tables it is sent (`load`).
+   */
+  replica?: boolean;
 }
 
 /**
@@ -31,6 +38,10 @@ export type ToWriter =
   | { op: "append"; parts: AppendPart[] }
   /** A small write besides the log (console sessions), applied between commit groups; answered with `written`. */
   | { op: "write"; id: number; change: SessionChange }
+  /** Replica only: events PostgreSQL committed, to apply with their ids; answered with `applied`. */
+  | { op: "apply"; id: number; events: StoredEvent[] }
+  /** Replica only: tables to replace whole (the access tables, reloaded from PostgreSQL); answered with `applied`. */
+  | { op: "load"; id: number; tables: TableCopy[] }
   /** Finish what was accepted, stop retention, close the database, exit. */
   | { op: "stop" };
 
@@ -43,5 +54,7 @@ export type FromWriter =
   | { op: "failed"; seqs: number[]; message: string }
   /** A `write` was applied (`changed`: rows it ended) or failed (`error`). */
   | { op: "written"; id: number; changed: number; error?: string }
+  /** An `apply` or `load` is done (or failed, with `error`). */
+  | { op: "applied"; id: number; error?: string }
   | { op: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> }
   | { op: "stopped" };

@@ -11,6 +11,8 @@ import type { Logger } from "../logger.js";
 import { nextTurn } from "../next-turn.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
+import { loadSqlite } from "./replica-tables.js";
+import { ReplicaWriter } from "./replica-writer.js";
 import { Retention, SqlitePruner } from "./retention.js";
 import { applySessionChange } from "./sessions.js";
 import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
@@ -27,8 +29,24 @@ const logger: Logger = { debug: log("debug"), info: log("info"), warn: log("warn
 
 const db = openDb(options.path, { durability: options.durability, migrate: false });
 const project = createProjector();
-const writer = new SqliteWriter(db.$client, [(event, index, request) => project(db, event, index, request)]);
+const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
+const writer = new SqliteWriter(db.$client, hooks);
 const retention = new Retention(new SqlitePruner(db.$client), options.retention, logger);
+const replica = options.replica ? new ReplicaWriter(db, hooks, logger) : null;
+// A replica is a cache of what PostgreSQL checked: its rows arrive in PostgreSQL's order, copied whole.
+if (replica) db.$client.pragma("foreign_keys = OFF");
+/** A replica's work, one task at a time: an apply's transaction stays open while its projections are awaited. */
+let replicaWork: Promise<void> = Promise.resolve();
+const inTurn = (id: number, task: () => Promise<void> | void) => {
+  replicaWork = replicaWork.then(async () => {
+    try {
+      await task();
+      send({ op: "applied", id });
+    } catch (err) {
+      send({ op: "applied", id, error: (err as Error).message });
+    }
+  });
+};
 
 /** Requests whose chunks are still arriving, by seq. */
 const partial = new Map<number, AppendRequest>();
@@ -56,9 +74,14 @@ port.on("message", (message: ToWriter) => {
       // On the next turn: every request already waiting in the port joins this group.
       setImmediate(flush);
     }
+  } else if (message.op === "apply") {
+    inTurn(message.id, () => replica!.apply(message.events));
+  } else if (message.op === "load") {
+    inTurn(message.id, () => loadSqlite(db.$client, message.tables));
   } else if (message.op === "write") {
-    // Between groups, never inside one's transaction.
-    if (committing) waitingWrites.push(message);
+    // Between groups, never inside one's transaction (nor inside a replica's apply).
+    if (replica) replicaWork = replicaWork.then(() => write(message));
+    else if (committing) waitingWrites.push(message);
     else write(message);
   } else if (message.op === "stop") {
     void stop();
@@ -98,10 +121,11 @@ async function stop(): Promise<void> {
   await retention.stop();
   // The main thread stops only once every append it accepted has been answered.
   while (scheduled) await nextTurn();
+  await replicaWork;
   db.$client.close();
   send({ op: "stopped" });
   port.close();
 }
 
-retention.start();
+if (!replica) retention.start();
 send({ op: "ready" });

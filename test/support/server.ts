@@ -18,7 +18,9 @@ export interface TestServer extends RunningServer {
 /**
  * A real server on an ephemeral port with a fresh SQLite file (real
  * migrations), the `demo` tenant and ADMIN_KEY as its admin key.
- * `env` overrides configuration the way the environment would.
+ * `env` overrides configuration the way the environment would; with a
+ * `DATABASE_URL` of PostgreSQL (test/support/postgres.ts), the server is a
+ * node of a cluster on that database, and `dbPath` is unused.
  */
 export async function startTestServer(env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
   const ownDir = dir ?? mkdtempSync(join(tmpdir(), "switchboard-test-"));

@@ -29,6 +29,7 @@ export class ConnectTimeouts {
 
   /** On boot: connecting channels get their deadline back, from when they last heard anything. */
   start(): void {
+    this.#deadlines.start();
     for (const c of connectingChannels(this.ctx.db)) this.#arm(c.tenant, c.channelId, c.updatedAt);
   }
 

@@ -28,6 +28,7 @@ export class MessageExpiry {
 
   /** On boot: messages left waiting by the last run expire at their original deadline (at once if past). */
   start(): void {
+    this.#deadlines.start();
     for (const m of pendingMessages(this.ctx.db)) this.#arm(m.tenant, m.sessionId, m.messageId, m.createdAt);
   }
 

@@ -28,6 +28,7 @@ export class ControlExpiry {
 
   /** On boot: controls left pending by the last run expire at their original deadline (at once if past). */
   start(): void {
+    this.#deadlines.start();
     for (const w of pendingControls(this.ctx.db)) this.#sync(w);
   }
 
