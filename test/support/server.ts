@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { startServer, type RunningServer } from "../../src/server.js";
+import { testBackend, testDatabaseUrl } from "./postgres-backend.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
@@ -28,7 +29,7 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
-    DATABASE_URL: dbPath,
+    DATABASE_URL: testBackend() === "postgres" && !env.DATABASE_URL ? await testDatabaseUrl() : dbPath,
     SWITCHBOARD_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: "error",
     ...env,
