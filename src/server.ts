@@ -54,7 +54,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // One budget of loop time per turn for everything done in slices: fan-out, writes, renders, replays, admissions.
   const turn = new TurnBudget();
   // On PostgreSQL (a node of a cluster), every synchronous read is on the node's replica (see Replica).
-  const cluster = isPostgresUrl(config.DATABASE_URL) ? await PostgresEventLog.open({ url: config.DATABASE_URL, logger }) : null;
+  const cluster = isPostgresUrl(config.DATABASE_URL) ? await PostgresEventLog.open({ url: config.DATABASE_URL, logger, turn }) : null;
   let db: Db;
   let single: SqliteEventLog | null = null;
   if (cluster) db = cluster.replica.db;

@@ -5,7 +5,8 @@ import pg from "pg";
 import { createProjector } from "../domain/projections.js";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
-import { nextTurn } from "../next-turn.js";
+import type { TurnBudget } from "../turn-budget.js";
+import { CommitListeners } from "./commit-listeners.js";
 import type { AppendOptions, AppendResult, EventLog, ReadPage, ReadQuery } from "./event-log.js";
 import { PostgresAccess } from "./postgres-access.js";
 import { PostgresLog } from "./postgres-log.js";
@@ -18,6 +19,8 @@ import { ShuttingDown } from "./sqlite-event-log.js";
 export interface PostgresEventLogOptions {
   url: string;
   logger: Logger;
+  /** The loop's time per turn, shared with the fan-out (see TurnBudget): committed pages are fanned out in slices of it. */
+  turn: TurnBudget;
   /** How often the log is read without a notification (see PostgresLog). */
   pollMs?: number;
 }
@@ -33,7 +36,7 @@ export interface PostgresEventLogOptions {
  * the replica's: the state a node shows is always the log through its head.
  */
 export class PostgresEventLog implements EventLog {
-  readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
+  readonly #listeners: CommitListeners;
   readonly #reader: PostgresReader;
   #inFlight = 0;
   #idle: (() => void)[] = [];
@@ -48,11 +51,10 @@ export class PostgresEventLog implements EventLog {
     private readonly dir: string,
   ) {
     this.#reader = new PostgresReader(pool);
+    this.#listeners = new CommitListeners(options.turn, options.logger);
     log.onCommit(async (events) => {
       await replica.apply(events);
-      this.#publish(events);
-      // A large catch-up comes in pages of a thousand: let the loop serve requests between them.
-      await nextTurn();
+      await this.#listeners.deliver(events);
     });
   }
 
@@ -88,7 +90,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   onCommit(listener: (events: StoredEvent[]) => void): void {
-    this.#listeners.push(listener);
+    this.#listeners.add(listener);
   }
 
   async append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
@@ -142,17 +144,6 @@ export class PostgresEventLog implements EventLog {
     await this.replica.stop();
     await this.pool.end();
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  #publish(events: StoredEvent[]): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(events);
-      } catch (err) {
-        // One failing listener must not stop fan-out, nor the acknowledgements after it.
-        this.options.logger.error("commit listener failed", { error: String(err) });
-      }
-    }
   }
 }
 

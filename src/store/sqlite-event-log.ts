@@ -4,6 +4,7 @@ import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
 import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
+import { CommitListeners } from "./commit-listeners.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
@@ -22,9 +23,6 @@ interface PendingAppend {
 
 /** A batch is sent to the writer in chunks of this many events, one per turn: cloning 50,000 events at once would hold the loop. */
 const CHUNK_EVENTS = 2_000;
-/** Committed events go to the listeners (fan-out) at most this many at a time, one slice per turn. */
-const SLICE_EVENTS = 1_000;
-/** What an event costs the listeners grows with the streams it goes to (a thousand streams, a thousand queues). */
 
 export interface SqliteLogOptions extends WriterOptions {
   /** Reader threads for history reads and stream catch-up. */
@@ -53,7 +51,7 @@ export class ShuttingDown extends Error {
  * request's promise resolves once all of its group has been delivered.
  */
 export class SqliteEventLog implements EventLog {
-  readonly #listeners: ((events: StoredEvent[]) => void)[] = [];
+  readonly #listeners: CommitListeners;
   readonly #pending = new Map<number, PendingAppend>();
   readonly #headOf: Database.Statement;
   readonly #getOldest: Database.Statement;
@@ -75,8 +73,6 @@ export class SqliteEventLog implements EventLog {
   #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
   #delivering = 0;
-  /** Events per slice, sized from what the last slices cost to fit a turn's budget. */
-  #sliceEvents = SLICE_EVENTS;
   #idle: (() => void)[] = [];
   #closed = false;
 
@@ -85,6 +81,7 @@ export class SqliteEventLog implements EventLog {
     private readonly options: SqliteLogOptions,
     private readonly readers: ReaderPool,
   ) {
+    this.#listeners = new CommitListeners(options.turn, options.logger);
     this.#headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.#getOldest = sqlite.prepare("SELECT min(id) FROM events WHERE tenant = ?").pluck();
     this.#getOldestAll = sqlite.prepare("SELECT min(id) FROM events").pluck();
@@ -106,7 +103,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   onCommit(listener: (events: StoredEvent[]) => void): void {
-    this.#listeners.push(listener);
+    this.#listeners.add(listener);
   }
 
   append(tenant: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -314,42 +311,17 @@ export class SqliteEventLog implements EventLog {
         const stored: StoredEvent = { id: outcome.ids[i], tenant: pending.tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
         appended.push(stored);
         slice.push(stored);
-        if (slice.length >= this.#sliceEvents) {
-          await this.#publishSlice(slice);
+        if (slice.length >= this.#listeners.sliceEvents) {
+          await this.#listeners.deliverSlice(slice);
           slice = [];
         }
       }
       answers.push([pending, { ids: outcome.ids, appended }]);
     }
-    if (slice.length > 0) await this.#publishSlice(slice);
+    if (slice.length > 0) await this.#listeners.deliverSlice(slice);
     for (const [pending, answer] of answers) {
       if (answer instanceof Error) pending.reject(answer);
       else pending.resolve(answer);
-    }
-  }
-
-  /**
-   * Publishes a slice, sizes the next from its cost, and yields the loop once this turn's budget (shared
-   * with the fan-out's writes and renders, see TurnBudget) is spent. Groups delivered back to back share it.
-   */
-  async #publishSlice(events: StoredEvent[]): Promise<void> {
-    const { turn } = this.options;
-    turn.hasTime();
-    const t0 = performance.now();
-    this.#publish(events);
-    const perEvent = (performance.now() - t0) / events.length;
-    this.#sliceEvents = Math.max(1, Math.min(SLICE_EVENTS, Math.floor(turn.ms / Math.max(perEvent, 1e-6))));
-    if (!turn.hasTime()) await nextTurn();
-  }
-
-  #publish(events: StoredEvent[]): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(events);
-      } catch (err) {
-        // One failing listener must not stop fan-out, nor the acknowledgements after it.
-        this.options.logger.error("commit listener failed", { error: String(err) });
-      }
     }
   }
 
