@@ -60,8 +60,8 @@ describe("streams end when their access does", () => {
   });
 
   it("`keys revoke` in another process ends the key's tenant stream with a final frame; another key's stream goes on", async () => {
-    const doomed = tenantKey(server, "demo", ["read"]);
-    const other = tenantKey(server, "demo", ["read"]);
+    const doomed = await tenantKey(server, "demo", ["read"]);
+    const other = await tenantKey(server, "demo", ["read"]);
     const a = await stream("/api/v1/tenants/demo/stream", bearer(doomed.secret));
     const b = await stream("/api/v1/tenants/demo/stream", bearer(other.secret));
     const first = await publish(server, "demo", { type: "note.before" });
@@ -85,7 +85,7 @@ describe("streams end when their access does", () => {
     const admin = runCli(["keys", "create", "--admin", "--scopes", "read,admin"], server.dbPath);
     const adminSecret = /^\s+(sb_\S+)$/m.exec(admin)![1];
     const adminId = /key (key_[0-9a-f]+)/.exec(admin)![1];
-    const worker = tenantKey(server, "demo", ["read", "publish", "work"]);
+    const worker = await tenantKey(server, "demo", ["read", "publish", "work"]);
     const all = await stream("/api/v1/stream", bearer(adminSecret));
     const commands = await stream("/api/v1/tenants/demo/workers/w-revoked/commands", bearer(worker.secret));
 
@@ -97,7 +97,7 @@ describe("streams end when their access does", () => {
   });
 
   it("ends every stream of one key, however many (one check per key, not per stream)", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const streams = Array.from({ length: 60 }, () => RawStream.open(server.url, "/api/v1/tenants/demo/stream", bearer(key.secret)));
     open.push(...streams.map((s) => ({ close: () => s.destroy() })));
     await expect.poll(() => streams.filter((s) => s.head().startsWith("HTTP/1.1 200")).length, { timeout: 20_000 }).toBe(60);
@@ -113,7 +113,7 @@ describe("streams end when their access does", () => {
   });
 
   it("an EventSource gets the revoked event, then stops for good: its reconnect is refused", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const statuses: number[] = [];
     const es = new EventSource(`${server.url}/api/v1/tenants/demo/stream`, {
       fetch: async (input, init): Promise<FetchLikeResponse> => {
@@ -134,7 +134,7 @@ describe("streams end when their access does", () => {
   });
 
   it("ends a console page stream when its key is revoked", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const cookie = await sessionCookie(server, key.secret);
     const page = await stream("/t/demo/live", { cookie });
     runCli(["keys", "revoke", key.id], server.dbPath);
@@ -144,7 +144,7 @@ describe("streams end when their access does", () => {
   });
 
   it("`tenants disable` ends the tenant's streams, whoever opened them, but not the admin stream of every tenant", async () => {
-    const acme = tenantKey(server, "acme", ["read", "publish", "work"]);
+    const acme = await tenantKey(server, "acme", ["read", "publish", "work"]);
     const own = await stream("/api/v1/tenants/acme/stream", bearer(acme.secret));
     const byAdmin = await stream("/api/v1/tenants/acme/stream", bearer(ADMIN_KEY));
     const commands = await stream("/api/v1/tenants/acme/workers/w-1/commands", bearer(acme.secret));

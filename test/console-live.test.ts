@@ -167,7 +167,7 @@ describe("page groups per tenant", () => {
 
   beforeAll(async () => {
     server = await startTestServer({ CONSOLE_MAX_PAGE_GROUPS_PER_TENANT: "3" });
-    tenantKey(server, "other");
+    await tenantKey(server, "other");
     cookie = await sessionCookie(server);
   });
   afterAll(async () => {

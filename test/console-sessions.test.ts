@@ -64,7 +64,7 @@ describe("console sessions are kept on the server", () => {
   });
 
   it("logout ends the session: a cookie captured before it opens nothing, and its open page ends; another session goes on", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const captured = await signIn(server, key.secret);
     const elsewhere = await signIn(server, key.secret);
     expect(await consoleWith(server, captured)).toEqual({ status: 200, location: null });
@@ -86,7 +86,7 @@ describe("console sessions are kept on the server", () => {
   });
 
   it("`sessions list` shows who signed in from where; `sessions end` signs one out and ends its pages", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const cookie = await signIn(server, key.secret, "listed-browser/1.0");
     const id = sessionIdOf(server, "listed-browser/1.0");
     const row = runCli(["sessions", "list", "--tenant", "demo"], server.dbPath)
@@ -105,7 +105,7 @@ describe("console sessions are kept on the server", () => {
   });
 
   it("revoking a key ends its sessions", async () => {
-    const key = tenantKey(server, "demo", ["read"]);
+    const key = await tenantKey(server, "demo", ["read"]);
     const cookie = await signIn(server, key.secret, "revoked-browser/1.0");
     const id = sessionIdOf(server, "revoked-browser/1.0");
     expect(runCli(["keys", "revoke", key.id], server.dbPath)).toMatch(/and ended its 1 console session$/);
@@ -116,7 +116,7 @@ describe("console sessions are kept on the server", () => {
   it("a session past SESSION_MAX_AGE ends, open page included", async () => {
     const short = await startTestServer({ ACCESS_CHECK_MS: "200", SESSION_MAX_AGE: "2s" });
     try {
-      const cookie = await signIn(short, tenantKey(short, "demo", ["read"]).secret);
+      const cookie = await signIn(short, (await tenantKey(short, "demo", ["read"])).secret);
       const livePage = await SseClient.open(`${short.url}/t/demo/live`, { cookie });
       open.push(livePage);
       await endedWith(livePage, "session_expired");
@@ -133,7 +133,7 @@ describe("the session secret", () => {
 
   it("is generated once and kept in the database, so a restart keeps operators signed in; SESSION_SECRET overrides it", async () => {
     let server = await startTestServer({}, dir);
-    const cookie = await signIn(server, tenantKey(server, "demo", ["read"]).secret);
+    const cookie = await signIn(server, (await tenantKey(server, "demo", ["read"])).secret);
     await server.close();
 
     server = await startTestServer({}, dir);
@@ -149,7 +149,7 @@ describe("the session secret", () => {
     let signedWithConfigured: string;
     try {
       expect(await consoleWith(server, cookie)).toEqual(SIGNED_OUT);
-      signedWithConfigured = await signIn(server, tenantKey(server, "demo", ["read"]).secret);
+      signedWithConfigured = await signIn(server, (await tenantKey(server, "demo", ["read"])).secret);
     } finally {
       await server.close();
     }

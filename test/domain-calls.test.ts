@@ -18,8 +18,8 @@ describe("calls domain", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    keys.demo = tenantKey(server, "demo", ["read", "publish"]).secret;
-    keys.acme = tenantKey(server, "acme", ["read", "publish"]).secret;
+    keys.demo = (await tenantKey(server, "demo", ["read", "publish"])).secret;
+    keys.acme = (await tenantKey(server, "acme", ["read", "publish"])).secret;
   });
   afterAll(() => server?.dispose());
 

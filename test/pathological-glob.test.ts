@@ -22,7 +22,7 @@ describe("a stream filtered by a pathological glob", () => {
   beforeAll(async () => {
     server = await startTestServer();
     probe = await Probe.open(server);
-    auth = { authorization: `Bearer ${tenantKey(server, "hostile", ["read", "publish"]).secret}` };
+    auth = { authorization: `Bearer ${(await tenantKey(server, "hostile", ["read", "publish"])).secret}` };
   });
   afterAll(async () => {
     for (const s of streams) s.destroy();

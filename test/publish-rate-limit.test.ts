@@ -44,7 +44,7 @@ describe("publishing rate limit per key", () => {
   };
 
   it("counts a batch of n as n events and answers 429 with Retry-After past the allowance, appending nothing", async () => {
-    const { secret } = tenantKey(server, "counted", ["read", "publish"]);
+    const { secret } = await tenantKey(server, "counted", ["read", "publish"]);
     expect((await post("counted", secret, batch("rate.ok", 8))).status).toBe(201);
     // Two events left: three are refused (and spend nothing), two pass.
     const refused = await post("counted", secret, batch("rate.refused", 3));
@@ -60,7 +60,7 @@ describe("publishing rate limit per key", () => {
   });
 
   it("lets a batch larger than the allowance through on a full bucket, then makes the key wait it off", async () => {
-    const { secret } = tenantKey(server, "bulk", ["read", "publish"]);
+    const { secret } = await tenantKey(server, "bulk", ["read", "publish"]);
     const big = await post("bulk", secret, batch("rate.bulk", 25));
     expect(big.status).toBe(201);
     expect(big.body.ids).toHaveLength(25);
@@ -69,7 +69,7 @@ describe("publishing rate limit per key", () => {
   });
 
   it("shares one allowance between the events route, the command routes and the console's forms of a key", async () => {
-    const { secret } = tenantKey(server, "controls", ["read", "publish", "control"]);
+    const { secret } = await tenantKey(server, "controls", ["read", "publish", "control"]);
     const connect = (name: string) =>
       api(server, "/api/v1/tenants/controls/channels", {
         method: "POST",
@@ -110,7 +110,7 @@ describe("publishing rate limit per key", () => {
   });
 
   it("refuses one key's flood while another tenant's key publishes, receives and gets /healthz as usual", async () => {
-    const { secret } = tenantKey(server, "flood", ["publish"]);
+    const { secret } = await tenantKey(server, "flood", ["publish"]);
     const flood = () => post("flood", secret, batch("flood.item", 5));
     expect((await flood()).status).toBe(201);
     expect((await flood()).status).toBe(201);

@@ -92,7 +92,7 @@ describe("the README's curl recipes", () => {
     const curl = execFileSync("sh", ["-c", "command -v curl"], { encoding: "utf8" }).trim();
     writeFileSync(join(bin, "curl"), `#!/bin/sh\nexec ${curl} -sS -w '\\n%{http_code}\\n' "$@"\n`);
     chmodSync(join(bin, "curl"), 0o755);
-    const key = tenantKey(server, "demo", ["read", "publish", "control", "work"]).secret;
+    const key = (await tenantKey(server, "demo", ["read", "publish", "control", "work"])).secret;
     env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, SB: server.url, KEY: key, ADMIN_KEY };
   });
   afterAll(async () => {

@@ -18,7 +18,7 @@ describe("streams behind by a burst catch up from the recent events in memory", 
   let otherKey: string;
   beforeAll(async () => {
     server = await startTestServer({ SSE_MAX_BUFFER_BYTES: String(MAX_BUFFER) });
-    otherKey = tenantKey(server, "other", ["read", "publish"]).secret;
+    otherKey = (await tenantKey(server, "other", ["read", "publish"])).secret;
   });
   afterAll(() => server.dispose());
 

@@ -61,8 +61,8 @@ describe("stream filters and positions", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    keys.demo = tenantKey(server, "demo", ["read", "publish"]).secret;
-    keys.acme = tenantKey(server, "acme", ["read"]).secret;
+    keys.demo = (await tenantKey(server, "demo", ["read", "publish"])).secret;
+    keys.acme = (await tenantKey(server, "acme", ["read"])).secret;
     await publishMix(42);
     seedHead = sent.at(-1)!.id;
   });

@@ -19,7 +19,7 @@ describe("console: admin views", () => {
   let page: Page;
   beforeAll(async () => {
     server = await startTestServer();
-    tenantKey(server, "acme");
+    await tenantKey(server, "acme");
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     await signIn(page, server.url);

@@ -16,7 +16,7 @@ describe("console: tenant isolation and sessions", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    acme = tenantKey(server, "acme", ["read"]);
+    acme = await tenantKey(server, "acme", ["read"]);
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
     page = await context.newPage();
@@ -113,7 +113,7 @@ describe("console: tenant isolation and sessions", () => {
   it("revoking the key ends its session, open page included", async () => {
     await signIn(page, server.url, acme.secret);
     await waitLive(page);
-    revokeKey(server, acme.id);
+    await revokeKey(server, acme.id);
     // The open stream is dropped at the next check; the page, reconnecting, is sent to the login.
     await page.waitForURL(/\/login/, { timeout: server.config.ACCESS_CHECK_MS + 10_000 });
     await page.goto(`${server.url}/t/acme`);

@@ -28,7 +28,7 @@ export class Probe {
 
   /** Creates the probe's tenant and key and opens its stream, live from the head. */
   static async open(server: { url: string; dbPath: string }, tenant = "probe"): Promise<Probe> {
-    const { secret } = tenantKey(server, tenant, ["read", "publish"]);
+    const { secret } = await tenantKey(server, tenant, ["read", "publish"]);
     const stream = RawStream.open(server.url, `/api/v1/tenants/${tenant}/stream`, { authorization: `Bearer ${secret}` });
     await vi.waitFor(() => {
       if (!stream.head().startsWith("HTTP/1.1 200")) throw new Error("probe stream not open yet");
