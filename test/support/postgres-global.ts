@@ -1,0 +1,24 @@
+import type { TestProject } from "vitest/node";
+import { startPostgres } from "./postgres.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The port of the run's PostgreSQL cluster, with SWITCHBOARD_TEST_BACKEND=postgres; 0 otherwise. */
+    postgresPort: number;
+  }
+}
+
+/**
+ * With SWITCHBOARD_TEST_BACKEND=postgres, one PostgreSQL cluster for the
+ * whole run, started before any test file and stopped after the last (a
+ * test file's worker cannot stop what it started: it ends with the file).
+ */
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.SWITCHBOARD_TEST_BACKEND !== "postgres") {
+    project.provide("postgresPort", 0);
+    return undefined;
+  }
+  const cluster = await startPostgres();
+  project.provide("postgresPort", cluster.port);
+  return () => cluster.stop();
+}
