@@ -15,6 +15,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+// The tests' seeded PRNG (mulberry32): every run writes the same rows.
+import { seeded } from "../test/support/random.js";
 
 const CALLS = Number(process.env.CALLS ?? 200_000);
 const SESSIONS = Number(process.env.SESSIONS ?? 50_000);
@@ -32,18 +34,6 @@ const freePort = () =>
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => x.toFixed(1);
-
-/** A small seeded PRNG (mulberry32), so every run writes the same rows. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fills the database at `path`: calls over 30 days (1% still active) and sessions, 90% of both in `demo`. */
 async function seed(path: string, now: number): Promise<void> {
