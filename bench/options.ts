@@ -77,7 +77,9 @@ export interface IsolationOptions {
   burstEventBytes: number;
   pageGroups: number[];
   consoleRate: number;
+  /** Events the batch case publishes in all, and in each request. */
   batchEvents: number;
+  batchSize: number;
   floodConns: number;
   floodBatch: number;
   /** Our server is killed when its RSS passes this (MiB): the machine is shared. */
@@ -170,6 +172,7 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       pageGroups: ints("ISO_PAGE_GROUPS", "20,100", "20"),
       consoleRate: num("ISO_CONSOLE_RATE", 20, 20),
       batchEvents: num("ISO_BATCH_EVENTS", 50_000, 50_000),
+      batchSize: num("ISO_BATCH_SIZE", 5_000, 5_000),
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),

@@ -134,8 +134,10 @@ export async function startOurs(extraEnv: Record<string, string> = {}): Promise<
 type Launched = Pick<Target, "name" | "pid" | "port" | "exited" | "output" | "stop">;
 
 async function launch(name: TargetName, file: string, port: number, env: Record<string, string>, cleanup: (() => void) | undefined): Promise<Launched> {
-  // Compiled JavaScript runs as is; the TypeScript floor through the tsx loader.
-  const child = spawn(process.execPath, file.endsWith(".js") ? [file] : ["--import", "tsx", file], {
+  // Compiled JavaScript runs as is; the TypeScript floor through the tsx loader. BENCH_SERVER_NODE_ARGS adds
+  // flags Node refuses in NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...(file.endsWith(".js") ? [file] : ["--import", "tsx", file])], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST, ...env },
     // stdin is a pipe we never close: the floor exits when it closes, i.e. when this process dies.

@@ -1,19 +1,25 @@
 import type { Worker } from "node:worker_threads";
 import { unpackStored } from "./event-columns.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
-import type { FromReader, ToReader } from "./reader-protocol.js";
+import type { CheckpointResult, FromReader, ToReader } from "./reader-protocol.js";
 import { startThread } from "./threads.js";
 
 interface Reader {
   thread: Worker;
-  waiting: Map<number, { resolve: (page: ReadPage) => void; reject: (error: Error) => void }>;
+  waiting: Map<number, Waiter<ReadPage> | Waiter<CheckpointResult>>;
+}
+
+interface Waiter<T> {
+  resolve: (answer: T) => void;
+  reject: (error: Error) => void;
 }
 
 /**
  * History reads off the main thread: a few reader threads, each with its own
  * connection. A read goes to the reader with the fewest reads waiting, and
  * each answers its reads in order, one page at a time, so a long replay is
- * many small reads interleaved with everyone else's.
+ * many small reads interleaved with everyone else's. The readers also run
+ * the WAL's checkpoints, the same way.
  */
 export class ReaderPool {
   readonly #readers: Reader[] = [];
@@ -29,7 +35,16 @@ export class ReaderPool {
   }
 
   read(query: ReadQuery): Promise<ReadPage> {
-    // The reader with the fewest reads waiting; among equals, the next in turn, so both cores work.
+    return this.#ask<ReadPage>((id) => ({ op: "read", id, query }));
+  }
+
+  /** Checkpoints the WAL (PASSIVE) on one reader's connection. */
+  checkpoint(): Promise<CheckpointResult> {
+    return this.#ask<CheckpointResult>((id) => ({ op: "checkpoint", id }));
+  }
+
+  #ask<T extends ReadPage | CheckpointResult>(message: (id: number) => ToReader): Promise<T> {
+    // The reader with the fewest requests waiting; among equals, the next in turn, so both cores work.
     const n = this.#readers.length;
     const from = this.#nextId % n;
     let reader = this.#readers[from];
@@ -38,9 +53,9 @@ export class ReaderPool {
       if (r.waiting.size < reader.waiting.size) reader = r;
     }
     const id = ++this.#nextId;
-    return new Promise((resolve, reject) => {
-      reader.waiting.set(id, { resolve, reject });
-      reader.thread.postMessage({ op: "read", id, query } satisfies ToReader);
+    return new Promise<T>((resolve, reject) => {
+      reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<CheckpointResult>);
+      reader.thread.postMessage(message(id));
     });
   }
 
@@ -67,7 +82,8 @@ export class ReaderPool {
         if (message.op === "stopped") return;
         const waiter = reader.waiting.get(message.id);
         reader.waiting.delete(message.id);
-        if (message.op === "page") waiter?.resolve({ events: unpackStored(message.events), through: message.through });
+        if (message.op === "page") (waiter as Waiter<ReadPage> | undefined)?.resolve({ events: unpackStored(message.events), through: message.through });
+        else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
       });
       reader.thread.once("error", (err) => {

@@ -2,7 +2,9 @@
  * A reader thread of the log: answers history reads (history pages, stream
  * catch-up) on its own connection. WAL lets it read while the writer
  * commits; each read sees one snapshot, in which it also reads the head, so
- * `through` never claims an event the read could not see.
+ * `through` never claims an event the read could not see. It also runs the
+ * WAL's checkpoints when asked (see WalCheckpoints), so that the writer's
+ * commits never wait for one.
  */
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
@@ -33,7 +35,16 @@ const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'eve
 const snapshotRead = sqlite.transaction((query: ReadQuery) => reader.readColumns(query, (headOf.get() as number | undefined) ?? 0));
 
 port.on("message", (message: ToReader) => {
-  if (message.op === "read") {
+  if (message.op === "checkpoint") {
+    try {
+      // PASSIVE: copies what no reader still needs into the database file, without waiting for anyone or
+      // holding the writer up (it appends to the WAL meanwhile).
+      const [r] = sqlite.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
+      send({ op: "checkpointed", id: message.id, walPages: r.log, checkpointedPages: r.checkpointed });
+    } catch (err) {
+      send({ op: "error", id: message.id, message: (err as Error).message });
+    }
+  } else if (message.op === "read") {
     try {
       const { events, through } = snapshotRead(message.query);
       send({ op: "page", id: message.id, events, through });

@@ -11,6 +11,7 @@ import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn } from "../next-turn.js";
 import type { TurnBudget } from "../turn-budget.js";
 import { startThread } from "./threads.js";
+import { WalCheckpoints } from "./wal-checkpoints.js";
 import type { WorkerBinding } from "../worker-binding.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
@@ -75,6 +76,7 @@ export class SqliteEventLog implements EventLog {
   #delivering = 0;
   #idle: (() => void)[] = [];
   #closed = false;
+  readonly #checkpoints: WalCheckpoints;
 
   private constructor(
     sqlite: Database.Database,
@@ -82,6 +84,7 @@ export class SqliteEventLog implements EventLog {
     private readonly readers: ReaderPool,
   ) {
     this.#listeners = new CommitListeners(options.turn, options.logger);
+    this.#checkpoints = new WalCheckpoints(() => readers.checkpoint(), options.logger);
     this.#headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.#getOldest = sqlite.prepare("SELECT min(id) FROM events WHERE tenant = ?").pluck();
     this.#getOldestAll = sqlite.prepare("SELECT min(id) FROM events").pluck();
@@ -210,6 +213,7 @@ export class SqliteEventLog implements EventLog {
   async stop(): Promise<void> {
     this.#closed = true;
     await this.drain();
+    this.#checkpoints.stop();
     await new Promise<void>((resolve) => {
       this.#writerStopped = resolve;
       this.#send({ op: "stop" });
@@ -223,7 +227,7 @@ export class SqliteEventLog implements EventLog {
 
   #startWriter(): Promise<void> {
     const { readers: _readers, logger: _logger, turn: _turn, ...writerOptions } = this.options;
-    const writer = startThread("./writer-thread.ts", writerOptions satisfies WriterOptions);
+    const writer = startThread("./writer-thread.ts", { ...writerOptions, checkpointedElsewhere: true } satisfies WriterOptions);
     this.#writer = writer;
     return new Promise((ready, failed) => {
       writer.on("message", (message: FromWriter) => {
@@ -275,6 +279,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   #committed(ts: number, outcomes: AppendOutcome[]): void {
+    this.#checkpoints.appended();
     const group: [PendingAppend, AppendOutcome][] = [];
     for (const outcome of outcomes) {
       const pending = this.#pending.get(outcome.seq);

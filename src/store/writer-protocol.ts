@@ -17,6 +17,8 @@ export interface WriterOptions {
    * no retention; it applies what PostgreSQL committed (`apply`) and the access tables it is sent (`load`).
    */
   replica?: boolean;
+  /** Another connection checkpoints the WAL (see WalCheckpoints): the writer's commits do only past a backstop. */
+  checkpointedElsewhere?: boolean;
 }
 
 /**
