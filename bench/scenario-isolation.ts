@@ -137,6 +137,9 @@ const stalled: IsolationCase = {
     await bench.subs[0].call({ op: "waitFor", group: "healthy", id: warm.lastId, timeoutMs: 10_000 }, 20_000);
     await sleep(1000);
     c.extra.rssBaselineMiB = (await sampleRss(target.pid)) / MiB;
+    const base = await scrapeMetrics(target, 5_000);
+    c.extra.heapTotalBaselineMiB = (base?.get("nodejs_heap_size_total_bytes") ?? NaN) / MiB;
+    c.extra.externalBaselineMiB = (base?.get("nodejs_external_memory_bytes") ?? NaN) / MiB;
     const shares = split(c.iso.stalledConns, bench.subs.length);
     const r = await Promise.all(bench.subs.map((w, i) => w.call<StallResult>({ op: "stall", target: target.stream, count: shares[i], concurrency: 64, timeoutMs: 15_000 }, 60_000)));
     c.extra.stalledOpened = r.reduce((a, x) => a + x.opened, 0);
@@ -169,6 +172,10 @@ const stalled: IsolationCase = {
     }
     c.extra.rssAfterMiB = rss;
     c.extra.rssAfterSettleMs = performance.now() - t0;
+    // Where what is left lives: V8's heap, buffers outside it, or memory malloc has not given back.
+    const after = await scrapeMetrics(target, 5_000);
+    c.extra.heapTotalAfterMiB = (after?.get("nodejs_heap_size_total_bytes") ?? NaN) / MiB;
+    c.extra.externalAfterMiB = (after?.get("nodejs_external_memory_bytes") ?? NaN) / MiB;
   },
 };
 

@@ -87,7 +87,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     turn,
     recentBytes: config.SSE_RECENT_BYTES,
     recentMaxAgeMs: config.SSE_RECENT_MAX_AGE_MS,
-    onRelease: releaseMemory(logger),
+    onRelease: releaseMemory(log, logger),
   });
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));
@@ -168,12 +168,16 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   return { url, port, bootstrapKey, close, routes };
 }
 
-/** A full collection when a burst's memory has been let go (see RecentEvents), timed in the debug log. */
-function releaseMemory(logger: Logger): (() => void) | undefined {
+/**
+ * A full collection when a burst's memory has been let go (see RecentEvents), timed in the debug log;
+ * the log's threads collect theirs at the same moment, each on its own thread.
+ */
+function releaseMemory(log: EventLog, logger: Logger): (() => void) | undefined {
   const collect = fullCollector();
   if (!collect) return undefined;
   return () => {
     const t0 = performance.now();
+    log.collectGarbage();
     collect();
     logger.debug("memory released after a burst", { gcMs: Math.round(performance.now() - t0) });
   };

@@ -102,4 +102,9 @@ export interface EventLog {
   close(): void;
   /** After close(): waits for accepted appends, then releases threads and connections. */
   stop(): Promise<void>;
+  /**
+   * Asks the log's threads, if it has any, for a full garbage collection: a burst's events passed
+   * through them, and an idle thread allocates nothing, so it would keep what they took (see MemoryRelease).
+   */
+  collectGarbage(): void;
 }

@@ -136,6 +136,10 @@ export class PostgresEventLog implements EventLog {
     this.#closed = true;
   }
 
+  collectGarbage(): void {
+    this.replica.collectGarbage();
+  }
+
   async stop(): Promise<void> {
     this.#closed = true;
     await this.drain();

@@ -59,6 +59,10 @@ export class ReaderPool {
     });
   }
 
+  collectGarbage(): void {
+    for (const r of this.#readers) r.thread.postMessage({ op: "gc" } satisfies ToReader);
+  }
+
   /** Stops every reader (reads still waiting are answered first: each reader works in order). */
   async stop(): Promise<void> {
     const readers = this.#readers.splice(0);

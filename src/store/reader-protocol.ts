@@ -2,7 +2,7 @@ import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadQuery } from "./event-log.js";
 
 /** Main thread → reader thread. */
-export type ToReader = { op: "read"; id: number; query: ReadQuery } | { op: "checkpoint"; id: number } | { op: "stop" };
+export type ToReader = { op: "read"; id: number; query: ReadQuery } | { op: "checkpoint"; id: number } | { op: "gc" } | { op: "stop" };
 
 /** A WAL checkpoint's outcome, in pages: the WAL's length, and how much of it is now in the database file. */
 export interface CheckpointResult {

@@ -9,6 +9,7 @@
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { fullCollector } from "../memory.js";
 import type { ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
@@ -34,8 +35,12 @@ const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'eve
 // A deferred transaction: its first read fixes the snapshot every later read in it sees.
 const snapshotRead = sqlite.transaction((query: ReadQuery) => reader.readColumns(query, (headOf.get() as number | undefined) ?? 0));
 
+const collect = fullCollector();
+
 port.on("message", (message: ToReader) => {
-  if (message.op === "checkpoint") {
+  if (message.op === "gc") {
+    collect?.();
+  } else if (message.op === "checkpoint") {
     try {
       // PASSIVE: copies what no reader still needs into the database file, without waiting for anyone or
       // holding the writer up (it appends to the WAL meanwhile).

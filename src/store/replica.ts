@@ -79,6 +79,10 @@ export class Replica {
     return this.#ask((id) => ({ op: "write", id, change }));
   }
 
+  collectGarbage(): void {
+    this.#writer.postMessage({ op: "gc" } satisfies ToWriter);
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.#stopped = resolve;

@@ -221,6 +221,11 @@ export class SqliteEventLog implements EventLog {
     await this.readers.stop();
   }
 
+  collectGarbage(): void {
+    this.#send({ op: "gc" });
+    this.readers.collectGarbage();
+  }
+
   #send(message: ToWriter): void {
     this.#writer.postMessage(message);
   }

@@ -44,6 +44,8 @@ export type ToWriter =
   | { op: "apply"; id: number; events: StoredEvent[] }
   /** Replica only: tables to replace whole (the access tables, reloaded from PostgreSQL); answered with `applied`. */
   | { op: "load"; id: number; tables: TableCopy[] }
+  /** A full garbage collection, after a burst (see EventLog.collectGarbage). */
+  | { op: "gc" }
   /** Finish what was accepted, stop retention, close the database, exit. */
   | { op: "stop" };
 

@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createProjector } from "../domain/projections.js";
 import type { Logger } from "../logger.js";
+import { fullCollector } from "../memory.js";
 import { nextTurn } from "../next-turn.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
@@ -29,6 +30,7 @@ const MAX_GROUP_EVENTS = 5_000;
 const WAL_BACKSTOP_PAGES = 4_000;
 
 const port = parentPort!;
+const collect = fullCollector();
 const options = workerData as WriterOptions;
 const send = (message: FromWriter) => port.postMessage(message);
 const log = (level: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) => send({ op: "log", level, msg, fields });
@@ -94,6 +96,8 @@ port.on("message", (message: ToWriter) => {
     if (replica) replicaWork = replicaWork.then(() => write(message));
     else if (committing) waitingWrites.push(message);
     else write(message);
+  } else if (message.op === "gc") {
+    collect?.();
   } else if (message.op === "stop") {
     void stop();
   }
