@@ -20,11 +20,13 @@ import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 /**
- * Past this many events a group is committed and the rest wait for the next one, so one commit stays
- * short (about 25 ms on a small machine): a publish that arrives meanwhile waits for at most that, and
- * the default MAX_BATCH_EVENTS is the same. A larger batch, where an operator allows one, is a group of its own.
+ * Past this many events, or bytes of events, a group is committed and the rest wait for the next one,
+ * so one commit stays short (about 25 ms on a small machine): a publish that arrives meanwhile waits
+ * for at most that. The default MAX_BATCH_EVENTS is the same; a larger request, where an operator
+ * allows one, is a group of its own.
  */
 const MAX_GROUP_EVENTS = 5_000;
+const MAX_GROUP_BYTES = 1024 * 1024;
 
 /** 16 MB of WAL (4 KB pages); SQLite's default is 1,000 pages. */
 const WAL_BACKSTOP_PAGES = 4_000;
@@ -113,9 +115,15 @@ function write(message: Extract<ToWriter, { op: "write" }>): void {
 
 async function flush(): Promise<void> {
   let count = 0;
+  let bytes = 0;
   let take = 0;
-  while (take < queue.length && (take === 0 || count + queue[take].events.length <= MAX_GROUP_EVENTS)) {
-    count += queue[take++].events.length;
+  while (take < queue.length) {
+    const next = queue[take];
+    const size = weigh(next);
+    if (take > 0 && (count + next.events.length > MAX_GROUP_EVENTS || bytes + size > MAX_GROUP_BYTES)) break;
+    count += next.events.length;
+    bytes += size;
+    take++;
   }
   const batch = queue.splice(0, take);
   committing = true;
@@ -130,6 +138,13 @@ async function flush(): Promise<void> {
   for (const message of waitingWrites.splice(0)) write(message);
   if (queue.length > 0) setImmediate(flush);
   else scheduled = false;
+}
+
+/** About how many bytes a request writes: its events' text. */
+function weigh(request: AppendRequest): number {
+  let bytes = 0;
+  for (const e of request.events) bytes += e.data.length + e.type.length + 64;
+  return bytes;
 }
 
 async function stop(): Promise<void> {
