@@ -50,7 +50,7 @@ export interface Options {
   quietCores: number;
   /** Total time a run may spend waiting for a quiet machine. */
   quietBudgetSeconds: number;
-  /** Extra environment for our server, `NAME=value,NAME=value` (e.g. a knob the isolation cases need). */
+  /** Extra environment for our server in every scenario, `NAME=value,NAME=value` (e.g. SSE_RECENT_BYTES=0 to replay from the log). */
   serverEnv: Record<string, string>;
   iso: IsolationOptions;
 }

@@ -85,7 +85,7 @@ async function main(): Promise<number> {
       quietBudgetMs: opts.quietBudgetSeconds * 1000,
     });
 
-    const start = (name: TargetName) => (name === "floor" ? startFloor() : startOurs());
+    const start = (name: TargetName) => (name === "floor" ? startFloor() : startOurs(opts.serverEnv));
 
     // Memory first, each sample on a freshly started server: later scenarios grow heaps that
     // never shrink back, and RSS has no GC to ask for from outside. Runs alternate between targets.

@@ -92,20 +92,3 @@ export function checkEvent(input: unknown, maxBytes: number, checkData?: DataChe
   const fingerprint = key ? eventFingerprint(type, subject ?? null, data) : null;
   return { ok: true, event: { type, subject: subject ?? null, data: json, key: key ?? null, fingerprint } };
 }
-
-/** The JSON text of an event, the same in history pages and every stream. */
-export function eventJson(e: StoredEvent): string {
-  return `{"id":${e.id},"tenant":"${e.tenant}","type":"${e.type}","subject":${e.subject === null ? "null" : JSON.stringify(e.subject)},"data":${e.data},"ts":"${isoTime(e.ts)}"}`;
-}
-
-// Events committed together share their ts, and replay reads them in order:
-// remembering the last conversion saves most of the Date work on that path.
-let lastTs = Number.NaN;
-let lastIso = "";
-function isoTime(ts: number): string {
-  if (ts !== lastTs) {
-    lastTs = ts;
-    lastIso = new Date(ts).toISOString();
-  }
-  return lastIso;
-}

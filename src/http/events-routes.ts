@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { eventJson } from "../event.js";
+import { eventJson } from "../event-json.js";
 import { nextTurn } from "../next-turn.js";
 import { FilterError, parseTypes } from "../hub/type-filter.js";
 import type { EventLog, ReadPage, ReadQuery } from "../store/event-log.js";

@@ -69,6 +69,11 @@ export interface OpenStreamOptions {
   onClose?: () => void;
   /** Frames to send first, after `retry:` (a full render that replaces a long replay). */
   prologue?: string[];
+  /**
+   * The selector's frames are jsonFrame's and it matches exactly what its `narrow` reads: its pages
+   * may come from the log already encoded, by the log's reader threads (where it has them).
+   */
+  jsonFrames?: boolean;
 }
 
 /**
@@ -103,12 +108,12 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
   const tenants = [...new Set([selector.tenant, key.tenant].filter((t): t is string => t !== null))];
   let sub: Subscriber | undefined;
   let unwatch = () => {};
+  const query = (after: number, limit: number) => ({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null });
+  const readFrames = options.jsonFrames ? deps.log.readFrames?.bind(deps.log) : undefined;
   const reads = readAhead(
-    (after, limit) =>
-      deps.log.read({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null }).then((page) => ({
-        events: page.events.filter(selector.match),
-        through: page.through,
-      })),
+    readFrames
+      ? (after, limit) => readFrames(query(after, limit))
+      : (after, limit) => deps.log.read(query(after, limit)).then((page) => ({ events: page.events.filter(selector.match), through: page.through })),
     deps.hub.readAhead,
     () => sub!.sink.buffered() < sub!.maxBuffer / 4,
     () => deps.hub.publishedHead,
@@ -159,7 +164,7 @@ export function streamRoutes(deps: StreamDeps) {
       encode: jsonFrame,
       narrow: { types, subject },
     };
-    return openStream(c, deps, selector, position);
+    return openStream(c, deps, selector, position, { jsonFrames: true });
   };
   app.get("/api/v1/tenants/:tenant/stream", requireKey(deps, "read"), (c) => jsonStream(c, c.req.param("tenant")));
   app.get("/api/v1/stream", requireKey(deps, "read", { adminOnly: true }), (c) => jsonStream(c, null));

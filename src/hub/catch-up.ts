@@ -2,8 +2,14 @@ import type { StoredEvent } from "../event.js";
 import type { Hub, Selector } from "./hub.js";
 import type { Subscriber } from "./subscriber.js";
 
-/** One page of history after a position; `through` is where the next read continues. */
-export type ReadAfter = (after: number, limit: number) => Promise<{ events: StoredEvent[]; through: number }>;
+/**
+ * One page of history after a position, as events, or already encoded as
+ * the stream's frames (the log's reader threads make those for JSON
+ * streams; event i's frame ends at `ends[i]`). `through` is where the next
+ * read continues.
+ */
+export type LogPage = { events: StoredEvent[]; through: number } | { frames: Buffer; ends: Uint32Array; ids: Float64Array; through: number };
+export type ReadAfter = (after: number, limit: number) => Promise<LogPage>;
 
 /** A replay's reads from the log; `release` drops whatever it read ahead (see read-ahead.ts). */
 export interface LogReads {
@@ -110,9 +116,13 @@ export async function catchUp(
       const page = await reads.read(sub.cursor, limit);
       await hub.replays.turn(sub.tenant ?? "*");
       if (sub.state !== "catching-up") return;
-      const { chunks, bytes, through, cut } = options.encodeBatch
-        ? encodeBatchPage(page.events, page.through, options.encodeBatch)
-        : encodePage(page.events, page.through, selector.encode, pageBytes);
+      const { chunks, bytes, through, cut } =
+        "frames" in page
+          ? cutFrames(page, pageBytes)
+          : options.encodeBatch
+            ? encodeBatchPage(page.events, page.through, options.encodeBatch)
+            : encodePage(page.events, page.through, selector.encode, pageBytes);
+      const read = "frames" in page ? page.ids.length : page.events.length;
       if (bytes > need) {
         // A page passes its bound by its last event. Never wait for more room while holding some
         // (replays waiting on each other would deadlock): give it back, and read again asking for enough.
@@ -125,11 +135,11 @@ export async function catchUp(
         hub.replayPages.log++;
       } else sub.unreserve();
       sub.cursor = Math.max(sub.cursor, through);
-      if (cut.count === 0 && page.events.length < limit && hub.publishedHead <= sub.cursor) {
+      if (cut.count === 0 && read < limit && hub.publishedHead <= sub.cursor) {
         sub.state = "live";
         return;
       }
-      const sent = cut.count || page.events.length;
+      const sent = cut.count || read;
       if (sent > 0 && !options.encodeBatch) limit = Math.max(1, Math.min(pageSize, Math.floor((pageBytes * sent) / Math.max(1, bytes))));
     }
   } finally {
@@ -201,6 +211,19 @@ function encodePage(
   }
   if (piece) flush();
   return { chunks, bytes, through: pageThrough, cut: { count: 0 } };
+}
+
+/** An encoded page as it is, or cut after the first frame that takes it past `maxBytes` (as encodePage cuts). */
+function cutFrames(
+  page: { frames: Buffer; ends: Uint32Array; ids: Float64Array; through: number },
+  maxBytes: number,
+): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
+  const { frames, ends, ids } = page;
+  const last = ids.length - 1;
+  let i = 0;
+  while (i < last && ends[i] <= maxBytes) i++;
+  if (i < last) return { chunks: [frames.subarray(0, ends[i])], bytes: ends[i], through: ids[i], cut: { count: i + 1 } };
+  return { chunks: frames.length > 0 ? [frames] : [], bytes: frames.length, through: page.through, cut: { count: 0 } };
 }
 
 /** A page as the one frame of a batch encoder (never cut: its size is bounded by the page's event count). */

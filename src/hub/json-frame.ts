@@ -1,4 +1,5 @@
-import { eventJson, type StoredEvent } from "../event.js";
+import type { StoredEvent } from "../event.js";
+import { eventJson } from "../event-json.js";
 
 /**
  * The SSE frame of an event on JSON streams. Built directly rather than

@@ -1,6 +1,4 @@
-import type { ReadAfter } from "./catch-up.js";
-
-type Page = Awaited<ReturnType<ReadAfter>>;
+import type { LogPage, ReadAfter } from "./catch-up.js";
 
 /**
  * How many replays may hold a page read ahead at once, server-wide. A page
@@ -40,7 +38,7 @@ export interface ReadAheadReads {
  * (`keepingUp`), and only while a slot is free.
  */
 export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () => boolean, publishedHead: () => number): ReadAheadReads {
-  let ahead: { after: number; page: Promise<Page> } | null = null;
+  let ahead: { after: number; page: Promise<LogPage> } | null = null;
   const release = () => {
     if (ahead === null) return;
     ahead = null;

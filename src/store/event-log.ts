@@ -22,6 +22,21 @@ export interface ReadPage {
   through: number;
 }
 
+/**
+ * A page of history as the bytes of its events' SSE frames on JSON streams
+ * (hub/json-frame.ts), made on a reader thread and handed over without a
+ * copy: the event loop writes them as they are, with nothing to decode,
+ * encode or collect. Event i's frame ends at `ends[i]` and its id is
+ * `ids[i]`, so a page can be cut after any event.
+ */
+export interface FramesPage {
+  frames: Buffer;
+  ends: Uint32Array;
+  ids: Float64Array;
+  /** As in ReadPage. */
+  through: number;
+}
+
 /** Who is appending, where the domains' rules depend on it. */
 export interface AppendOptions {
   /**
@@ -76,6 +91,8 @@ export function keyReused(key: string, firstId: number, index: number, count: nu
 export interface EventLog {
   append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   read(query: ReadQuery): Promise<ReadPage>;
+  /** The same read as JSON stream frames, where the log has threads to make them (SQLite's readers). */
+  readFrames?(query: ReadQuery): Promise<FramesPage>;
   /**
    * Highest id committed in the whole log: the position every state read and
    * stream reports. Ids are shared by all tenants, so one head serves them all.

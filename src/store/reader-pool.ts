@@ -1,12 +1,12 @@
 import type { Worker } from "node:worker_threads";
 import { unpackStored } from "./event-columns.js";
-import type { ReadPage, ReadQuery } from "./event-log.js";
+import type { FramesPage, ReadPage, ReadQuery } from "./event-log.js";
 import type { CheckpointResult, FromReader, ToReader } from "./reader-protocol.js";
 import { startThread } from "./threads.js";
 
 interface Reader {
   thread: Worker;
-  waiting: Map<number, Waiter<ReadPage> | Waiter<CheckpointResult>>;
+  waiting: Map<number, Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>>;
 }
 
 interface Waiter<T> {
@@ -38,12 +38,16 @@ export class ReaderPool {
     return this.#ask<ReadPage>((id) => ({ op: "read", id, query }));
   }
 
+  readFrames(query: ReadQuery): Promise<FramesPage> {
+    return this.#ask<FramesPage>((id) => ({ op: "frames", id, query }));
+  }
+
   /** Checkpoints the WAL (PASSIVE) on one reader's connection. */
   checkpoint(): Promise<CheckpointResult> {
     return this.#ask<CheckpointResult>((id) => ({ op: "checkpoint", id }));
   }
 
-  #ask<T extends ReadPage | CheckpointResult>(message: (id: number) => ToReader): Promise<T> {
+  #ask<T extends ReadPage | FramesPage | CheckpointResult>(message: (id: number) => ToReader): Promise<T> {
     // The reader with the fewest requests waiting; among equals, the next in turn, so both cores work.
     const n = this.#readers.length;
     const from = this.#nextId % n;
@@ -54,7 +58,7 @@ export class ReaderPool {
     }
     const id = ++this.#nextId;
     return new Promise<T>((resolve, reject) => {
-      reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<CheckpointResult>);
+      reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>);
       reader.thread.postMessage(message(id));
     });
   }
@@ -87,7 +91,10 @@ export class ReaderPool {
         const waiter = reader.waiting.get(message.id);
         reader.waiting.delete(message.id);
         if (message.op === "page") (waiter as Waiter<ReadPage> | undefined)?.resolve({ events: unpackStored(message.events), through: message.through });
-        else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
+        else if (message.op === "frames") {
+          const { bytes, ends, ids, through } = message;
+          (waiter as Waiter<FramesPage> | undefined)?.resolve({ frames: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends, ids, through });
+        } else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
       });
       reader.thread.once("error", (err) => {

@@ -10,6 +10,8 @@ import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { fullCollector } from "../memory.js";
+import { jsonFrame } from "../hub/json-frame.js";
+import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
 import type { FromReader, ToReader } from "./reader-protocol.js";
@@ -56,11 +58,47 @@ port.on("message", (message: ToReader) => {
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }
+  } else if (message.op === "frames") {
+    try {
+      const { events, through } = snapshotRead(message.query);
+      const { bytes, ends, ids } = encodeFrames(events);
+      port.postMessage({ op: "frames", id: message.id, bytes, ends, ids, through } satisfies FromReader, [bytes.buffer, ends.buffer, ids.buffer]);
+    } catch (err) {
+      send({ op: "error", id: message.id, message: (err as Error).message });
+    }
   } else {
     sqlite.close();
     send({ op: "stopped" });
     port.close();
   }
 });
+
+/** A page's JSON stream frames in one buffer of its own (never Buffer's shared pool: it is transferred). */
+function encodeFrames(columns: StoredEventColumns): { bytes: Uint8Array<ArrayBuffer>; ends: Uint32Array<ArrayBuffer>; ids: Float64Array<ArrayBuffer> } {
+  const n = columns.ids.length;
+  const texts = new Array<string>(n);
+  const ends = new Uint32Array(n);
+  const ids = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const text = jsonFrame({
+      id: columns.ids[i],
+      tenant: columns.tenants[i],
+      type: columns.types[i],
+      subject: columns.subjects[i],
+      data: columns.data[i],
+      key: columns.keys[i],
+      ts: columns.ts[i],
+    });
+    texts[i] = text;
+    total += Buffer.byteLength(text);
+    ends[i] = total;
+    ids[i] = columns.ids[i];
+  }
+  const bytes = new Uint8Array(total);
+  const out = Buffer.from(bytes.buffer, 0, total);
+  for (let i = 0; i < n; i++) out.write(texts[i], i === 0 ? 0 : ends[i - 1]);
+  return { bytes, ends, ids };
+}
 
 send({ op: "ready" });

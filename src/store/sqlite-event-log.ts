@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
-import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type ReadPage, type ReadQuery } from "./event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type FramesPage, type ReadPage, type ReadQuery } from "./event-log.js";
 import { CommitListeners } from "./commit-listeners.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
@@ -181,6 +181,10 @@ export class SqliteEventLog implements EventLog {
 
   read(q: ReadQuery): Promise<ReadPage> {
     return this.readers.read(q);
+  }
+
+  readFrames(q: ReadQuery): Promise<FramesPage> {
+    return this.readers.readFrames(q);
   }
 
   head(): number {
