@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -146,7 +146,10 @@ async function launch(name: TargetName, file: string, port: number, env: Record<
   live.add(child);
   onChange?.(livePids());
   const lines: string[] = [];
+  // BENCH_SERVER_LOG keeps everything the servers print (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc).
+  const logFile = process.env.BENCH_SERVER_LOG;
   const keep = (chunk: Buffer) => {
+    if (logFile) appendFileSync(logFile, chunk);
     for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(l);
     if (lines.length > 60) lines.splice(0, lines.length - 60);
   };

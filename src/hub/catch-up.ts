@@ -8,7 +8,16 @@ import type { Subscriber } from "./subscriber.js";
  * streams; event i's frame ends at `ends[i]`). `through` is where the next
  * read continues.
  */
-export type LogPage = { events: StoredEvent[]; through: number } | { frames: Buffer; ends: Uint32Array; ids: Float64Array; through: number };
+export type LogPage = { events: StoredEvent[]; through: number } | FramedPage;
+
+/** Frames made by the log; `release` once they are written or dropped (see FramesPage in store/event-log.ts). */
+export interface FramedPage {
+  frames: Buffer;
+  ends: readonly number[];
+  ids: readonly number[];
+  through: number;
+  release(): void;
+}
 export type ReadAfter = (after: number, limit: number) => Promise<LogPage>;
 
 /** A replay's reads from the log; `release` drops whatever it read ahead (see read-ahead.ts). */
@@ -114,8 +123,13 @@ export async function catchUp(
         continue;
       }
       const page = await reads.read(sub.cursor, limit);
+      // Frames the log made are given back once the socket has taken them, or at once if they are not written.
+      const written = "frames" in page ? page.release : undefined;
       await hub.replays.turn(sub.tenant ?? "*");
-      if (sub.state !== "catching-up") return;
+      if (sub.state !== "catching-up") {
+        written?.();
+        return;
+      }
       const { chunks, bytes, through, cut } =
         "frames" in page
           ? cutFrames(page, pageBytes)
@@ -127,13 +141,17 @@ export async function catchUp(
         // A page passes its bound by its last event. Never wait for more room while holding some
         // (replays waiting on each other would deadlock): give it back, and read again asking for enough.
         sub.unreserve();
+        written?.();
         need = bytes;
         continue;
       }
       if (bytes > 0) {
-        sub.writePage(chunks, bytes);
+        sub.writePage(chunks, bytes, written);
         hub.replayPages.log++;
-      } else sub.unreserve();
+      } else {
+        sub.unreserve();
+        written?.();
+      }
       sub.cursor = Math.max(sub.cursor, through);
       if (cut.count === 0 && read < limit && hub.publishedHead <= sub.cursor) {
         sub.state = "live";
@@ -215,7 +233,7 @@ function encodePage(
 
 /** An encoded page as it is, or cut after the first frame that takes it past `maxBytes` (as encodePage cuts). */
 function cutFrames(
-  page: { frames: Buffer; ends: Uint32Array; ids: Float64Array; through: number },
+  page: FramedPage,
   maxBytes: number,
 ): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
   const { frames, ends, ids } = page;

@@ -39,16 +39,18 @@ export interface ReadAheadReads {
  */
 export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () => boolean, publishedHead: () => number): ReadAheadReads {
   let ahead: { after: number; page: Promise<LogPage> } | null = null;
-  const release = () => {
+  /** Gives the slot back; a page read ahead that will not be used gives back its frames too. */
+  const release = (used = false) => {
     if (ahead === null) return;
+    if (!used) ahead.page.then((p) => "frames" in p && p.release(), () => {});
     ahead = null;
     slots.give();
   };
   return {
-    release,
+    release: () => release(),
     read: async (after, limit) => {
       const next = ahead?.after === after ? ahead.page : null;
-      release();
+      release(next !== null);
       const page = await (next ?? read(after, limit));
       // A page that stops short of what is published means more to read.
       if (ahead === null && page.through < publishedHead() && keepingUp() && slots.take()) {

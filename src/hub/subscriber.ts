@@ -133,13 +133,19 @@ export class Subscriber implements Holder {
 
   /**
    * Writes a catch-up page, given as buffers of `bytes` in all, as one
-   * chunk, releasing the page's reservation (see `reserve`).
+   * chunk, releasing the page's reservation (see `reserve`). `written` is
+   * called once the socket no longer needs the buffers (taken, failed, or
+   * never written because the stream has closed).
    */
-  writePage(chunks: Buffer[], bytes: number): void {
-    if (this.state === "closed") return;
+  writePage(chunks: Buffer[], bytes: number, written?: () => void): void {
+    if (this.state === "closed") {
+      written?.();
+      return;
+    }
     this.wrote = true;
     this.#reserved = 0;
-    this.sink.write(this.sink.chunked ? [chunkHead(bytes), ...chunks, CRLF] : chunks, this.#written);
+    const framed = this.sink.chunked ? [chunkHead(bytes), ...chunks, CRLF] : chunks;
+    this.sink.write(framed, written ? () => (written(), this.#written()) : this.#written);
     this.#sample();
   }
 

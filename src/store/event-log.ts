@@ -31,10 +31,15 @@ export interface ReadPage {
  */
 export interface FramesPage {
   frames: Buffer;
-  ends: Uint32Array;
-  ids: Float64Array;
+  ends: readonly number[];
+  ids: readonly number[];
   /** As in ReadPage. */
   through: number;
+  /**
+   * To call once the frames have been written (the socket has taken them) or dropped: their memory
+   * may be shared with the reader, which writes its next pages there. Later calls do nothing.
+   */
+  release(): void;
 }
 
 /** Who is appending, where the domains' rules depend on it. */

@@ -1,13 +1,21 @@
 import type { Worker } from "node:worker_threads";
 import { unpackStored } from "./event-columns.js";
 import type { FramesPage, ReadPage, ReadQuery } from "./event-log.js";
-import type { CheckpointResult, FromReader, ToReader } from "./reader-protocol.js";
+import type { CheckpointResult, FromReader, ReaderOptions, ToReader } from "./reader-protocol.js";
 import { startThread } from "./threads.js";
 
 interface Reader {
   thread: Worker;
   waiting: Map<number, Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>>;
+  /** Where it writes frames pages (see ReaderOptions), the slots not in use, and the slot of each frames request. */
+  frames: SharedArrayBuffer;
+  free: number[];
+  slotOf: Map<number, number>;
 }
+
+/** Frames slots per reader, and their size: a page as large as the default stream buffer's half. */
+const SLOTS = 8;
+const SLOT_BYTES = 512 * 1024;
 
 interface Waiter<T> {
   resolve: (answer: T) => void;
@@ -39,7 +47,11 @@ export class ReaderPool {
   }
 
   readFrames(query: ReadQuery): Promise<FramesPage> {
-    return this.#ask<FramesPage>((id) => ({ op: "frames", id, query }));
+    return this.#ask<FramesPage>((id, reader) => {
+      const slot = reader.free.pop() ?? -1;
+      if (slot >= 0) reader.slotOf.set(id, slot);
+      return { op: "frames", id, query, slot };
+    });
   }
 
   /** Checkpoints the WAL (PASSIVE) on one reader's connection. */
@@ -47,7 +59,7 @@ export class ReaderPool {
     return this.#ask<CheckpointResult>((id) => ({ op: "checkpoint", id }));
   }
 
-  #ask<T extends ReadPage | FramesPage | CheckpointResult>(message: (id: number) => ToReader): Promise<T> {
+  #ask<T extends ReadPage | FramesPage | CheckpointResult>(message: (id: number, reader: Reader) => ToReader): Promise<T> {
     // The reader with the fewest requests waiting; among equals, the next in turn, so both cores work.
     const n = this.#readers.length;
     const from = this.#nextId % n;
@@ -59,7 +71,7 @@ export class ReaderPool {
     const id = ++this.#nextId;
     return new Promise<T>((resolve, reject) => {
       reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>);
-      reader.thread.postMessage(message(id));
+      reader.thread.postMessage(message(id, reader));
     });
   }
 
@@ -82,7 +94,10 @@ export class ReaderPool {
   }
 
   #spawn(): Promise<void> {
-    const reader: Reader = { thread: startThread("./reader-thread.ts", { path: this.path }), waiting: new Map() };
+    const frames = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
+    const options: ReaderOptions = { path: this.path, frames, slotBytes: SLOT_BYTES };
+    const free = Array.from({ length: SLOTS }, (_, i) => i);
+    const reader: Reader = { thread: startThread("./reader-thread.ts", options), waiting: new Map(), frames, free, slotOf: new Map() };
     this.#readers.push(reader);
     return new Promise((ready, failed) => {
       reader.thread.on("message", (message: FromReader) => {
@@ -90,14 +105,17 @@ export class ReaderPool {
         if (message.op === "stopped") return;
         const waiter = reader.waiting.get(message.id);
         reader.waiting.delete(message.id);
+        const slot = reader.slotOf.get(message.id) ?? -1;
+        reader.slotOf.delete(message.id);
+        if (slot >= 0 && (message.op !== "frames" || message.slot !== slot)) reader.free.push(slot);
         if (message.op === "page") (waiter as Waiter<ReadPage> | undefined)?.resolve({ events: unpackStored(message.events), through: message.through });
-        else if (message.op === "frames") {
-          const { bytes, ends, ids, through } = message;
-          (waiter as Waiter<FramesPage> | undefined)?.resolve({ frames: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends, ids, through });
-        } else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
+        else if (message.op === "frames") (waiter as Waiter<FramesPage> | undefined)?.resolve(framesPage(reader, message));
+        else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
       });
       reader.thread.once("error", (err) => {
+        // Its slots go with it: pages still being written keep the shared buffer alive until they are done.
+        reader.free = [];
         failed(err);
         // A reader that died fails what it held; the pool replaces it, so later reads go on.
         for (const waiter of reader.waiting.values()) waiter.reject(new Error(`history reader stopped: ${err.message}`));
@@ -110,4 +128,22 @@ export class ReaderPool {
       });
     });
   }
+}
+
+/** A frames answer as a page: a view of its slot, given back on release, or the buffer the reader made. */
+function framesPage(reader: Reader, message: Extract<FromReader, { op: "frames" }>): FramesPage {
+  const { slot, length, bytes, ends, ids, through } = message;
+  if (slot < 0) return { frames: Buffer.from(bytes!.buffer, bytes!.byteOffset, length), ends, ids, through, release: () => {} };
+  let released = false;
+  return {
+    frames: Buffer.from(reader.frames, slot * SLOT_BYTES, length),
+    ends,
+    ids,
+    through,
+    release: () => {
+      if (released) return;
+      released = true;
+      reader.free.push(slot);
+    },
+  };
 }

@@ -14,7 +14,7 @@ import { jsonFrame } from "../hub/json-frame.js";
 import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
-import type { FromReader, ToReader } from "./reader-protocol.js";
+import type { FromReader, ReaderOptions, ToReader } from "./reader-protocol.js";
 
 const port = parentPort!;
 
@@ -29,7 +29,8 @@ try {
 const send = (message: FromReader) => port.postMessage(message);
 
 // better-sqlite3 directly, not drizzle: a reader runs one query, and each module a thread loads costs memory.
-const sqlite = new Database((workerData as { path: string }).path);
+const options = workerData as ReaderOptions;
+const sqlite = new Database(options.path);
 sqlite.pragma("query_only = ON");
 sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
@@ -60,9 +61,9 @@ port.on("message", (message: ToReader) => {
     }
   } else if (message.op === "frames") {
     try {
-      const { events, through } = snapshotRead(message.query);
-      const { bytes, ends, ids } = encodeFrames(events);
-      port.postMessage({ op: "frames", id: message.id, bytes, ends, ids, through } satisfies FromReader, [bytes.buffer, ends.buffer, ids.buffer]);
+      const page = snapshotRead(message.query);
+      const { slot, length, bytes, ends, ids, through } = encodeFrames(page.events, page.through, message.slot);
+      port.postMessage({ op: "frames", id: message.id, slot, length, bytes, ends, ids, through } satisfies FromReader, bytes ? [bytes.buffer] : []);
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }
@@ -73,12 +74,16 @@ port.on("message", (message: ToReader) => {
   }
 });
 
-/** A page's JSON stream frames in one buffer of its own (never Buffer's shared pool: it is transferred). */
-function encodeFrames(columns: StoredEventColumns): { bytes: Uint8Array<ArrayBuffer>; ends: Uint32Array<ArrayBuffer>; ids: Float64Array<ArrayBuffer> } {
+/**
+ * A page's JSON stream frames, in `slot` of the shared buffer: as many of
+ * them as fit (the page then goes `through` the last of them). Where even
+ * the first does not fit, or no slot was free, in one buffer of its own
+ * (never Buffer's shared pool: it is transferred).
+ */
+function encodeFrames(columns: StoredEventColumns, pageThrough: number, slot: number) {
   const n = columns.ids.length;
-  const texts = new Array<string>(n);
-  const ends = new Uint32Array(n);
-  const ids = new Float64Array(n);
+  const texts: string[] = [];
+  const ends: number[] = [];
   let total = 0;
   for (let i = 0; i < n; i++) {
     const text = jsonFrame({
@@ -90,15 +95,18 @@ function encodeFrames(columns: StoredEventColumns): { bytes: Uint8Array<ArrayBuf
       key: columns.keys[i],
       ts: columns.ts[i],
     });
-    texts[i] = text;
-    total += Buffer.byteLength(text);
-    ends[i] = total;
-    ids[i] = columns.ids[i];
+    const end = total + Buffer.byteLength(text);
+    if (slot >= 0 && end > options.slotBytes && i > 0) break;
+    texts.push(text);
+    ends.push((total = end));
   }
-  const bytes = new Uint8Array(total);
-  const out = Buffer.from(bytes.buffer, 0, total);
-  for (let i = 0; i < n; i++) out.write(texts[i], i === 0 ? 0 : ends[i - 1]);
-  return { bytes, ends, ids };
+  const ids = columns.ids.slice(0, texts.length);
+  const through = texts.length < n ? ids[ids.length - 1] : pageThrough;
+  const inSlot = slot >= 0 && total <= options.slotBytes;
+  const bytes = inSlot ? null : new Uint8Array(total);
+  const out = inSlot ? Buffer.from(options.frames, slot * options.slotBytes, total) : Buffer.from(bytes!.buffer, 0, total);
+  for (let i = 0; i < texts.length; i++) out.write(texts[i], i === 0 ? 0 : ends[i - 1]);
+  return { slot: inSlot ? slot : -1, length: total, bytes, ends, ids, through };
 }
 
 send({ op: "ready" });
