@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { RETELL_MAX_BODY_BYTES, verifyRetellSignature } from "../src/domain/calls/retell.js";
 import { createLogger } from "../src/logger.js";
@@ -101,6 +101,7 @@ describe("Retell webhook", () => {
       const out = await cli(database, "tenants", "set-retell-secret", "demo", SECRET);
       expect(out).toMatch(/set the Retell secret of tenant demo/);
       expect(out).not.toContain(SECRET);
+      await untilRetell("demo", true);
     });
     afterAll(async () => {
       await server?.close();
@@ -116,6 +117,19 @@ describe("Retell webhook", () => {
       const text = await res.text();
       return { status: res.status, text, body: text ? JSON.parse(text) : null, headers: res.headers };
     };
+    /**
+     * Until the server takes `tenant`'s webhooks (an unsigned one is then refused as such, 401) or refuses them
+     * all (403) as `configured` says: at once on SQLite, whose file the CLI wrote; a PostgreSQL node applies a
+     * change of the tenants when it is announced.
+     */
+    const untilRetell = (tenant: string, configured: boolean) =>
+      vi.waitFor(
+        async () => {
+          const { status } = await webhook("{}", {}, tenant);
+          expect(status).toBe(configured ? 401 : 403);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
     /** A payload as Retell sends it: compact JSON, signed now. */
     const deliver = (event: string, call: Record<string, unknown>, options: { secret?: string; timestamp?: number } = {}) => {
       const body = JSON.stringify({ event, call });
@@ -394,11 +408,13 @@ describe("Retell webhook", () => {
 
       expect(await cli(database, "tenants", "set-retell-secret", "quiet", "quiet-secret-1")).toMatch(/set the Retell secret of tenant quiet/);
       expect(await cli(database, "tenants", "list")).toMatch(/quiet\s.*secret set/);
+      await untilRetell("quiet", true);
       expect((await webhook(body, { "x-retell-signature": sign(body, "quiet-secret-1") }, "quiet")).status).toBe(200);
       // demo's secret does not open quiet's webhook.
       expect((await webhook(body, { "x-retell-signature": sign(body, SECRET) }, "quiet")).status).toBe(401);
 
       expect(await cli(database, "tenants", "set-retell-secret", "quiet", "--clear")).toMatch(/cleared/);
+      await untilRetell("quiet", false);
       expect((await webhook(body, { "x-retell-signature": sign(body, "quiet-secret-1") }, "quiet")).status).toBe(403);
 
       await expect(cli(database, "tenants", "set-retell-secret", "quiet")).rejects.toThrow(/exactly one of <secret> or --clear/);
@@ -421,6 +437,7 @@ describe("Retell webhook", () => {
 
       // A database from before the rule, where two tenants share the secret: both tenants' webhooks are refused.
       await writeAccess(database, "UPDATE tenants SET retell_secret = ? WHERE slug = 'twin'", SECRET);
+      await untilRetell("demo", false);
       const head = await logHead(server);
       for (const tenant of ["demo", "twin"]) {
         const res = await webhook(body, { "x-retell-signature": sign(body) }, tenant);
@@ -433,6 +450,7 @@ describe("Retell webhook", () => {
       expect(await logHead(server)).toBe(head);
       // Once twin has a secret of its own, each tenant takes only the webhooks signed with its own.
       expect(await cli(database, "tenants", "set-retell-secret", "twin", "twin-secret-1")).toMatch(/set the Retell secret of tenant twin/);
+      await untilRetell("demo", true);
       expect((await webhook(body, { "x-retell-signature": sign(body) }, "demo")).status).toBe(200);
       expect((await webhook(body, { "x-retell-signature": sign(body) }, "twin")).status).toBe(401);
       expect((await webhook(body, { "x-retell-signature": sign(body, "twin-secret-1") }, "twin")).status).toBe(200);
