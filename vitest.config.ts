@@ -1,5 +1,42 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * What the PostgreSQL project leaves to the SQLite one: files that start no
+ * server (units, and store tests on SQLite by nature: query plans, upgrades
+ * of old files), files that start one on a database of their own choosing
+ * (the built package, the demo, the postgres-* files with their own
+ * cluster), and the browser files, whose pages read the same queries on a
+ * node's copy of its state (the API and console tests show the store on
+ * both). `SWITCHBOARD_TEST_BACKEND=postgres npx vitest run test/browser`
+ * runs them on PostgreSQL too.
+ */
+const SQLITE_ONLY = [
+  "test/browser/**",
+  "test/postgres-*.test.ts",
+  "test/build.test.ts",
+  "test/demo.test.ts",
+  "test/demo-orphans.test.ts",
+  "test/session-status-upgrade.test.ts",
+  "test/type-counts.test.ts",
+  "test/event-reads.test.ts",
+  "test/console-list-queries.test.ts",
+  "test/console-lists-plans.test.ts",
+  "test/list-search.test.ts",
+  "test/type-filter.test.ts",
+  "test/admission.test.ts",
+  "test/client-address.test.ts",
+  "test/config.test.ts",
+  "test/event-columns.test.ts",
+  "test/json-scan.test.ts",
+  "test/live-list.test.ts",
+  "test/mask.test.ts",
+  "test/queue-budget.test.ts",
+  "test/rate-limit.test.ts",
+  "test/rate-meter.test.ts",
+  "test/recent-events.test.ts",
+  "test/sse-frame.test.ts",
+];
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -8,7 +45,15 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: run files in parallel, but not more than the machine can carry.
     maxWorkers: 2,
-    // With SWITCHBOARD_TEST_BACKEND=postgres: one PostgreSQL cluster for the run.
+    // One PostgreSQL cluster for a run on PostgreSQL (see postgres-global.ts).
     globalSetup: ["test/support/postgres-global.ts"],
+    // `npm test`: every file on SQLite, and every file that starts a server on a database it is given, on
+    // PostgreSQL too. SWITCHBOARD_TEST_BACKEND=sqlite|postgres runs every file on that backend alone.
+    projects: process.env.SWITCHBOARD_TEST_BACKEND
+      ? undefined
+      : [
+          { extends: true, test: { name: "sqlite" } },
+          { extends: true, test: { name: "postgres", exclude: SQLITE_ONLY, env: { SWITCHBOARD_TEST_BACKEND: "postgres" } } },
+        ],
   },
 });

@@ -4,20 +4,20 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { EventSource, type FetchLikeResponse } from "eventsource";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli.js";
 import { sessionCookie } from "./support/console.js";
+import { cli, databaseOf } from "./support/database.js";
 import { RawStream } from "./support/raw-stream.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
-import { tenantKey } from "./support/tenants.js";
+import { tenantKey, untilKnown } from "./support/tenants.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The CLI as an operator runs it: another process, writing the database directly. */
-async function cli(server: TestServer, ...args: string[]): Promise<string> {
+async function cliProcess(server: TestServer, ...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATABASE_URL: server.dbPath },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATABASE_URL: databaseOf(server) },
   });
   return stdout;
 }
@@ -67,7 +67,7 @@ describe("streams end when their access does", () => {
     const first = await publish(server, "demo", { type: "note.before" });
     await a.until((s) => s.ids().includes(first.body.ids[0]));
 
-    expect(await cli(server, "keys", "revoke", doomed.id)).toMatch(/revoked key/);
+    expect(await cliProcess(server, "keys", "revoke", doomed.id)).toMatch(/revoked key/);
     await ended(a);
     expect(revokedWith(a)).toEqual({ reason: "key_revoked", message: expect.stringMatching(/revoked/) });
     // The final frame carries no id: the client's Last-Event-ID stays at the last event it got.
@@ -82,15 +82,16 @@ describe("streams end when their access does", () => {
   });
 
   it("ends the admin stream of every tenant and a worker's command stream opened with a revoked key", async () => {
-    const admin = runCli(["keys", "create", "--admin", "--scopes", "read,admin"], server.dbPath);
+    const admin = await cli(server, "keys", "create", "--admin", "--scopes", "read,admin");
     const adminSecret = /^\s+(sb_\S+)$/m.exec(admin)![1];
     const adminId = /key (key_[0-9a-f]+)/.exec(admin)![1];
+    await untilKnown(server, "demo", adminSecret, true);
     const worker = await tenantKey(server, "demo", ["read", "publish", "work"]);
     const all = await stream("/api/v1/stream", bearer(adminSecret));
     const commands = await stream("/api/v1/tenants/demo/workers/w-revoked/commands", bearer(worker.secret));
 
-    runCli(["keys", "revoke", adminId], server.dbPath);
-    runCli(["keys", "revoke", worker.id], server.dbPath);
+    await cli(server, "keys", "revoke", adminId);
+    await cli(server, "keys", "revoke", worker.id);
     await Promise.all([ended(all), ended(commands)]);
     expect(revokedWith(all)?.reason).toBe("key_revoked");
     expect(revokedWith(commands)?.reason).toBe("key_revoked");
@@ -102,7 +103,7 @@ describe("streams end when their access does", () => {
     open.push(...streams.map((s) => ({ close: () => s.destroy() })));
     await expect.poll(() => streams.filter((s) => s.head().startsWith("HTTP/1.1 200")).length, { timeout: 20_000 }).toBe(60);
 
-    runCli(["keys", "revoke", key.id], server.dbPath);
+    await cli(server, "keys", "revoke", key.id);
     // Ended cleanly: the terminating chunk came (the kept-alive socket may stay open for another request).
     await expect.poll(() => streams.filter((s) => s.body().complete).length, { timeout: 30_000 }).toBe(60);
     for (const s of streams) {
@@ -127,7 +128,7 @@ describe("streams end when their access does", () => {
     es.addEventListener("revoked", (ev) => revoked.push(JSON.parse(ev.data)));
     await expect.poll(() => es.readyState, { timeout: 10_000 }).toBe(EventSource.OPEN);
 
-    runCli(["keys", "revoke", key.id], server.dbPath);
+    await cli(server, "keys", "revoke", key.id);
     await expect.poll(() => es.readyState, { timeout: 30_000 }).toBe(EventSource.CLOSED);
     expect(revoked).toEqual([expect.objectContaining({ reason: "key_revoked" })]);
     expect(statuses).toEqual([200, 401]);
@@ -137,7 +138,7 @@ describe("streams end when their access does", () => {
     const key = await tenantKey(server, "demo", ["read"]);
     const cookie = await sessionCookie(server, key.secret);
     const page = await stream("/t/demo/live", { cookie });
-    runCli(["keys", "revoke", key.id], server.dbPath);
+    await cli(server, "keys", "revoke", key.id);
     await ended(page);
     expect(revokedWith(page)?.reason).toBe("key_revoked");
     expect((await fetch(`${server.url}/t/demo/live`, { headers: { cookie } })).status).toBe(401);
@@ -152,7 +153,7 @@ describe("streams end when their access does", () => {
     const everyTenant = await stream("/api/v1/stream", bearer(ADMIN_KEY));
     const demo = await stream("/api/v1/tenants/demo/stream", bearer(ADMIN_KEY));
 
-    expect(await cli(server, "tenants", "disable", "acme")).toMatch(/disabled tenant acme/);
+    expect(await cliProcess(server, "tenants", "disable", "acme")).toMatch(/disabled tenant acme/);
     await Promise.all([own, byAdmin, commands, page].map(ended));
     for (const s of [own, byAdmin, commands, page]) expect(revokedWith(s)?.reason).toBe("tenant_disabled");
 
@@ -166,7 +167,8 @@ describe("streams end when their access does", () => {
     await demo.until((s) => s.ids().includes(note.body.ids[0]));
     expect(everyTenant.closed || demo.closed).toBe(false);
 
-    runCli(["tenants", "enable", "acme"], server.dbPath);
-    expect((await publish(server, "acme", { type: "note.again" }, { key: acme.secret })).status).toBe(201);
+    await cli(server, "tenants", "enable", "acme");
+    // Enabled again: at once on SQLite, once a PostgreSQL node has heard the change.
+    await expect.poll(async () => (await publish(server, "acme", { type: "note.again" }, { key: acme.secret })).status, { timeout: 30_000 }).toBe(201);
   });
 });

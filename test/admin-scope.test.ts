@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore, type Scope } from "../src/store/keys.js";
+import type { Scope } from "../src/store/keys.js";
 import { logHead } from "./support/history-pages.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
+import { createKey } from "./support/tenants.js";
 
 /**
  * One model for admin keys: an admin key is bound to no tenant and holds
@@ -64,13 +64,7 @@ describe("admin keys and the routes across tenants", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    try {
-      const store = new KeyStore(db);
-      for (const h of holders) keys[h.name] = h.name === "admin" ? ADMIN_KEY : store.create({ tenant: h.tenant, scopes: h.scopes, label: h.name }).secret;
-    } finally {
-      db.$client.close();
-    }
+    for (const h of holders) keys[h.name] = h.name === "admin" ? ADMIN_KEY : (await createKey(server, { tenant: h.tenant, scopes: h.scopes, label: h.name })).secret;
     // What the write routes act on, so that a refusal is about the key, not a missing entity.
     const seeded = await publish(server, "demo", [
       { type: "workflow.started", subject: "wf-1", data: { name: "Export", stages: ["one"], worker: "runner-1" } },

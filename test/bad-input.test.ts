@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb, type Db } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
-import { TenantStore } from "../src/store/tenants.js";
 import { walkHistory, type EventJson } from "./support/history-pages.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { createTenant, revokeKey, tenantKey } from "./support/tenants.js";
 
 /**
  * Every kind of bad request gets its documented status, a stable error
@@ -25,7 +23,6 @@ interface Reply {
 
 describe("bad input", () => {
   let server: TestServer;
-  let db: Db;
   /** Secrets of the keys the tests use, created in beforeAll. */
   const keys = { demo: "", readOnly: "", publishOnly: "", acme: "", revoked: "" };
   let adminStream: SseClient;
@@ -38,17 +35,15 @@ describe("bad input", () => {
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       MAX_BATCH_EVENTS: String(MAX_BATCH_EVENTS),
     });
-    // Tenants and keys are made the way the CLI makes them: the stores on the same database file.
-    db = openDb(server.dbPath);
-    new TenantStore(db).create("acme");
-    const store = new KeyStore(db);
-    keys.demo = store.create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    keys.readOnly = store.create({ tenant: "demo", scopes: ["read"] }).secret;
-    keys.publishOnly = store.create({ tenant: "demo", scopes: ["publish"] }).secret;
-    keys.acme = store.create({ tenant: "acme", scopes: ["read", "publish"] }).secret;
-    const revoked = store.create({ tenant: "demo", scopes: ["read", "publish"] });
+    // Tenants and keys are made the way the CLI makes them: the stores on the server's database.
+    await createTenant(server, "acme");
+    keys.demo = (await tenantKey(server, "demo", ["read", "publish"])).secret;
+    keys.readOnly = (await tenantKey(server, "demo", ["read"])).secret;
+    keys.publishOnly = (await tenantKey(server, "demo", ["publish"])).secret;
+    keys.acme = (await tenantKey(server, "acme", ["read", "publish"])).secret;
+    const revoked = await tenantKey(server, "demo", ["read", "publish"]);
     keys.revoked = revoked.secret;
-    store.revoke(revoked.key.id);
+    await revokeKey(server, revoked.id, { tenant: "demo", secret: revoked.secret });
 
     // Some history in both tenants, so "unchanged" means something.
     expect((await publish(server, "demo", [{ type: "seed.one", subject: "s", data: { n: 1 } }, { type: "seed.two" }])).status).toBe(201);
@@ -60,7 +55,6 @@ describe("bad input", () => {
 
   afterAll(async () => {
     adminStream?.close();
-    db?.$client.close();
     await server?.dispose();
   });
 
@@ -294,12 +288,11 @@ describe("bad input", () => {
     });
 
     it("revokes a key on its next request, while the server runs", async () => {
-      const store = new KeyStore(db);
-      const { key, secret } = store.create({ tenant: "demo", scopes: ["publish"] });
+      const { id, secret } = await tenantKey(server, "demo", ["publish"]);
       const ok = await publish(server, "demo", { type: "revoke.before" }, { key: secret });
       expect(ok.status).toBe(201);
       accepted.push(...ok.body.ids);
-      store.revoke(key.id);
+      await revokeKey(server, id, { tenant: "demo", secret });
       await rejected(() => publishTo("demo", secret), 401, "unauthorized", /revoked/);
     });
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
 import { call, commandStream, expectStateAgreesWithLog, received } from "./support/channels.js";
 import { logHead, walkHistory } from "./support/history-pages.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
 import type { SseClient } from "./support/sse-client.js";
+import { tenantKey } from "./support/tenants.js";
 
 const CHANNELS = "/api/v1/tenants/demo/channels";
 
@@ -98,9 +97,7 @@ describe("channels: retry and remove", () => {
 
   it("takes the control scope, on its route and as an event", async () => {
     await failed("ch-scoped");
-    const db = openDb(server.dbPath);
-    const publisher = new KeyStore(db).create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    db.$client.close();
+    const publisher = (await tenantKey(server, "demo", ["read", "publish"])).secret;
     const head = await logHead(server);
     const route = await api(server, `${CHANNELS}/ch-scoped`, { method: "DELETE", key: publisher });
     expect(route.status).toBe(403);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
 import { publish, startTestServer, type TestServer } from "./support/server.js";
+import { tenantKey } from "./support/tenants.js";
 
 describe("publishing commands", () => {
   let server: TestServer;
@@ -9,11 +8,8 @@ describe("publishing commands", () => {
   let withControl: string;
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    const keys = new KeyStore(db);
-    publishOnly = keys.create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    withControl = keys.create({ tenant: "demo", scopes: ["publish", "control"] }).secret;
-    db.$client.close();
+    publishOnly = (await tenantKey(server, "demo", ["read", "publish"])).secret;
+    withControl = (await tenantKey(server, "demo", ["publish", "control"])).secret;
   });
   afterAll(() => server.dispose());
 

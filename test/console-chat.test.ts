@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
 import { commandStream, emit, post } from "./support/chat.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { tenantKey } from "./support/tenants.js";
 
 /**
  * The chat console's forms without JavaScript: plain POSTs answered with a
@@ -17,9 +16,7 @@ describe("chat console forms", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    readOnly = new KeyStore(db).create({ tenant: "demo", scopes: ["read"] }).secret;
-    db.$client.close();
+    readOnly = (await tenantKey(server, "demo", ["read"])).secret;
     agent = await commandStream(server, "bot");
   });
   afterAll(async () => {

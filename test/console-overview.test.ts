@@ -8,6 +8,7 @@ import { chatOverview } from "../src/domain/chat/overview.js";
 import { workflowsOverview } from "../src/domain/workflows/overview.js";
 import { openDb } from "../src/store/db.js";
 import { partialsOf, sessionCookie } from "./support/console.js";
+import { testBackend } from "./support/postgres-backend.js";
 import { publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
@@ -149,10 +150,13 @@ describe("the tenant overview", () => {
     expect(await next({ type: "channel.progress", subject: "ch-3", data: { step: 1, total: 3, label: "Checking the mailbox" } })).toEqual([]);
   });
 
-  it("counts no further than 999 and reads every projection through an index", async () => {
+  it("counts no further than 999", async () => {
     await publish(server, "demo", Array.from({ length: 1000 }, (_, i) => [started(`wf-bulk${i}`), failed(`wf-bulk${i}`)]).flat());
     expect(countAt(panel(await page(), "overview-tiles"), "/t/demo/workflows?state=failed", "failed")).toBe("999+");
+  });
 
+  // SQLite's plans, read on the server's file (a PostgreSQL node runs the same statements on its own SQLite copy, out of reach).
+  it.skipIf(testBackend() === "postgres")("reads every projection through an index, on the data the test above left", async () => {
     // The statements the overview runs, with their plans: every projection table is searched, never scanned.
     const db = openDb(server.dbPath, { migrate: false });
     const statements: string[] = [];

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChildServer } from "./support/child-server.js";
 import { logHead, walkHistory, type EventJson } from "./support/history-pages.js";
-import { ADMIN_KEY, api, publish } from "./support/server.js";
+import { ADMIN_KEY, api, databaseIn, publish } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 
 /** One publish request and what became of it. */
@@ -15,8 +15,8 @@ interface Attempt {
   ids: number[] | null;
 }
 
-function childEnv(dbPath: string): Record<string, string> {
-  return { PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbPath, SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "info" };
+function childEnv(database: string): Record<string, string> {
+  return { PORT: "0", HOST: "127.0.0.1", DATABASE_URL: database, SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "info" };
 }
 
 describe("crash safety: SIGKILL in the middle of a publishing load", () => {
@@ -29,8 +29,9 @@ describe("crash safety: SIGKILL in the middle of a publishing load", () => {
 
   it("keeps every acked event, never tears a batch, and never reuses an id", async () => {
     dir = mkdtempSync(join(tmpdir(), "switchboard-crash-"));
-    const dbPath = join(dir, "switchboard.db");
-    const first = await ChildServer.start(childEnv(dbPath));
+    // Its SQLite file, or a PostgreSQL database of its own: the second process starts on the same.
+    const database = await databaseIn(dir);
+    const first = await ChildServer.start(childEnv(database));
     children.push(first);
 
     // Several publishers, each sending single events, JSON batches and NDJSON
@@ -78,7 +79,7 @@ describe("crash safety: SIGKILL in the middle of a publishing load", () => {
     const maxAcked = Math.max(...ackedIds);
 
     // A new process on the same file.
-    const second = await ChildServer.start(childEnv(dbPath));
+    const second = await ChildServer.start(childEnv(database));
     children.push(second);
     const events = await walkHistory(second, "demo");
     const head = await logHead(second);

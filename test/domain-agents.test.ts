@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { TenantStore } from "../src/store/tenants.js";
 import { publishCommand, registeredCommandTypes, type CommandType } from "./support/command-samples.js";
 import { logHead, walkHistory, type EventJson } from "./support/history-pages.js";
+import { testBackend } from "./support/postgres-backend.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { createTenant } from "./support/tenants.js";
 
 const GRACE_MS = "500";
 const auth = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -44,9 +44,7 @@ describe("agents domain", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ PRESENCE_GRACE_MS: GRACE_MS });
-    const db = openDb(server.dbPath);
-    new TenantStore(db).create("acme");
-    db.$client.close();
+    await createTenant(server, "acme");
   });
   afterAll(() => server?.dispose());
 
@@ -177,7 +175,8 @@ describe("agents domain", () => {
       await eventIn(server, "agent.disconnected", "w-blip", before);
     });
 
-    it("after a restart, disconnects the agents that do not come back within the grace period, and only those", async () => {
+    // One node's boot: a PostgreSQL node cannot tell agents on other nodes from agents gone (README, "Limits known today").
+    it.skipIf(testBackend() === "postgres")("after a restart, disconnects the agents that do not come back within the grace period, and only those", async () => {
       const dir = mkdtempSync(join(tmpdir(), "switchboard-presence-"));
       const env = { PRESENCE_GRACE_MS: "1500" };
       let current = await startTestServer(env, dir);

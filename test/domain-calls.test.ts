@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from "node:fs";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onPostgres, query } from "./support/database.js";
 import { logHead, walkHistory, type EventJson } from "./support/history-pages.js";
 import { RawStream } from "./support/raw-stream.js";
 import { tenantKey } from "./support/tenants.js";
@@ -79,12 +79,11 @@ describe("calls domain", () => {
       const streamed = Buffer.from(sse.raw, "latin1").toString("utf8");
       expect(streamed).toContain("•••0199");
 
-      // The SQLite file: the events table row by row, then every byte of the database and its WAL.
-      const sqlite = new Database(server.dbPath, { readonly: true });
-      const rows = JSON.stringify(sqlite.prepare("SELECT * FROM events").all()) + JSON.stringify(sqlite.prepare("SELECT * FROM calls").all());
-      sqlite.close();
+      // The database: the events and calls tables row by row, then on SQLite every byte of the file and its WAL
+      // (PostgreSQL's files are its own: the rows stand for them).
+      const rows = JSON.stringify(await query(server, "SELECT * FROM events")) + JSON.stringify(await query(server, "SELECT * FROM calls"));
       expect(rows).toContain("•••0199");
-      const files = [server.dbPath, `${server.dbPath}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1"));
+      const files = onPostgres(server) ? [] : [server.dbPath, `${server.dbPath}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1"));
 
       for (const text of [state.text, detail.text, history, streamed, rows]) {
         expect(text).not.toContain(full);

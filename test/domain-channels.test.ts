@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, commandStream, expectStateAgreesWithLog, received } from "./support/channels.js";
 import { walkHistory } from "./support/history-pages.js";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
 import type { SseClient } from "./support/sse-client.js";
+import { tenantKey } from "./support/tenants.js";
 
 const CHANNELS = "/api/v1/tenants/demo/channels";
 
@@ -221,10 +220,8 @@ describe("channels: the omnichannel hub", () => {
     expect(whatsapp.body.channels.length).toBeGreaterThan(0);
     expect(whatsapp.body.channels.every((c: any) => c.platform === "whatsapp")).toBe(true);
 
-    // A key made the way the CLI makes one: the store on the same database file.
-    const db = openDb(server.dbPath);
-    const publisher = new KeyStore(db).create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-    db.$client.close();
+    // A key made the way the CLI makes one.
+    const publisher = (await tenantKey(server, "demo", ["read", "publish"])).secret;
     const headBefore = (await call(server, "GET", CHANNELS)).body.head;
     const connect = await api(server, CHANNELS, {
       method: "POST",

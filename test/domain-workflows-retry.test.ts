@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { workflowCounts } from "../src/domain/workflows/list.js";
-import { openDb } from "../src/store/db.js";
+import { query } from "./support/database.js";
 import { api, startTestServer, type TestServer } from "./support/server.js";
 import type { SseClient } from "./support/sse-client.js";
 import { agreedWorkflow, commandStream, control, received, send, started, untilConnected } from "./support/workflows.js";
@@ -107,15 +106,11 @@ describe("workflows: retry, and cancel with a reason", () => {
   });
 
   it("keeps the tabs' counts in step with the workflows, through starts, finishes and retries", async () => {
-    const db = openDb(server.dbPath, { migrate: false });
-    try {
-      const rows = db.$client.prepare("SELECT state, count(*) AS n FROM workflows WHERE tenant = 'demo' GROUP BY state").all() as { state: string; n: number }[];
-      const expected = { running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, ...Object.fromEntries(rows.map((r) => [r.state, r.n])) };
-      // What the tests above left: wf-c cancelled, wf-bad and wf-x running, wf-r completed.
-      expect(expected).toEqual({ running: 2, paused: 0, completed: 1, failed: 0, cancelled: 1 });
-      expect(workflowCounts(db, "demo")).toEqual(expected);
-    } finally {
-      db.$client.close();
-    }
+    const byState = (rows: { state: string; n: number }[]) => ({ running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, ...Object.fromEntries(rows.map((r) => [r.state, r.n])) });
+    const expected = byState(await query(server, "SELECT state, count(*) AS n FROM workflows WHERE tenant = 'demo' GROUP BY state"));
+    // What the tests above left: wf-c cancelled, wf-bad and wf-x running, wf-r completed.
+    expect(expected).toEqual({ running: 2, paused: 0, completed: 1, failed: 0, cancelled: 1 });
+    // The counts the tabs read, kept by the projection (the table workflowCounts reads).
+    expect(byState(await query(server, "SELECT state, count AS n FROM workflow_state_counts WHERE tenant = 'demo'"))).toEqual(expected);
   });
 });

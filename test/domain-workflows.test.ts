@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore } from "../src/store/keys.js";
 import { walkHistory } from "./support/history-pages.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
 import type { SseClient } from "./support/sse-client.js";
+import { tenantKey } from "./support/tenants.js";
 import {
   agreedWorkflow,
   commandStream,
@@ -190,9 +189,7 @@ describe("workflows", () => {
     });
 
     it("controls need the control scope and a known workflow", async () => {
-      const db = openDb(server.dbPath);
-      const noControl = new KeyStore(db).create({ tenant: "demo", scopes: ["read", "publish"] }).secret;
-      db.$client.close();
+      const noControl = (await tenantKey(server, "demo", ["read", "publish"])).secret;
       await started(server, "wf-auth", "w-auth");
       expect(await refused("wf-auth", 403, () => control(server, "wf-auth", "pause", noControl))).toContain('"control" scope');
       expect(await refused("wf-missing", 404, () => control(server, "wf-missing", "pause"))).toContain('no workflow "wf-missing"');

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { TenantStore } from "../src/store/tenants.js";
 import { historyPage, walkHistory, type EventJson } from "./support/history-pages.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
+import { createTenant } from "./support/tenants.js";
 
 /**
  * The history API: pages after a position, filtered by type globs and
@@ -31,9 +30,7 @@ describe("history", () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const db = openDb(server.dbPath);
-    new TenantStore(db).create("acme");
-    db.$client.close();
+    await createTenant(server, "acme");
 
     publishedFrom = Date.now();
     // 150 demo events (more than the default page of 100) interleaved with acme's, so demo's ids have gaps.

@@ -1,5 +1,5 @@
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lockWrites } from "./support/database.js";
 import { historyPage } from "./support/history-pages.js";
 import { Probe } from "./support/probe.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
@@ -22,12 +22,11 @@ describe("commits off the event loop", () => {
     const probe = await Probe.open(server);
 
     // Another connection takes the write lock and holds it.
-    const locker = new Database(server.dbPath);
-    locker.pragma("busy_timeout = 10000");
-    locker.exec("BEGIN IMMEDIATE");
+    const locker = await lockWrites(server);
     let settled = false;
     const waiting = publish(server, "demo", { type: "lock.during", data: {} }).finally(() => (settled = true));
     try {
+      await locker.untilWaitedOn();
       // The server stays responsive while that commit waits for the lock…
       expect(await probe.health()).toBe(200);
       const page = await historyPage(server, "demo");
@@ -37,8 +36,7 @@ describe("commits off the event loop", () => {
       // …and the publish is still waiting: nothing above was served after it gave up.
       expect(settled).toBe(false);
     } finally {
-      locker.exec("COMMIT");
-      locker.close();
+      await locker.release();
     }
     // Once the lock is gone the publish commits and is acknowledged; the probe's own round trip works too.
     const done = await waiting;

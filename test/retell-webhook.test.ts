@@ -2,16 +2,16 @@ import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { RETELL_MAX_BODY_BYTES, verifyRetellSignature } from "../src/domain/calls/retell.js";
 import { createLogger } from "../src/logger.js";
 import { startServer, type RunningServer } from "../src/server.js";
+import { cli, onPostgres, query, type ServerDb } from "./support/database.js";
 import { logHead, walkHistory } from "./support/history-pages.js";
 import { RawStream } from "./support/raw-stream.js";
-import { ADMIN_KEY, api } from "./support/server.js";
+import { ADMIN_KEY, api, databaseIn } from "./support/server.js";
+import { writeAccess } from "./support/tenants.js";
 
 const SECRET = "key_retell_webhook_badge_0123456789";
 const FIVE_MINUTES = 5 * 60_000;
@@ -87,19 +87,21 @@ describe("Retell webhook", () => {
   describe("over HTTP", () => {
     let server: RunningServer;
     let dir: string;
-    let dbPath: string;
+    /** The server's database, for the CLI and for reading stored rows. */
+    let database: ServerDb;
     const logLines: string[] = [];
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "switchboard-retell-"));
-      dbPath = join(dir, "switchboard.db");
-      const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbPath, SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "debug" });
+      const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATABASE_URL: await databaseIn(dir), SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "debug" });
+      database = { dbPath: join(dir, "switchboard.db"), config };
       // Every log line is kept: the full number must not be in any of them.
       server = await startServer(config, createLogger("debug", (line) => logLines.push(line)));
-      expect(runCli(["tenants", "create", "quiet"], dbPath)).toMatch(/created tenant quiet/);
-      const out = runCli(["tenants", "set-retell-secret", "demo", SECRET], dbPath);
+      expect(await cli(database, "tenants", "create", "quiet")).toMatch(/created tenant quiet/);
+      const out = await cli(database, "tenants", "set-retell-secret", "demo", SECRET);
       expect(out).toMatch(/set the Retell secret of tenant demo/);
       expect(out).not.toContain(SECRET);
+      await untilRetell("demo", true);
     });
     afterAll(async () => {
       await server?.close();
@@ -115,6 +117,19 @@ describe("Retell webhook", () => {
       const text = await res.text();
       return { status: res.status, text, body: text ? JSON.parse(text) : null, headers: res.headers };
     };
+    /**
+     * Until the server takes `tenant`'s webhooks (an unsigned one is then refused as such, 401) or refuses them
+     * all (403) as `configured` says: at once on SQLite, whose file the CLI wrote; a PostgreSQL node applies a
+     * change of the tenants when it is announced.
+     */
+    const untilRetell = (tenant: string, configured: boolean) =>
+      vi.waitFor(
+        async () => {
+          const { status } = await webhook("{}", {}, tenant);
+          expect(status).toBe(configured ? 401 : 403);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
     /** A payload as Retell sends it: compact JSON, signed now. */
     const deliver = (event: string, call: Record<string, unknown>, options: { secret?: string; timestamp?: number } = {}) => {
       const body = JSON.stringify({ event, call });
@@ -251,9 +266,7 @@ describe("Retell webhook", () => {
       expect(await logHead(server)).toBe(head + 2);
       expect((await eventsOf("call_retry")).map((e) => e.type)).toEqual(["call.started", "call.ended", "call.analyzed"]);
       // The keys name the Retell event and call id, nothing else.
-      const sqlite = new Database(dbPath, { readonly: true });
-      const keys = sqlite.prepare("SELECT key FROM events WHERE subject = 'call_retry' ORDER BY id").pluck().all();
-      sqlite.close();
+      const keys = (await query<{ key: string }>(database, "SELECT key FROM events WHERE subject = 'call_retry' ORDER BY id")).map((r) => r.key);
       expect(keys).toEqual(["retell:call_started:call_retry", "retell:call_ended:call_retry", "retell:call_analyzed:call_retry"]);
     });
 
@@ -371,10 +384,10 @@ describe("Retell webhook", () => {
         const state = await (await api(server, "/api/v1/tenants/demo/calls")).text();
         const admin = await (await api(server, "/api/v1/calls")).text();
         const detail = await (await api(server, "/api/v1/tenants/demo/calls/call_secret")).text();
-        const sqlite = new Database(dbPath, { readonly: true });
-        const rows = JSON.stringify(sqlite.prepare("SELECT * FROM events").all()) + JSON.stringify(sqlite.prepare("SELECT * FROM calls").all());
-        sqlite.close();
-        const files = [dbPath, `${dbPath}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1"));
+        const rows = JSON.stringify(await query(database, "SELECT * FROM events")) + JSON.stringify(await query(database, "SELECT * FROM calls"));
+        // The SQLite file's bytes, free pages and WAL included (PostgreSQL's files are its own: the rows above stand for them).
+        const { dbPath } = database;
+        const files = onPostgres(database) ? [] : [dbPath, `${dbPath}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1"));
         const wire = Buffer.from(stream.raw, "latin1").toString("utf8");
         expect(history).toContain("•••0142");
         expect(wire).toContain("•••0142");
@@ -389,41 +402,42 @@ describe("Retell webhook", () => {
     });
 
     it("sets and clears the secret from the CLI", async () => {
-      expect(runCli(["--help"], dbPath)).toContain("tenants set-retell-secret <slug> <secret>");
+      expect(await cli(database, "--help")).toContain("tenants set-retell-secret <slug> <secret>");
       const body = JSON.stringify({ event: "call_started", call: retellCall({ call_id: "call_cli" }) });
       expect((await webhook(body, { "x-retell-signature": sign(body, "quiet-secret-1") }, "quiet")).status).toBe(403);
 
-      expect(runCli(["tenants", "set-retell-secret", "quiet", "quiet-secret-1"], dbPath)).toMatch(/set the Retell secret of tenant quiet/);
-      expect(runCli(["tenants", "list"], dbPath)).toMatch(/quiet\s.*secret set/);
+      expect(await cli(database, "tenants", "set-retell-secret", "quiet", "quiet-secret-1")).toMatch(/set the Retell secret of tenant quiet/);
+      expect(await cli(database, "tenants", "list")).toMatch(/quiet\s.*secret set/);
+      await untilRetell("quiet", true);
       expect((await webhook(body, { "x-retell-signature": sign(body, "quiet-secret-1") }, "quiet")).status).toBe(200);
       // demo's secret does not open quiet's webhook.
       expect((await webhook(body, { "x-retell-signature": sign(body, SECRET) }, "quiet")).status).toBe(401);
 
-      expect(runCli(["tenants", "set-retell-secret", "quiet", "--clear"], dbPath)).toMatch(/cleared/);
+      expect(await cli(database, "tenants", "set-retell-secret", "quiet", "--clear")).toMatch(/cleared/);
+      await untilRetell("quiet", false);
       expect((await webhook(body, { "x-retell-signature": sign(body, "quiet-secret-1") }, "quiet")).status).toBe(403);
 
-      expect(() => runCli(["tenants", "set-retell-secret", "quiet"], dbPath)).toThrow(/exactly one of <secret> or --clear/);
-      expect(() => runCli(["tenants", "set-retell-secret", "quiet", "s", "--clear"], dbPath)).toThrow(/exactly one/);
-      expect(() => runCli(["tenants", "set-retell-secret", "nobody", "s"], dbPath)).toThrow(/no tenant "nobody"/);
+      await expect(cli(database, "tenants", "set-retell-secret", "quiet")).rejects.toThrow(/exactly one of <secret> or --clear/);
+      await expect(cli(database, "tenants", "set-retell-secret", "quiet", "s", "--clear")).rejects.toThrow(/exactly one/);
+      await expect(cli(database, "tenants", "set-retell-secret", "nobody", "s")).rejects.toThrow(/no tenant "nobody"/);
     });
 
     it("binds a secret to one tenant: another tenant cannot take it, and a secret shared from before opens neither", async () => {
-      expect(runCli(["tenants", "create", "twin"], dbPath)).toMatch(/created tenant twin/);
-      expect(() => runCli(["tenants", "set-retell-secret", "twin", SECRET], dbPath)).toThrow(
+      expect(await cli(database, "tenants", "create", "twin")).toMatch(/created tenant twin/);
+      await expect(cli(database, "tenants", "set-retell-secret", "twin", SECRET)).rejects.toThrow(
         /tenant "demo" already has this Retell secret, and a secret signs webhooks for one tenant only/,
       );
-      expect(runCli(["tenants", "list"], dbPath)).not.toMatch(/twin\s.*secret set/);
+      expect(await cli(database, "tenants", "list")).not.toMatch(/twin\s.*secret set/);
       // Setting a tenant's own secret again is no conflict.
-      expect(runCli(["tenants", "set-retell-secret", "demo", SECRET], dbPath)).toMatch(/set the Retell secret of tenant demo/);
+      expect(await cli(database, "tenants", "set-retell-secret", "demo", SECRET)).toMatch(/set the Retell secret of tenant demo/);
       const body = JSON.stringify({ event: "call_started", call: retellCall({ call_id: "call_twin" }) });
       const twin = await webhook(body, { "x-retell-signature": sign(body) }, "twin");
       expect(twin.status).toBe(403);
       expect(twin.body.error).toBe("retell_not_configured");
 
       // A database from before the rule, where two tenants share the secret: both tenants' webhooks are refused.
-      const sqlite = new Database(dbPath);
-      sqlite.prepare("UPDATE tenants SET retell_secret = ? WHERE slug = 'twin'").run(SECRET);
-      sqlite.close();
+      await writeAccess(database, "UPDATE tenants SET retell_secret = ? WHERE slug = 'twin'", SECRET);
+      await untilRetell("demo", false);
       const head = await logHead(server);
       for (const tenant of ["demo", "twin"]) {
         const res = await webhook(body, { "x-retell-signature": sign(body) }, tenant);
@@ -435,7 +449,8 @@ describe("Retell webhook", () => {
       }
       expect(await logHead(server)).toBe(head);
       // Once twin has a secret of its own, each tenant takes only the webhooks signed with its own.
-      expect(runCli(["tenants", "set-retell-secret", "twin", "twin-secret-1"], dbPath)).toMatch(/set the Retell secret of tenant twin/);
+      expect(await cli(database, "tenants", "set-retell-secret", "twin", "twin-secret-1")).toMatch(/set the Retell secret of tenant twin/);
+      await untilRetell("demo", true);
       expect((await webhook(body, { "x-retell-signature": sign(body) }, "demo")).status).toBe(200);
       expect((await webhook(body, { "x-retell-signature": sign(body) }, "twin")).status).toBe(401);
       expect((await webhook(body, { "x-retell-signature": sign(body, "twin-secret-1") }, "twin")).status).toBe(200);

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { openDb, type Db } from "../src/store/db.js";
-import { Retention, SqlitePruner } from "../src/store/retention.js";
-import { TenantStore } from "../src/store/tenants.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { openDb } from "../src/store/db.js";
+import { Retention, SqlitePruner, type Pruner } from "../src/store/retention.js";
+import { prunerOn } from "./support/database.js";
 import { historyPage, walkHistory } from "./support/history-pages.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { createTenant } from "./support/tenants.js";
 
 /** Retention off in the server itself, so a test can run passes by hand. */
 const NO_RETENTION = { RETENTION_MAX_AGE: "0", RETENTION_MAX_EVENTS: "0" };
@@ -30,6 +31,26 @@ function stream(server: TestServer, tenant: string, lastEventId: number): Promis
   return SseClient.open(`${server.url}/api/v1/tenants/${tenant}/stream`, { authorization: `Bearer ${ADMIN_KEY}`, "last-event-id": String(lastEventId) });
 }
 
+/**
+ * Until a stream of `tenant` from the start is reset: the server knows of a
+ * pass run beside it. On SQLite it reads the marks the pass wrote at once; a
+ * PostgreSQL node reloads them when the pass announces them.
+ */
+async function untilPruneKnown(server: TestServer, tenant: string): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const probe = await stream(server, tenant, 0);
+      try {
+        await probe.until((c) => c.messages.length >= 1);
+        expect(probe.messages[0].event).toBe("reset");
+      } finally {
+        probe.close();
+      }
+    },
+    { timeout: 30_000, interval: 50 },
+  );
+}
+
 interface Reset {
   reason: string;
   oldest: number | null;
@@ -39,27 +60,28 @@ interface Reset {
 
 describe("retention", () => {
   let server: TestServer | undefined;
-  let side: Db | undefined;
+  let side: { close(): Promise<void> } | undefined;
   const clients: SseClient[] = [];
   const dirs: string[] = [];
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
-    side?.$client.close();
+    await side?.close();
     side = undefined;
     await server?.dispose();
     server = undefined;
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  /** A second connection to the server's database file: to create tenants (there is no API for it) and run retention by hand. */
-  function sideDb(s: TestServer): Db {
-    side = openDb(s.dbPath);
-    return side;
+  /** Retention's pruner on a second connection to the server's database: to run retention by hand. */
+  function sidePruner(s: TestServer): Pruner {
+    const { pruner, close } = prunerOn(s);
+    side = { close };
+    return pruner;
   }
 
   it("prunes by count per tenant, keeps ids growing, and resets streams behind the retained log", async () => {
     server = await startTestServer({ RETENTION_MAX_EVENTS: "5", RETENTION_MAX_AGE: "0", RETENTION_INTERVAL_MS: "100" });
-    new TenantStore(sideDb(server)).create("other");
+    await createTenant(server, "other");
 
     const demo: number[] = [];
     const other: number[] = [];
@@ -107,8 +129,7 @@ describe("retention", () => {
 
   it("prunes by age (fake clock), per tenant, with resets only where events were missed", async () => {
     server = await startTestServer(NO_RETENTION);
-    const db = sideDb(server);
-    new TenantStore(db).create("other");
+    await createTenant(server, "other");
 
     const old: number[] = [];
     for (let n = 0; n < 4; n++) old.push(await publishOne(server, "demo", n));
@@ -122,10 +143,11 @@ describe("retention", () => {
 
     // "Now" is one hour after the first young event: everything older than an hour goes.
     const hour = 3_600_000;
-    const retention = new Retention(new SqlitePruner(db.$client), { maxAgeMs: hour, maxEvents: 0, intervalMs: 1000, clock: () => firstYoungTs + hour });
+    const retention = new Retention(sidePruner(server), { maxAgeMs: hour, maxEvents: 0, intervalMs: 1000, clock: () => firstYoungTs + hour });
     expect(await retention.runOnce()).toBe(old.length);
     expect(await retention.runOnce()).toBe(0);
     await retention.stop();
+    await untilPruneKnown(server, "demo");
 
     expect((await walkHistory(server, "demo")).map((e) => e.id)).toEqual(young);
     expect((await walkHistory(server, "other")).map((e) => e.id)).toEqual(otherIds);
@@ -179,14 +201,14 @@ describe("retention", () => {
 
   it("resets an all-tenant (admin) stream behind the retained log without skipping other tenants' retained events", async () => {
     server = await startTestServer(NO_RETENTION);
-    const db = sideDb(server);
-    new TenantStore(db).create("other");
+    await createTenant(server, "other");
     const other = [await publishOne(server, "other", 0), await publishOne(server, "other", 1)];
     const demo: number[] = [];
     for (let n = 0; n < 6; n++) demo.push(await publishOne(server, "demo", n));
-    const retention = new Retention(new SqlitePruner(db.$client), { maxAgeMs: 0, maxEvents: 2, intervalMs: 1000 });
+    const retention = new Retention(sidePruner(server), { maxAgeMs: 0, maxEvents: 2, intervalMs: 1000 });
     expect(await retention.runOnce()).toBe(4);
     await retention.stop();
+    await untilPruneKnown(server, "demo");
 
     // Demo lost its first four events; other's two (older ids) are still retained.
     const admin = await SseClient.open(`${server.url}/api/v1/stream`, { authorization: `Bearer ${ADMIN_KEY}`, "last-event-id": "0" });

@@ -1,20 +1,22 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChildServer, runToExit } from "./support/child-server.js";
+import { untouched } from "./support/database.js";
 import { walkHistory } from "./support/history-pages.js";
 import { RawStream } from "./support/raw-stream.js";
-import { ADMIN_KEY, api, publish } from "./support/server.js";
+import { ADMIN_KEY, api, databaseIn, publish } from "./support/server.js";
 
 let dir: string;
-let dbPath: string;
+/** The child's database: its SQLite file, or a PostgreSQL database of its own. */
+let database: string;
 const children: ChildServer[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "switchboard-shutdown-"));
-  dbPath = join(dir, "switchboard.db");
+  database = await databaseIn(dir);
 });
 afterEach(async () => {
   await Promise.all(children.splice(0).map((c) => c.dispose()));
@@ -22,7 +24,7 @@ afterEach(async () => {
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbPath, SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "info", ...extra };
+  return { PORT: "0", HOST: "127.0.0.1", DATABASE_URL: database, SWITCHBOARD_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "info", ...extra };
 }
 
 async function start(extra: Record<string, string> = {}): Promise<ChildServer & { url: string }> {
@@ -123,7 +125,7 @@ describe("starting up", () => {
     expect(result.stderr).toMatch(/^\s*PORT: /m);
     expect(result.stderr).toMatch(/^\s*SWITCHBOARD_DURABILITY: .*"full"/m);
     expect(result.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
-    expect(existsSync(dbPath)).toBe(false);
+    expect(await untouched(database)).toBe(true);
   });
 
   it("on a port in use exits with a clear message; the first start that succeeds prints the generated key, once", async () => {

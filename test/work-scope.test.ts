@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../src/store/db.js";
-import { KeyStore, type Scope } from "../src/store/keys.js";
+import type { Scope } from "../src/store/keys.js";
 import { logHead, walkHistory } from "./support/history-pages.js";
 import { api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
+import { createKey } from "./support/tenants.js";
 
 /**
  * Being a worker is the `work` scope: holding a command stream (which
@@ -18,13 +18,8 @@ describe("the work scope and worker bindings", () => {
   const keys: Record<string, string> = {};
   const streams: SseClient[] = [];
 
-  const make = (name: string, scopes: Scope[], workers?: string[]) => {
-    const db = openDb(server.dbPath);
-    try {
-      keys[name] = new KeyStore(db).create({ tenant: "demo", scopes, workers, label: name }).secret;
-    } finally {
-      db.$client.close();
-    }
+  const make = async (name: string, scopes: Scope[], workers?: string[]) => {
+    keys[name] = (await createKey(server, { tenant: "demo", scopes, workers, label: name })).secret;
   };
   const commands = (worker: string, key: string, query = "") =>
     api(server, `/api/v1/tenants/demo/workers/${encodeURIComponent(worker)}/commands${query}`, { key, headers: { accept: "text/event-stream" } });
@@ -37,16 +32,16 @@ describe("the work scope and worker bindings", () => {
 
   beforeAll(async () => {
     server = await startTestServer({ PRESENCE_GRACE_MS: "600000" });
-    make("reader", ["read"]);
-    make("publisher", ["read", "publish"]);
-    make("operator", ["read", "publish", "control"]);
-    make("anyWorker", ["read", "publish", "work"]);
-    make("runner1", ["read", "publish", "work"], ["runner-1"]);
-    make("runners", ["read", "publish", "work"], ["runner-*"]);
-    make("connector1", ["publish", "work"], ["connector-1"]);
-    make("connector2", ["publish", "work"], ["connector-2"]);
-    make("helperBot", ["publish", "work"], ["helper-bot"]);
-    make("otherBot", ["publish", "work"], ["other-bot"]);
+    await make("reader", ["read"]);
+    await make("publisher", ["read", "publish"]);
+    await make("operator", ["read", "publish", "control"]);
+    await make("anyWorker", ["read", "publish", "work"]);
+    await make("runner1", ["read", "publish", "work"], ["runner-1"]);
+    await make("runners", ["read", "publish", "work"], ["runner-*"]);
+    await make("connector1", ["publish", "work"], ["connector-1"]);
+    await make("connector2", ["publish", "work"], ["connector-2"]);
+    await make("helperBot", ["publish", "work"], ["helper-bot"]);
+    await make("otherBot", ["publish", "work"], ["other-bot"]);
   });
   afterAll(async () => {
     for (const s of streams) s.close();

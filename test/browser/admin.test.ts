@@ -3,9 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
-import { tenantKey } from "../support/tenants.js";
-import { openDb } from "../../src/store/db.js";
-import { KeyStore } from "../../src/store/keys.js";
+import { createKey, tenantKey } from "../support/tenants.js";
 
 const call = (subject: string, client: string, number: string) => ({
   type: "call.started",
@@ -41,9 +39,7 @@ describe("console: admin views", () => {
   });
 
   it("gives an all-tenant key without the admin scope the tenants, but not the view across them", async () => {
-    const db = openDb(server.dbPath);
-    const { secret } = new KeyStore(db).create({ tenant: null, scopes: ["read"], label: "every tenant, no admin" });
-    db.$client.close();
+    const { secret } = await createKey(server, { tenant: null, scopes: ["read"], label: "every tenant, no admin" });
     const context = await browser.newContext();
     try {
       const own = await context.newPage();

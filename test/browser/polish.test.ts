@@ -1,9 +1,11 @@
 import type { Browser, BrowserContext, Page, Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../../src/store/db.js";
-import { KeyStore } from "../../src/store/keys.js";
-import { TenantStore } from "../../src/store/tenants.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { query } from "../support/database.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "../support/server.js";
+import { createKey, createTenant } from "../support/tenants.js";
 import { launchBrowser, signIn, waitLive } from "./browser.js";
 import { LAPTOP, shootPage } from "./shots.js";
 
@@ -31,23 +33,21 @@ describe("console polish", () => {
   let context: BrowserContext;
   let page: Page;
   let acmeKey: string;
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-polish-"));
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, dir);
     await publish(server, "demo", [
       { type: "call.started", subject: "c-1", data: { direction: "inbound", number: "+14155550123", agent: "ada" } },
       { type: "agent.status", subject: "ada", data: { status: "busy", name: "Ada" } },
       { type: "workflow.started", subject: "wf-1", data: { name: "Nightly export", stages: ["extract", "load"], worker: "runner-1" } },
     ]);
     // A tenant of its own, with a key bound to it; and one whose stored state is broken, for a 500.
-    const db = openDb(server.dbPath);
-    const tenants = new TenantStore(db);
-    tenants.create("acme");
-    tenants.create("broken");
-    acmeKey = new KeyStore(db).create({ tenant: "acme", scopes: ["read"], label: "acme reader" }).secret;
-    db.$client
-      .prepare("insert into workflows (tenant, workflow_id, name, stages, state, started_at, updated_at, event_id) values ('broken', 'wf-bad', 'Bad', 'not json', 'running', 0, 0, 1)")
-      .run();
-    db.$client.close();
+    await createTenant(server, "broken");
+    await query(server, "insert into workflows (tenant, workflow_id, name, stages, state, started_at, updated_at, event_id) values ('broken', 'wf-bad', 'Bad', 'not json', 'running', 0, 0, 1)");
+    // Found broken as the server starts (a PostgreSQL node reads its projections from a copy made at start).
+    await server.close();
+    server = await startTestServer({}, dir);
+    acmeKey = (await createKey(server, { tenant: "acme", scopes: ["read"], label: "acme reader" })).secret;
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: LAPTOP });
     page = await context.newPage();
@@ -55,6 +55,7 @@ describe("console polish", () => {
   afterAll(async () => {
     await browser?.close();
     await server?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("signs in from a login link opened in a tab that shows the login already", async () => {

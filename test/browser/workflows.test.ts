@@ -1,10 +1,9 @@
 import { resolve } from "node:path";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDb } from "../../src/store/db.js";
-import { KeyStore } from "../../src/store/keys.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import type { SseClient } from "../support/sse-client.js";
+import { createKey } from "../support/tenants.js";
 import { commandStream, received, send, untilConnected } from "../support/workflows.js";
 import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
 
@@ -290,9 +289,7 @@ describe("console: workflow controls that expire, and read-only keys", () => {
   });
 
   it("a read-only key sees no buttons, and a forged POST gets 403", async () => {
-    const db = openDb(server.dbPath);
-    const { secret } = new KeyStore(db).create({ tenant: "demo", scopes: ["read"], label: "viewer" });
-    db.$client.close();
+    const { secret } = await createKey(server, { tenant: "demo", scopes: ["read"], label: "viewer" });
     const viewer = await browser.newContext({ viewport: LAPTOP });
     try {
       const p = await viewer.newPage();

@@ -3,11 +3,11 @@ import pg from "pg";
 import { inject } from "vitest";
 
 /**
- * With SWITCHBOARD_TEST_BACKEND=postgres, every test server is a node on a
+ * With SWITCHBOARD_TEST_BACKEND=postgres (for the run, or from the
+ * `postgres` project of vitest.config.ts), every test server is a node on a
  * database of its own in the run's cluster (test/support/postgres-global.ts).
- * A first step towards running the whole suite on both backends (issue 11):
- * tests that run the CLI on the server's SQLite file, or read it beside the
- * server, do not pass on it yet.
+ * Tests reach that database through test/support/database.ts and
+ * tenants.ts, whichever it is.
  */
 export const testBackend = (): "sqlite" | "postgres" => (process.env.SWITCHBOARD_TEST_BACKEND === "postgres" ? "postgres" : "sqlite");
 

@@ -3,18 +3,20 @@ import { startPostgres } from "./postgres.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** The port of the run's PostgreSQL cluster, with SWITCHBOARD_TEST_BACKEND=postgres; 0 otherwise. */
+    /** The port of the run's PostgreSQL cluster, on PostgreSQL; 0 otherwise. */
     postgresPort: number;
   }
 }
 
 /**
- * With SWITCHBOARD_TEST_BACKEND=postgres, one PostgreSQL cluster for the
- * whole run, started before any test file and stopped after the last (a
- * test file's worker cannot stop what it started: it ends with the file).
+ * On PostgreSQL (SWITCHBOARD_TEST_BACKEND=postgres, set for the run or by
+ * the `postgres` project of vitest.config.ts), one PostgreSQL cluster for
+ * the whole run, started before any test file and stopped after the last
+ * (a test file's worker cannot stop what it started: it ends with the file).
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (process.env.SWITCHBOARD_TEST_BACKEND !== "postgres") {
+  const backend = project.config.env?.SWITCHBOARD_TEST_BACKEND ?? process.env.SWITCHBOARD_TEST_BACKEND;
+  if (backend !== "postgres") {
     project.provide("postgresPort", 0);
     return undefined;
   }

@@ -27,7 +27,7 @@ export class Probe {
   }
 
   /** Creates the probe's tenant and key and opens its stream, live from the head. */
-  static async open(server: { url: string; dbPath: string }, tenant = "probe"): Promise<Probe> {
+  static async open(server: Parameters<typeof tenantKey>[0], tenant = "probe"): Promise<Probe> {
     const { secret } = await tenantKey(server, tenant, ["read", "publish"]);
     const stream = RawStream.open(server.url, `/api/v1/tenants/${tenant}/stream`, { authorization: `Bearer ${secret}` });
     await vi.waitFor(() => {

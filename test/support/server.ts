@@ -17,11 +17,13 @@ export interface TestServer extends RunningServer {
 }
 
 /**
- * A real server on an ephemeral port with a fresh SQLite file (real
- * migrations), the `demo` tenant and ADMIN_KEY as its admin key.
- * `env` overrides configuration the way the environment would; with a
- * `DATABASE_URL` of PostgreSQL (test/support/postgres.ts), the server is a
- * node of a cluster on that database, and `dbPath` is unused.
+ * A real server on an ephemeral port with a fresh database (real
+ * migrations), the `demo` tenant and ADMIN_KEY as its admin key: a SQLite
+ * file in `dir`, or with SWITCHBOARD_TEST_BACKEND=postgres a database of
+ * `dir`'s own (see databaseIn). `env` overrides configuration the way the
+ * environment would; with a `DATABASE_URL` of PostgreSQL
+ * (test/support/postgres.ts), the server is a node of a cluster on that
+ * database, and `dbPath` is unused.
  */
 export async function startTestServer(env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
   const ownDir = dir ?? mkdtempSync(join(tmpdir(), "switchboard-test-"));
@@ -29,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
-    DATABASE_URL: testBackend() === "postgres" && !env.DATABASE_URL ? await testDatabaseUrl() : dbPath,
+    DATABASE_URL: env.DATABASE_URL ?? (await databaseIn(ownDir)),
     SWITCHBOARD_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: "error",
     ...env,
@@ -45,6 +47,21 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
       if (!dir) rmSync(ownDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The PostgreSQL database made for each folder. */
+const databases = new Map<string, Promise<string>>();
+
+/**
+ * The DATABASE_URL of a test server whose folder is `dir`: its SQLite file
+ * there, or with SWITCHBOARD_TEST_BACKEND=postgres a database of its own, so
+ * a server started again on its folder (a restart) finds its database.
+ */
+export function databaseIn(dir: string): Promise<string> {
+  if (testBackend() === "sqlite") return Promise.resolve(join(dir, "switchboard.db"));
+  let url = databases.get(dir);
+  if (!url) databases.set(dir, (url = testDatabaseUrl()));
+  return url;
 }
 
 /** fetch with the key as a bearer token. */
