@@ -35,6 +35,7 @@ const SQLITE_ONLY = [
   "test/rate-meter.test.ts",
   "test/recent-events.test.ts",
   "test/sse-frame.test.ts",
+  "test/wal-checkpoints.test.ts",
 ];
 
 export default defineConfig({
