@@ -115,4 +115,23 @@ describe("memory release", () => {
     expect(releases).toBe(3);
     release.stop();
   });
+
+  it("waits to release until the replays under way have finished", () => {
+    let held = 0;
+    let busy = true;
+    let releases = 0;
+    const release = new MemoryRelease(() => held, () => releases++, 60_000, () => busy);
+    held = 40 << 20;
+    release.check();
+    held = 0;
+    release.check();
+    release.check();
+    expect(releases).toBe(0);
+    busy = false;
+    release.check();
+    expect(releases).toBe(1);
+    release.check();
+    expect(releases).toBe(2);
+    release.stop();
+  });
 });

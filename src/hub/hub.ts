@@ -135,7 +135,9 @@ export class Hub {
     this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
     this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS);
     const release = options.onRelease;
-    this.#release = release ? new MemoryRelease(() => this.recent.bytes + this.budget.total, release) : null;
+    let granted = this.replays.granted;
+    const replaying = () => granted !== (granted = this.replays.granted);
+    this.#release = release ? new MemoryRelease(() => this.recent.bytes + this.budget.total, release, undefined, replaying) : null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }

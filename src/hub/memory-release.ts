@@ -14,8 +14,10 @@ const RELEASE_BYTES = 8 * 1024 * 1024;
  * calls `release`, and once more on the next sample (the buffers of sockets
  * closed with the burst are freed only by a second collection). Each is a
  * pause of the loop (30–80 ms measured on 2 busy cores), taken when the hub
- * holds almost nothing; under steady traffic held memory does not fall to
- * nothing, and V8 collects on its own.
+ * holds almost nothing, and never while replays are reading (`busy`): four
+ * clients replaying a million events each hold little, yet would wait for
+ * it. Under steady traffic held memory does not fall to nothing, and V8
+ * collects on its own.
  */
 export class MemoryRelease {
   #peak = 0;
@@ -26,6 +28,8 @@ export class MemoryRelease {
     readonly held: () => number,
     readonly release: () => void,
     everyMs = 2_500,
+    /** Whether work a collection's pause would hold up is under way (replays): the release then waits. */
+    readonly busy: () => boolean = () => false,
   ) {
     this.#timer = setInterval(() => this.check(), everyMs);
     this.#timer.unref();
@@ -35,6 +39,7 @@ export class MemoryRelease {
   check(): void {
     const held = this.held();
     this.#peak = Math.max(this.#peak, held);
+    if (this.busy()) return;
     if (this.#followUp) {
       // Once more a moment later: what the burst's closed sockets held is freed only by a second collection.
       this.#followUp = false;
