@@ -7,6 +7,7 @@ import { Retention, SqlitePruner, type Pruner } from "../src/store/retention.js"
 import { prunerOn } from "./support/database.js";
 import { historyPage, walkHistory } from "./support/history-pages.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
+import { RawStream } from "./support/raw-stream.js";
 import { SseClient } from "./support/sse-client.js";
 import { createTenant } from "./support/tenants.js";
 
@@ -252,5 +253,51 @@ describe("retention", () => {
     expect(ahead.messages).toHaveLength(2);
     expect(ahead.ids()).toEqual([next]);
     expect(JSON.parse(ahead.messages[1].data)).toMatchObject({ id: next, data: { n: 2 } });
+  });
+
+  it("resets a stream whose replay is overtaken by a pass, rather than skipping what was pruned", async () => {
+    // Replays read from the log (nothing kept in memory), in small pages, so one is under way when the pass runs.
+    server = await startTestServer({ ...NO_RETENTION, SSE_RECENT_BYTES: "0", SSE_MAX_BUFFER_BYTES: String(16 * 1024) });
+    const pad = "x".repeat(1000);
+    let last = 0;
+    for (let b = 0; b < 20; b++) {
+      const batch = Array.from({ length: 1000 }, (_, i) => ({ type: "ret.bulk", data: { n: b * 1000 + i, pad } }));
+      const { status, body } = await publish(server, "demo", batch);
+      expect(status).toBe(201);
+      last = body.ids[body.ids.length - 1];
+    }
+    // 20 MB to replay, to a client that reads nothing yet: the replay waits once the socket's buffers are full.
+    const raw = RawStream.stalled(server.url, "/api/v1/tenants/demo/stream", { Authorization: `Bearer ${ADMIN_KEY}`, "Last-Event-ID": "0" });
+    const logPages = async () => {
+      const text = await (await fetch(`${server!.url}/metrics`)).text();
+      return Number(/^switchboard_stream_replay_pages_total\{source="log"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    // The replay has begun: its first pages went to the socket, and it waits for the client to read them.
+    await expect.poll(logPages, { timeout: 20_000 }).toBeGreaterThan(2);
+    const retention = new Retention(sidePruner(server), { maxAgeMs: 0, maxEvents: 1000, intervalMs: 1000 });
+    expect(await retention.runOnce()).toBe(19_000);
+    await retention.stop();
+    const pruned = last - 1000;
+
+    raw.resume();
+    await expect.poll(() => raw.raw.includes(`id: ${last}\n`), { timeout: 30_000, interval: 200 }).toBe(true);
+    raw.destroy();
+    const frames = raw.body().text.split("\n\n").filter((f) => /^id: /m.test(f));
+    const idOf = (f: string) => Number(/^id: (\d+)$/m.exec(f)![1]);
+    const isReset = (f: string) => /^event: reset$/m.test(f);
+    // A pass deletes in small transactions: a page read during it may see it part done, and say so too.
+    const resets = frames.filter(isReset).map((f) => ({ id: idOf(f), ...(JSON.parse(/^data: (.*)$/m.exec(f)![1]) as Reset) }));
+    expect(resets.length).toBeGreaterThan(0);
+    for (const r of resets) expect(r).toMatchObject({ reason: "stale", resume: r.id });
+    expect(resets[resets.length - 1]).toMatchObject({ resume: pruned, oldest: pruned + 1, head: last });
+    // Every frame moves the client's position forward; before the first reset, everything in order.
+    const positions = frames.map(idOf);
+    expect(positions.every((id, i) => i === 0 || id > positions[i - 1])).toBe(true);
+    const first = frames.findIndex(isReset);
+    expect(first).toBeGreaterThan(0);
+    expect(positions.slice(0, first)).toEqual(Array.from({ length: first }, (_, i) => i + 1));
+    // After the last reset, exactly the retained events.
+    const after = frames.slice(frames.length - [...frames].reverse().findIndex(isReset));
+    expect(after.map(idOf)).toEqual(Array.from({ length: 1000 }, (_, i) => pruned + 1 + i));
   });
 });

@@ -81,6 +81,11 @@ export interface OpenStreamOptions {
  * Last-Event-ID stays where it was; a client that reconnects anyway gets
  * 401 or 403, which ends a standard EventSource for good.
  */
+/** The `reset` frame: events between the client's position and `resume` are not in the log (any more). */
+function resetFrame(reset: NonNullable<StartPoint["reset"]>, resume: number): string {
+  return encodeFrame({ id: resume, event: "reset", data: JSON.stringify({ ...reset, resume }) });
+}
+
 function revokedFrame(reason: EndReason): string {
   return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
 }
@@ -113,7 +118,7 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
   const reads = readAhead(
     readFrames
       ? (after, limit) => readFrames(query(after, limit))
-      : (after, limit) => deps.log.read(query(after, limit)).then((page) => ({ events: page.events.filter(selector.match), through: page.through })),
+      : (after, limit) => deps.log.read(query(after, limit)).then((page) => ({ ...page, events: page.events.filter(selector.match) })),
     deps.hub.readAhead,
     () => sub!.sink.buffered() < sub!.maxBuffer / 4,
     () => deps.hub.publishedHead,
@@ -131,12 +136,13 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
     watched.close("revoked");
   });
   sub.writeNow(encodeRetry(deps.retryMs));
-  if (start.reset) sub.writeNow(encodeFrame({ id: start.cursor, event: "reset", data: JSON.stringify({ ...start.reset, resume: start.cursor }) }));
+  if (start.reset) sub.writeNow(resetFrame(start.reset, start.cursor));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
   const s = sub;
   s.catchUp = () =>
     void catchUp(s, deps.hub, reads, selector, {
       prunedThrough: (tenant) => deps.log.prunedThrough(tenant),
+      stale: async (resume) => resetFrame({ reason: "stale", oldest: await deps.log.oldest(selector.tenant), head: deps.log.head() }, resume),
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
       ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
     }).catch((err) => {

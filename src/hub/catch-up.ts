@@ -8,7 +8,7 @@ import type { Subscriber } from "./subscriber.js";
  * streams; event i's frame ends at `ends[i]`). `through` is where the next
  * read continues.
  */
-export type LogPage = { events: StoredEvent[]; through: number } | FramedPage;
+export type LogPage = { events: StoredEvent[]; through: number; prunedThrough?: number } | FramedPage;
 
 /** Frames made by the log; `release` once they are written or dropped (see FramesPage in store/event-log.ts). */
 export interface FramedPage {
@@ -16,6 +16,7 @@ export interface FramedPage {
   ends: readonly number[];
   ids: readonly number[];
   through: number;
+  prunedThrough?: number;
   release(): void;
 }
 export type ReadAfter = (after: number, limit: number) => Promise<LogPage>;
@@ -52,6 +53,12 @@ export interface CatchUpOptions {
    * no longer has.
    */
   prunedThrough?: (tenant: string) => number;
+  /**
+   * The frame that tells the client retention removed events it had not
+   * read yet, and that the stream resumes after `resume` (the `reset` frame).
+   * Without it, events pruned during a replay would be skipped silently.
+   */
+  stale?: (resume: number) => Promise<string>;
 }
 
 /**
@@ -129,6 +136,17 @@ export async function catchUp(
       if (sub.state !== "catching-up") {
         written?.();
         return;
+      }
+      if (options.stale && page.prunedThrough !== undefined && page.prunedThrough > sub.cursor) {
+        // Retention removed events after the cursor before they were read: say so, and read on from past them.
+        written?.();
+        sub.unreserve();
+        const resume = page.prunedThrough;
+        const frame = await options.stale(resume);
+        if (sub.state !== "catching-up") return;
+        sub.writeNow(frame);
+        sub.cursor = Math.max(sub.cursor, resume);
+        continue;
       }
       const { chunks, bytes, through, cut } =
         "frames" in page

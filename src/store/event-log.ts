@@ -15,6 +15,13 @@ export interface ReadQuery {
 export interface ReadPage {
   events: StoredEvent[];
   /**
+   * A tenant's read only: the highest id retention had pruned of the tenant
+   * when the page was read, in the page's own snapshot where the log has one
+   * (SQLite), else read just after it (never before). A catch-up that finds
+   * it past its position lost events to retention while it read.
+   */
+  prunedThrough?: number;
+  /**
    * The position through which this read is complete: the last event's id
    * when the page is full, else the log's head at the time of the read. A
    * reader continues from here and never misses an event below it.
@@ -35,6 +42,7 @@ export interface FramesPage {
   ids: readonly number[];
   /** As in ReadPage. */
   through: number;
+  prunedThrough?: number;
   /**
    * To call once the frames have been written (the socket has taken them) or dropped: their memory
    * may be shared with the reader, which writes its next pages there. Later calls do nothing.

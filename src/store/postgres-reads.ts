@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { StoredEvent } from "../event.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
 import { type EventRow, finishPage, keptIds, planRead, READ_LIMITS, type Range, type ReadLimits, type ScanRow, type TypeRange, type TypeSummary } from "./read-plan.js";
 
@@ -40,7 +41,12 @@ export class PostgresReader {
       const rows = ids.length === 0 ? [] : await this.#query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ANY($1) ORDER BY id`, [ids]);
       page = finishPage(rows, q, head, { ids, scanned, scanRows });
     }
-    return { events: page.rows.map(([id, tenant, type, subject, data, key, ts]) => ({ id, tenant, type, subject, data, key, ts })), through: page.through };
+    const events = page.rows.map(([id, tenant, type, subject, data, key, ts]): StoredEvent => ({ id, tenant, type, subject, data, key, ts }));
+    // Read after the page (not in its snapshot): a pass that committed meanwhile may be reported though the
+    // page still had its events, which costs a reset that was not needed, never a loss unreported.
+    if (q.tenant === null) return { events, through: page.through };
+    const [pruned] = await this.#query<[number | null]>("SELECT pruned_through FROM tenants WHERE slug = $1", [q.tenant]);
+    return { events, through: page.through, prunedThrough: pruned?.[0] ?? 0 };
   }
 
   #rows<R extends unknown[]>(range: Range, columns: string, after: number, limit: number): Promise<R[]> {

@@ -108,7 +108,10 @@ export class ReaderPool {
         const slot = reader.slotOf.get(message.id) ?? -1;
         reader.slotOf.delete(message.id);
         if (slot >= 0 && (message.op !== "frames" || message.slot !== slot)) reader.free.push(slot);
-        if (message.op === "page") (waiter as Waiter<ReadPage> | undefined)?.resolve({ events: unpackStored(message.events), through: message.through });
+        if (message.op === "page") {
+          const { through, prunedThrough } = message;
+          (waiter as Waiter<ReadPage> | undefined)?.resolve({ events: unpackStored(message.events), through, prunedThrough });
+        }
         else if (message.op === "frames") (waiter as Waiter<FramesPage> | undefined)?.resolve(framesPage(reader, message));
         else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
@@ -132,14 +135,15 @@ export class ReaderPool {
 
 /** A frames answer as a page: a view of its slot, given back on release, or the buffer the reader made. */
 function framesPage(reader: Reader, message: Extract<FromReader, { op: "frames" }>): FramesPage {
-  const { slot, length, bytes, ends, ids, through } = message;
-  if (slot < 0) return { frames: Buffer.from(bytes!.buffer, bytes!.byteOffset, length), ends, ids, through, release: () => {} };
+  const { slot, length, bytes, ends, ids, through, prunedThrough } = message;
+  if (slot < 0) return { frames: Buffer.from(bytes!.buffer, bytes!.byteOffset, length), ends, ids, through, prunedThrough, release: () => {} };
   let released = false;
   return {
     frames: Buffer.from(reader.frames, slot * SLOT_BYTES, length),
     ends,
     ids,
     through,
+    prunedThrough,
     release: () => {
       if (released) return;
       released = true;

@@ -32,12 +32,12 @@ export interface CheckpointResult {
 /** Reader thread → main thread. */
 export type FromReader =
   | { op: "ready" }
-  | { op: "page"; id: number; events: StoredEventColumns; through: number }
+  | { op: "page"; id: number; events: StoredEventColumns; through: number; prunedThrough?: number }
   /**
    * The frames are the first `length` bytes of `slot` in the shared buffer, or (slot -1: none was free,
    * or the first frame alone did not fit) `bytes`, transferred rather than copied.
    */
-  | { op: "frames"; id: number; slot: number; length: number; bytes: Uint8Array | null; ends: number[]; ids: number[]; through: number }
+  | { op: "frames"; id: number; slot: number; length: number; bytes: Uint8Array | null; ends: number[]; ids: number[]; through: number; prunedThrough?: number }
   | ({ op: "checkpointed"; id: number } & CheckpointResult)
   | { op: "error"; id: number; message: string }
   | { op: "stopped" };

@@ -35,8 +35,14 @@ sqlite.pragma("query_only = ON");
 sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
 const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
-// A deferred transaction: its first read fixes the snapshot every later read in it sees.
-const snapshotRead = sqlite.transaction((query: ReadQuery) => reader.readColumns(query, (headOf.get() as number | undefined) ?? 0));
+const prunedOf = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
+// A deferred transaction: its first read (the head) fixes the snapshot every later read in it sees,
+// the tenant's pruned mark included, so the mark and the page agree.
+const snapshotRead = sqlite.transaction((query: ReadQuery) => {
+  const page = reader.readColumns(query, (headOf.get() as number | undefined) ?? 0);
+  const prunedThrough = query.tenant === null ? undefined : ((prunedOf.get(query.tenant) as number | undefined) ?? 0);
+  return { ...page, prunedThrough };
+});
 
 const collect = fullCollector();
 
@@ -54,8 +60,8 @@ port.on("message", (message: ToReader) => {
     }
   } else if (message.op === "read") {
     try {
-      const { events, through } = snapshotRead(message.query);
-      send({ op: "page", id: message.id, events, through });
+      const { events, through, prunedThrough } = snapshotRead(message.query);
+      send({ op: "page", id: message.id, events, through, prunedThrough });
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }
@@ -63,7 +69,8 @@ port.on("message", (message: ToReader) => {
     try {
       const page = snapshotRead(message.query);
       const { slot, length, bytes, ends, ids, through } = encodeFrames(page.events, page.through, message.slot);
-      port.postMessage({ op: "frames", id: message.id, slot, length, bytes, ends, ids, through } satisfies FromReader, bytes ? [bytes.buffer] : []);
+      const { prunedThrough } = page;
+      port.postMessage({ op: "frames", id: message.id, slot, length, bytes, ends, ids, through, prunedThrough } satisfies FromReader, bytes ? [bytes.buffer] : []);
     } catch (err) {
       send({ op: "error", id: message.id, message: (err as Error).message });
     }
