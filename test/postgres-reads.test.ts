@@ -15,7 +15,8 @@ import { SqliteWriter } from "../src/store/sqlite-writer.js";
 import { seeded } from "./support/random.js";
 import { startPostgres, type PostgresCluster } from "./support/postgres.js";
 
-const withoutTime = (page: ReadPage) => ({ ...page, events: page.events.map(({ ts: _ts, ...e }) => e) });
+// The page itself: events and where it is complete through (PostgreSQL also reports the tenant's pruned mark).
+const withoutTime = (page: ReadPage) => ({ events: page.events.map(({ ts: _ts, ...e }) => e), through: page.through });
 
 const TENANTS = ["acme", "beta", "gamma"];
 const TYPES = ["call.started", "call.ended", "call", "agent.status", "agent.status.changed", "a.b.c", "x-y.z_0", "workflow.progress", "calls.x"];
