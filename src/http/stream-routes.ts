@@ -76,16 +76,16 @@ export interface OpenStreamOptions {
   jsonFrames?: boolean;
 }
 
-/**
- * The last frame of a stream whose access lapsed. No `id:`, so the client's
- * Last-Event-ID stays where it was; a client that reconnects anyway gets
- * 401 or 403, which ends a standard EventSource for good.
- */
 /** The `reset` frame: events between the client's position and `resume` are not in the log (any more). */
 function resetFrame(reset: NonNullable<StartPoint["reset"]>, resume: number): string {
   return encodeFrame({ id: resume, event: "reset", data: JSON.stringify({ ...reset, resume }) });
 }
 
+/**
+ * The last frame of a stream whose access lapsed. No `id:`, so the client's
+ * Last-Event-ID stays where it was; a client that reconnects anyway gets
+ * 401 or 403, which ends a standard EventSource for good.
+ */
 function revokedFrame(reason: EndReason): string {
   return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
 }

@@ -2,15 +2,16 @@
  * A reader thread of the log: answers history reads (history pages, stream
  * catch-up) on its own connection. WAL lets it read while the writer
  * commits; each read sees one snapshot, in which it also reads the head, so
- * `through` never claims an event the read could not see. It also runs the
- * WAL's checkpoints when asked (see WalCheckpoints), so that the writer's
- * commits never wait for one.
+ * `through` never claims an event the read could not see. For JSON streams'
+ * replays it also encodes each page into its SSE frames (see FramesPage),
+ * and it runs the WAL's checkpoints when asked (see WalCheckpoints), so that
+ * the writer's commits never wait for one.
  */
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { fullCollector } from "../memory.js";
 import { jsonFrame } from "../hub/json-frame.js";
+import { fullCollector } from "../memory.js";
 import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadQuery } from "./event-log.js";
 import { EventReader } from "./event-reads.js";
