@@ -24,6 +24,16 @@ export function containing(columns: readonly SQLWrapper[], q: string | null): SQ
 export const SEARCH_WINDOW = 2_000;
 
 /**
+ * Where a search's window ends: the SEARCH_WINDOW-th row of the list's
+ * range, selecting only the columns of its cursor, so that it is read from
+ * the index alone. `range` is that ordered select; nothing is read for no
+ * search. Undefined for a range shorter than the window.
+ */
+export function windowEnd<T>(q: string | null, range: { limit(n: number): { offset(n: number): { get(): T | undefined } } }): T | undefined {
+  return q === null ? undefined : range.limit(1).offset(SEARCH_WINDOW - 1).get();
+}
+
+/**
  * A searched page, bounded by its window: when the window (ending at
  * `windowEnd`, the SEARCH_WINDOW-th row from the page's start, or null for
  * a range shorter than that) held less than a page of matches, the next

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing, SEARCH_WINDOW } from "../../store/search.js";
+import { containing, windowEnd } from "../../store/search.js";
 import { findAgent, toAgent, type Agent } from "./queries.js";
 import { AGENT_STATUSES, agents, type AgentStatus } from "./schema.js";
 
@@ -37,7 +37,7 @@ export function agentPage(db: Db, tenant: string, filter: AgentListFilter, size 
   );
   const order = [asc(agents.name), asc(agents.agentId)];
   // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
-  const end = filter.q === null ? undefined : db.select({ name: agents.name, agentId: agents.agentId }).from(agents).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
+  const end = windowEnd(filter.q, db.select({ name: agents.name, agentId: agents.agentId }).from(agents).where(range).orderBy(...order));
   const rows = db
     .select()
     .from(agents)

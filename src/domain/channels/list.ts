@@ -1,6 +1,6 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
+import { containing, searchedPage, windowEnd } from "../../store/search.js";
 import { notOlderThan, olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
 import { toChannel, type Channel } from "./queries.js";
 import { CHANNEL_STATES, channels, type ChannelState } from "./schema.js";
@@ -28,7 +28,7 @@ export function channelPage(db: Db, tenant: string, filter: ChannelListFilter, s
   const range = and(eq(channels.tenant, tenant), filter.state ? eq(channels.state, filter.state) : undefined, olderThan(filter.before, channels.createdAt, channels.channelId));
   const order = [desc(channels.createdAt), desc(channels.channelId)];
   // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
-  const end = filter.q === null ? undefined : db.select({ at: channels.createdAt, id: channels.channelId }).from(channels).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
+  const end = windowEnd(filter.q, db.select({ at: channels.createdAt, id: channels.channelId }).from(channels).where(range).orderBy(...order));
   const rows = db
     .select()
     .from(channels)

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from "drizzle-orm";
 import { notOlderThan, olderThan, pageOf, type Page } from "../../store/keyset.js";
-import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
+import { containing, searchedPage, windowEnd } from "../../store/search.js";
 import type { SessionFilter } from "./sessions-filter.js";
 import type { Db } from "../../store/db.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
@@ -49,7 +49,7 @@ export function sessionsPage(db: Db, tenant: string, f: SessionFilter, size = SE
   );
   const order = [desc(chatSessions.updatedAt), desc(creation)];
   // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
-  const end = f.q === null ? undefined : db.select({ at: chatSessions.updatedAt, id: sql<number>`${creation}` }).from(chatSessions).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
+  const end = windowEnd(f.q, db.select({ at: chatSessions.updatedAt, id: sql<number>`${creation}` }).from(chatSessions).where(range).orderBy(...order));
   const rows = db
     .select({ ...getTableColumns(chatSessions), seq: sql<number>`${creation}` })
     .from(chatSessions)

@@ -1,6 +1,6 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { containing, SEARCH_WINDOW, searchedPage } from "../../store/search.js";
+import { containing, searchedPage, windowEnd } from "../../store/search.js";
 import { notOlderThan, olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
 import { toWorkflow, type Workflow } from "./queries.js";
 import { workflows, WORKFLOW_STATES, workflowStateCounts, type WorkflowState } from "./schema.js";
@@ -28,7 +28,7 @@ export function workflowPage(db: Db, tenant: string, filter: WorkflowListFilter,
   const range = and(eq(workflows.tenant, tenant), filter.state ? eq(workflows.state, filter.state) : undefined, olderThan(filter.before, workflows.stateAt, workflows.workflowId));
   const order = [desc(workflows.stateAt), desc(workflows.workflowId)];
   // A search reads one window of the range (from the index alone, to find its end), then its matches within it.
-  const end = filter.q === null ? undefined : db.select({ at: workflows.stateAt, id: workflows.workflowId }).from(workflows).where(range).orderBy(...order).limit(1).offset(SEARCH_WINDOW - 1).get();
+  const end = windowEnd(filter.q, db.select({ at: workflows.stateAt, id: workflows.workflowId }).from(workflows).where(range).orderBy(...order));
   const rows = db
     .select()
     .from(workflows)
