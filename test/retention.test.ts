@@ -255,9 +255,14 @@ describe("retention", () => {
     expect(JSON.parse(ahead.messages[1].data)).toMatchObject({ id: next, data: { n: 2 } });
   });
 
-  it("resets a stream whose replay is overtaken by a pass, rather than skipping what was pruned", async () => {
-    // Replays read from the log (nothing kept in memory), in small pages, so one is under way when the pass runs.
-    server = await startTestServer({ ...NO_RETENTION, SSE_RECENT_BYTES: "0", SSE_MAX_BUFFER_BYTES: String(16 * 1024) });
+  it.each([
+    // Nothing kept in memory: every page is read from the log.
+    ["read from the log", { SSE_RECENT_BYTES: "0" }],
+    // Everything kept in memory for as long as the test lasts: every page comes from there.
+    ["served from memory", { SSE_RECENT_MAX_AGE_MS: "600000" }],
+  ])("resets a stream whose replay (%s) is overtaken by a pass, rather than skipping what was pruned", async (_, replayFrom) => {
+    // Small pages, so that a replay is under way when the pass runs.
+    server = await startTestServer({ ...NO_RETENTION, ...replayFrom, SSE_MAX_BUFFER_BYTES: String(16 * 1024) });
     const pad = "x".repeat(1000);
     let last = 0;
     for (let b = 0; b < 20; b++) {
@@ -268,16 +273,19 @@ describe("retention", () => {
     }
     // 20 MB to replay, to a client that reads nothing yet: the replay waits once the socket's buffers are full.
     const raw = RawStream.stalled(server.url, "/api/v1/tenants/demo/stream", { Authorization: `Bearer ${ADMIN_KEY}`, "Last-Event-ID": "0" });
-    const logPages = async () => {
+    const replayPages = async () => {
       const text = await (await fetch(`${server!.url}/metrics`)).text();
-      return Number(/^switchboard_stream_replay_pages_total\{source="log"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+      const pages = (source: string) => Number(new RegExp(`^switchboard_stream_replay_pages_total\\{source="${source}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+      return pages("log") + pages("memory");
     };
     // The replay has begun: its first pages went to the socket, and it waits for the client to read them.
-    await expect.poll(logPages, { timeout: 20_000 }).toBeGreaterThan(2);
+    await expect.poll(replayPages, { timeout: 20_000 }).toBeGreaterThan(2);
     const retention = new Retention(sidePruner(server), { maxAgeMs: 0, maxEvents: 1000, intervalMs: 1000 });
     expect(await retention.runOnce()).toBe(19_000);
     await retention.stop();
     const pruned = last - 1000;
+    // A PostgreSQL node learns of the pass when it is announced; pages from memory go by what the node knows.
+    await untilPruneKnown(server, "demo");
 
     raw.resume();
     await expect.poll(() => raw.raw.includes(`id: ${last}\n`), { timeout: 30_000, interval: 200 }).toBe(true);

@@ -95,6 +95,16 @@ export async function catchUp(
   let limit = options.encodeBatch ? pageSize : Math.min(pageSize, FIRST_READ);
   // Bytes reserved before a read: the page bound, or more once a page with a large event has been seen.
   let need = pageBytes;
+  // Retention removed events after the cursor before they were sent: the page in hand is dropped, the
+  // reset frame says so, and the replay goes on from past them.
+  const overtaken = (pruned: number | undefined): pruned is number => options.stale !== undefined && pruned !== undefined && pruned > sub.cursor;
+  const resetPast = async (pruned: number): Promise<void> => {
+    sub.unreserve();
+    const frame = await options.stale!(pruned);
+    if (sub.state !== "catching-up") return;
+    sub.writeNow(frame);
+    sub.cursor = Math.max(sub.cursor, pruned);
+  };
   try {
     while (sub.state === "catching-up") {
       if (!(await sub.drained(pageBytes, stallMs))) {
@@ -111,6 +121,12 @@ export async function catchUp(
       if (!options.encodeBatch && hub.recent.covers(sub.cursor)) {
         // A page read ahead from the log will not be needed any more.
         reads.release?.();
+        // Memory still holds events retention has pruned (its pages skip them): say so first, as below.
+        const pruned = sub.tenant === null ? undefined : options.prunedThrough?.(sub.tenant);
+        if (overtaken(pruned)) {
+          await resetPast(pruned);
+          continue;
+        }
         const page = hub.recent.page(sub.cursor, selector.tenant, selector.match, selector.encode, need, pageSize, options.prunedThrough);
         if (page.bytes > need) {
           sub.unreserve();
@@ -137,15 +153,9 @@ export async function catchUp(
         written?.();
         return;
       }
-      if (options.stale && page.prunedThrough !== undefined && page.prunedThrough > sub.cursor) {
-        // Retention removed events after the cursor before they were read: say so, and read on from past them.
+      if (overtaken(page.prunedThrough)) {
         written?.();
-        sub.unreserve();
-        const resume = page.prunedThrough;
-        const frame = await options.stale(resume);
-        if (sub.state !== "catching-up") return;
-        sub.writeNow(frame);
-        sub.cursor = Math.max(sub.cursor, resume);
+        await resetPast(page.prunedThrough);
         continue;
       }
       const { chunks, bytes, through, cut } =
