@@ -1,4 +1,5 @@
 import type { StoredEvent } from "../event.js";
+import type { FramesPage } from "../store/event-log.js";
 import type { Hub, Selector } from "./hub.js";
 import type { Subscriber } from "./subscriber.js";
 
@@ -8,17 +9,7 @@ import type { Subscriber } from "./subscriber.js";
  * streams; event i's frame ends at `ends[i]`). `through` is where the next
  * read continues.
  */
-export type LogPage = { events: StoredEvent[]; through: number; prunedThrough?: number } | FramedPage;
-
-/** Frames made by the log; `release` once they are written or dropped (see FramesPage in store/event-log.ts). */
-export interface FramedPage {
-  frames: Buffer;
-  ends: readonly number[];
-  ids: readonly number[];
-  through: number;
-  prunedThrough?: number;
-  release(): void;
-}
+export type LogPage = { events: StoredEvent[]; through: number; prunedThrough?: number } | FramesPage;
 export type ReadAfter = (after: number, limit: number) => Promise<LogPage>;
 
 /** A replay's reads from the log; `release` drops whatever it read ahead (see read-ahead.ts). */
@@ -261,7 +252,7 @@ function encodePage(
 
 /** An encoded page as it is, or cut after the first frame that takes it past `maxBytes` (as encodePage cuts). */
 function cutFrames(
-  page: FramedPage,
+  page: FramesPage,
   maxBytes: number,
 ): { chunks: Buffer[]; bytes: number; through: number; cut: { count: number } } {
   const { frames, ends, ids } = page;

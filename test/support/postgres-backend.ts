@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { inject } from "vitest";
+import { createDatabase } from "./postgres.js";
 
 /**
  * With SWITCHBOARD_TEST_BACKEND=postgres (for the run, or from the
@@ -15,14 +15,5 @@ export const testBackend = (): "sqlite" | "postgres" => (process.env.SWITCHBOARD
 export async function testDatabaseUrl(): Promise<string> {
   const port = inject("postgresPort");
   if (!port) throw new Error("no PostgreSQL cluster for this run: SWITCHBOARD_TEST_BACKEND=postgres must be set when vitest starts");
-  const url = (database: string) => `postgres://switchboard@127.0.0.1:${port}/${database}`;
-  const name = `test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: url("postgres") });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return url(name);
+  return createDatabase(port, `test_${randomBytes(6).toString("hex")}`);
 }

@@ -39,21 +39,10 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
   await pgRun("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", options, "-w", "start"]);
-  const url = (database: string) => `postgres://switchboard@127.0.0.1:${port}/${database}`;
   let databases = 0;
   return {
     port,
-    async createDatabase() {
-      const name = `test_${process.pid}_${++databases}`;
-      const admin = new pg.Client({ connectionString: url("postgres") });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      return url(name);
-    },
+    createDatabase: () => createDatabase(port, `test_${process.pid}_${++databases}`),
     async stop() {
       await pgRun("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
@@ -83,4 +72,17 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Creates database `name` on the cluster listening on `port`; returns its URL. */
+export async function createDatabase(port: number, name: string): Promise<string> {
+  const url = (database: string) => `postgres://switchboard@127.0.0.1:${port}/${database}`;
+  const admin = new pg.Client({ connectionString: url("postgres") });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return url(name);
 }
