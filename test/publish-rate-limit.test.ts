@@ -50,6 +50,9 @@ describe("publishing rate limit per key", () => {
     const refused = await post("counted", secret, batch("rate.refused", 3));
     // One event short at 0.01 per second: about 100 s.
     expect(expectLimited(refused)).toBeGreaterThan(50);
+    // The refused batch is expected back: a body of its size is refused before it is read (this one is not JSON)...
+    expectLimited(await post("counted", secret, "x".repeat(batch("rate.refused", 3).length)));
+    // ...while a smaller one is read, and passes when it fits.
     expect((await post("counted", secret, batch("rate.ok", 2))).status).toBe(201);
     expectLimited(await post("counted", secret, batch("rate.refused", 1)));
     // NDJSON counts the same; and an exhausted key is refused before its body is even read (this one is not JSON).

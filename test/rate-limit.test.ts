@@ -65,6 +65,29 @@ describe("RateLimiter", () => {
     expect(rate.tracked).toBe(1);
   });
 
+  it("check() expects a refused batch back, so a flood's bodies are not read only to be refused", () => {
+    const { rate, advance } = limiter(10, 100);
+    expect(rate.take("k", 100, 10_000)).toEqual({ ok: true });
+    advance(500);
+    // Five events refilled: a batch of 50 (5,000 bytes) is refused once its size is known...
+    expect(rate.check("k", 5_000)).toEqual({ ok: true });
+    expect(rate.take("k", 50, 5_000)).toEqual({ ok: false, retryAfterSec: 5 });
+    // ...and from then on a body of its size before it is read, until 50 events have refilled.
+    expect(rate.check("k", 5_000)).toEqual({ ok: false, retryAfterSec: 5 });
+    advance(4_400);
+    expect(rate.check("k", 5_000)).toEqual({ ok: false, retryAfterSec: 1 });
+    // A smaller body is expected to cost less (here four events, which have refilled), and is read.
+    expect(rate.check("k", 400)).toEqual({ ok: true });
+    // A body of unknown size (chunked), or of any size once the refused batch has passed, is expected to cost one.
+    expect(rate.check("k")).toEqual({ ok: true });
+    advance(100);
+    expect(rate.check("k", 5_000)).toEqual({ ok: true });
+    expect(rate.take("k", 50, 5_000)).toEqual({ ok: true });
+    advance(100);
+    expect(rate.check("k", 5_000)).toEqual({ ok: true });
+    expect(rate.take("k", 1, 5_000)).toEqual({ ok: true });
+  });
+
   it("is off at rate 0: everything passes and nothing is tracked", () => {
     const { rate } = limiter(0, 1);
     expect(rate.enabled).toBe(false);

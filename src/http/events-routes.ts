@@ -36,10 +36,12 @@ export function eventsRoutes(deps: EventsDeps) {
   app.post("/api/v1/tenants/:tenant/events", requireKey(deps, "publish"), async function publish(c) {
     // A key past its allowance is turned away before its body is read; then the batch costs one per event.
     const keyId = c.get("key").id;
-    const allowed = deps.limiter.check(keyId);
+    const declared = Number(c.req.header("content-length"));
+    const bytes = Number.isSafeInteger(declared) ? declared : undefined;
+    const allowed = deps.limiter.check(keyId, bytes);
     if (!allowed.ok) throw rateLimited(deps.limiter, allowed.retryAfterSec);
     const events = await readEvents(c, deps.limits, (count) => {
-      const admission = deps.limiter.take(keyId, count);
+      const admission = deps.limiter.take(keyId, count, bytes);
       if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
     });
     const key = c.get("key");

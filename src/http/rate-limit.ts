@@ -18,6 +18,8 @@ interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (clock ms). */
   at: number;
+  /** The key's last request, when it was refused and its size is known: what check() expects back. */
+  refused?: { cost: number; bytes: number };
 }
 
 /** How often buckets that have refilled completely are forgotten (a full bucket and no bucket are the same). */
@@ -31,7 +33,10 @@ const SWEEP_MS = 60_000;
  * may then go below zero, so a full-size batch is always possible after
  * idling and the key pays for it afterwards, never exceeding the rate on
  * average. One key's flood is refused with 429 and Retry-After, cheaply,
- * before its body is read, and cannot take the server from other keys.
+ * before its body is read, and cannot take the server from other keys:
+ * check() expects a refused request to come back: a body the size of a
+ * refused 100-event batch is turned away until 100 events have refilled,
+ * rather than parsed only to be refused; a smaller one is read.
  */
 export class RateLimiter {
   readonly #rate: number;
@@ -51,14 +56,19 @@ export class RateLimiter {
     return this.#rate > 0;
   }
 
-  /** Whether `who` may publish anything now, without spending: to refuse a request before reading its body. */
-  check(who: string): Admission {
-    return this.#admit(who, 1, false);
+  /**
+   * Whether `who` may publish now, without spending: to refuse a request of
+   * `bytes` (its Content-Length, when sent) before reading its body. It is
+   * expected to cost one event, or after a refusal, what its size says at
+   * the refused request's bytes per event, at most that request's cost.
+   */
+  check(who: string, bytes?: number): Admission {
+    return this.#admit(who, undefined, bytes);
   }
 
-  /** Spends `cost` events of `who`'s allowance when it may publish them now; otherwise spends nothing. */
-  take(who: string, cost: number): Admission {
-    return this.#admit(who, cost, true);
+  /** Spends `cost` events of `who`'s allowance (a request of `bytes`) when it may publish them now; otherwise spends nothing. */
+  take(who: string, cost: number, bytes?: number): Admission {
+    return this.#admit(who, cost, bytes);
   }
 
   /** The sentence a refused client reads: which limit, and when to come back. */
@@ -74,20 +84,23 @@ export class RateLimiter {
     return this.#buckets.size;
   }
 
-  #admit(who: string, cost: number, spend: boolean): Admission {
+  /** Admits and spends a request of `cost` events; without a cost, only asks about the request as expected. */
+  #admit(who: string, cost: number | undefined, bytes: number | undefined): Admission {
     if (this.#rate <= 0) return { ok: true };
     const now = this.#clock();
     if (now - this.#sweptAt >= SWEEP_MS) this.#sweep(now);
     const bucket = this.#buckets.get(who) ?? { tokens: this.#burst, at: now };
     this.#refill(bucket, now);
     // A batch larger than the bucket needs a full bucket, not an impossible one.
-    const needed = Math.min(cost, this.#burst);
+    const needed = Math.min(cost ?? expectedCost(bucket, bytes), this.#burst);
     if (bucket.tokens < needed) {
+      if (cost !== undefined) bucket.refused = bytes !== undefined && bytes > 0 ? { cost, bytes } : undefined;
       this.#buckets.set(who, bucket);
       return { ok: false, retryAfterSec: Math.max(1, Math.ceil((needed - bucket.tokens) / this.#rate)) };
     }
-    if (spend) {
+    if (cost !== undefined) {
       bucket.tokens -= cost;
+      bucket.refused = undefined;
       this.#buckets.set(who, bucket);
     }
     return { ok: true };
@@ -107,6 +120,14 @@ export class RateLimiter {
       if (bucket.tokens >= this.#burst) this.#buckets.delete(who);
     }
   }
+}
+
+/** What a request of `bytes` is expected to cost before its body is read (see RateLimiter.check). */
+function expectedCost(bucket: Bucket, bytes: number | undefined): number {
+  const refused = bucket.refused;
+  if (!refused || bytes === undefined) return 1;
+  // The epsilon keeps a body the refused one's size from rounding down to one event less.
+  return Math.max(1, Math.min(refused.cost, Math.floor((bytes * refused.cost) / refused.bytes + 1e-9)));
 }
 
 /** The 429 a refused client gets, with Retry-After in whole seconds. */
