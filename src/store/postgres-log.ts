@@ -3,6 +3,7 @@ import pg from "pg";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
+import { CommitQueue } from "./commit-groups.js";
 import { AppendRejected, keyReused, type AppendOptions, type AppendResult } from "./event-log.js";
 import type { AppendRequest } from "./sqlite-writer.js";
 import { countType, type GroupCounts } from "./type-counts.js";
@@ -68,7 +69,7 @@ export class PostgresLog {
   readonly #pool: pg.Pool;
   readonly #listeners: ((events: StoredEvent[]) => Promise<void> | void)[] = [];
   readonly #hooks: PostgresAppendHook[];
-  #queue: Pending[] = [];
+  readonly #queue = new CommitQueue<Pending>();
   #committing = false;
   /** Highest id delivered to this node's listeners: its head. */
   #delivered = 0;
@@ -140,15 +141,11 @@ export class PostgresLog {
     return rows;
   }
 
-  /** Commits everything queued as one group, then the next group, until the queue is empty. */
+  /** Commits what is queued a group at a time (see CommitQueue), until the queue is empty. */
   async #commitQueued(): Promise<void> {
     this.#committing = true;
     try {
-      while (this.#queue.length > 0) {
-        const group = this.#queue;
-        this.#queue = [];
-        await this.#commitGroup(group);
-      }
+      while (this.#queue.length > 0) await this.#commitGroup(this.#queue.take());
     } finally {
       this.#committing = false;
       for (const done of this.#idle.splice(0)) done();

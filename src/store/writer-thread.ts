@@ -10,6 +10,7 @@ import { createProjector } from "../domain/projections.js";
 import type { Logger } from "../logger.js";
 import { fullCollector } from "../memory.js";
 import { nextTurn } from "../next-turn.js";
+import { CommitQueue } from "./commit-groups.js";
 import { openDb } from "./db.js";
 import { unpackNew } from "./event-columns.js";
 import { loadSqlite } from "./replica-tables.js";
@@ -18,15 +19,6 @@ import { Retention, SqlitePruner } from "./retention.js";
 import { applySessionChange } from "./sessions.js";
 import { SqliteWriter, type AppendRequest } from "./sqlite-writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
-
-/**
- * Past this many events, or bytes of events, a group is committed and the rest wait for the next one,
- * so one commit stays short (about 25 ms on a small machine): a publish that arrives meanwhile waits
- * for at most that. The default MAX_BATCH_EVENTS is the same; a larger request, where an operator
- * allows one, is a group of its own.
- */
-const MAX_GROUP_EVENTS = 5_000;
-const MAX_GROUP_BYTES = 1024 * 1024;
 
 /** 16 MB of WAL (4 KB pages); SQLite's default is 1,000 pages. */
 const WAL_BACKSTOP_PAGES = 4_000;
@@ -65,7 +57,7 @@ const inTurn = (id: number, task: () => Promise<void> | void) => {
 
 /** Requests whose chunks are still arriving, by seq. */
 const partial = new Map<number, AppendRequest>();
-const queue: AppendRequest[] = [];
+const queue = new CommitQueue<AppendRequest>();
 let scheduled = false;
 /** A group's transaction is open: its projections are being awaited. */
 let committing = false;
@@ -114,18 +106,7 @@ function write(message: Extract<ToWriter, { op: "write" }>): void {
 }
 
 async function flush(): Promise<void> {
-  let count = 0;
-  let bytes = 0;
-  let take = 0;
-  while (take < queue.length) {
-    const next = queue[take];
-    const size = weigh(next);
-    if (take > 0 && (count + next.events.length > MAX_GROUP_EVENTS || bytes + size > MAX_GROUP_BYTES)) break;
-    count += next.events.length;
-    bytes += size;
-    take++;
-  }
-  const batch = queue.splice(0, take);
+  const batch = queue.take();
   committing = true;
   try {
     const { ts, outcomes } = await writer.commit(batch);
@@ -138,13 +119,6 @@ async function flush(): Promise<void> {
   for (const message of waitingWrites.splice(0)) write(message);
   if (queue.length > 0) setImmediate(flush);
   else scheduled = false;
-}
-
-/** About how many bytes a request writes: its events' text. */
-function weigh(request: AppendRequest): number {
-  let bytes = 0;
-  for (const e of request.events) bytes += e.data.length + e.type.length + 64;
-  return bytes;
 }
 
 async function stop(): Promise<void> {
