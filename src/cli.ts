@@ -6,6 +6,7 @@ import { changeAccess } from "./store/postgres-access.js";
 import { migratePostgres } from "./store/postgres-migrate.js";
 import { isAdmin, KeyError, KeyStore, parseScopes, SCOPES, type ApiKey } from "./store/keys.js";
 import { applySessionChange, SessionStore } from "./store/sessions.js";
+import { MoveError, moveToPostgres } from "./store/sqlite-to-postgres.js";
 import { TenantError, TenantStore } from "./store/tenants.js";
 import { parseWorkerPatterns, WorkerBindingError } from "./worker-binding.js";
 
@@ -23,6 +24,9 @@ const USAGE = `Usage: npm run switchboard -- <command>
   keys revoke <key id>                         also ends its console sessions and streams
   sessions list [--tenant <slug>]              console sign-ins not yet expired
   sessions end <session id>                    sign it out; its open pages end
+  migrate --from <sqlite file> [--to <postgres url>]
+                                               copy a single host's data to PostgreSQL
+                                               (resumable; verified by counts and a checksum)
 
 Works on the database named by DATABASE_URL (default ./data/switchboard.db;
 a postgres:// URL for a cluster), also while the server is running (which
@@ -34,6 +38,11 @@ to workers), work (be a worker: its command stream and its answers and
 reports), admin (the routes across every tenant; admin keys only).
 --workers binds a key with work to the workers it may speak for: ids or
 globs, comma-separated (--workers runner-1,connector-*); without it, any.
+
+migrate copies the log event by event, ids kept, and every other table
+whole, from one snapshot of the file; --to defaults to DATABASE_URL. Run it
+again after an interruption, or after the server ran on: it resumes after
+the last event copied. No node may run on the target meanwhile.
 
 Retell webhooks go to POST /api/v1/tenants/<slug>/webhooks/retell; use the
 Retell API key that has the webhook badge as the secret.`;
@@ -57,9 +66,10 @@ export function runCli(argv: string[], databaseUrl: string): string {
  * or PostgreSQL, where the same command runs on a copy of the access tables
  * and what it changed is written back, announced to every node (see changeAccess).
  */
-export async function runCliOn(argv: string[], databaseUrl: string): Promise<string> {
-  if (!isPostgresUrl(databaseUrl)) return runCli(argv, databaseUrl);
+export async function runCliOn(argv: string[], databaseUrl: string, progress?: (line: string) => void): Promise<string> {
   const args = parse(argv);
+  if (args?.positionals[0] === "migrate") return migrate(args, databaseUrl, progress);
+  if (!isPostgresUrl(databaseUrl)) return runCli(argv, databaseUrl);
   if (!args) return USAGE;
   await migratePostgres(databaseUrl);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
@@ -71,6 +81,29 @@ export async function runCliOn(argv: string[], databaseUrl: string): Promise<str
 }
 
 type Args = ReturnType<typeof parseCommand>;
+
+/** `migrate`: moves a single host's SQLite data to the PostgreSQL database of a cluster (see moveToPostgres). */
+async function migrate({ values, positionals }: Args, databaseUrl: string, progress?: (line: string) => void): Promise<string> {
+  if (positionals.length > 1) throw new UsageError(`migrate takes no arguments but --from and --to, not "${positionals.slice(1).join(" ")}"`);
+  if (!values.from) throw new UsageError("migrate needs --from <sqlite file>, the single host's database (e.g. ./data/switchboard.db)");
+  const to = values.to ?? databaseUrl;
+  if (!isPostgresUrl(to)) throw new UsageError("migrate needs a PostgreSQL database to copy to: --to postgres://… (or DATABASE_URL set to one)");
+  if (isPostgresUrl(values.from)) throw new UsageError("migrate --from takes the SQLite file to copy from, not a PostgreSQL URL");
+  const page = values.page === undefined ? undefined : Number(values.page);
+  if (page !== undefined && !(Number.isSafeInteger(page) && page > 0)) throw new UsageError(`--page must be a whole number of events above 0, not "${values.page}"`);
+  const r = await moveToPostgres({
+    from: values.from,
+    to,
+    pageSize: page,
+    onProgress: (copied, total) => progress?.(`copied ${copied} of ${total} events`),
+  });
+  return [
+    r.resumedAfter > 0 ? `resumed after event ${r.resumedAfter}` : "started on an empty database",
+    `copied ${r.copied} events${r.pruned > 0 ? `, removed ${r.pruned} that retention has pruned since` : ""}, and ${r.rows} rows of the other tables`,
+    `verified: ${r.events} events of ${r.tenants} tenant${r.tenants === 1 ? "" : "s"}, each tenant's count and ids, every table's rows, sha256 ${r.checksum}`,
+    `new events start after id ${r.head}; start the nodes with DATABASE_URL set to the target`,
+  ].join("\n");
+}
 
 /** The command line, or null when it asks for the usage. */
 function parse(argv: string[]): Args | null {
@@ -90,6 +123,9 @@ function parseCommand(argv: string[]) {
       admin: { type: "boolean" },
       workers: { type: "string" },
       clear: { type: "boolean" },
+      from: { type: "string" },
+      to: { type: "string" },
+      page: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -187,8 +223,13 @@ function table(head: string[], rows: string[][]): string {
 async function main(): Promise<void> {
   try {
     const { DATABASE_URL } = loadConfig();
-    process.stdout.write((await runCliOn(process.argv.slice(2), DATABASE_URL)) + "\n");
+    process.stdout.write((await runCliOn(process.argv.slice(2), DATABASE_URL, (line) => process.stderr.write(`${line}\n`))) + "\n");
   } catch (err) {
+    if (err instanceof MoveError) {
+      // Refused (a node runs on the target, or it holds other events) or not verified: nothing is wrong with the command.
+      process.stderr.write(`switchboard: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof WorkerBindingError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`switchboard: ${(err as Error).message}\n`);
       process.exit(2);

@@ -87,7 +87,7 @@ function getTableName(v: object): string | null {
 }
 
 const mirrored = new Map<SQLiteTable, PgTableWithColumns<any>>();
-// Tables others refer to come first: the core's order already has them so.
+// A foreign key's table is looked up when drizzle reads a table's extras, once all are mirrored: any order does.
 for (const module of [core, agents, calls, channels, chat, workflows]) for (const table of tablesOf(module)) mirror(table, mirrored);
 
 /** Every table of the schema, mirrored; drizzle-kit reads the named exports below. */

@@ -23,8 +23,22 @@ const shapeOf = (table: SQLiteTable): TableShape => {
   return { name: config.name, columns: config.columns.map((c) => c.name), key: declared ?? config.columns.filter((c) => c.primary).map((c) => c.name) };
 };
 
-/** Every table of the one schema, those others refer to first (the mirror's order). */
-const ALL: TableShape[] = [...postgresTables.keys()].map(shapeOf);
+/** Tables in an order where each comes after those it refers to: the order a database checking foreign keys is filled in. */
+function referredFirst(tables: readonly SQLiteTable[]): SQLiteTable[] {
+  const ordered: SQLiteTable[] = [];
+  const seen = new Set<SQLiteTable>();
+  const visit = (table: SQLiteTable) => {
+    if (seen.has(table)) return;
+    seen.add(table);
+    for (const fk of getTableConfig(table).foreignKeys) visit(fk.reference().foreignTable as SQLiteTable);
+    ordered.push(table);
+  };
+  tables.forEach(visit);
+  return ordered;
+}
+
+/** Every table of the one schema, those others refer to first. */
+const ALL: TableShape[] = referredFirst([...postgresTables.keys()]).map(shapeOf);
 
 /**
  * The tables of access: who may do what (tenants, keys, console sessions)
