@@ -21,7 +21,7 @@ import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
-import { RateLimiter } from "./http/rate-limit.js";
+import { RateLimiter, type PublishLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
 import type { Db } from "./store/db.js";
 import type { EventLog } from "./store/event-log.js";
@@ -45,6 +45,8 @@ export interface AppDeps {
   access: AccessWatch;
   /** On a cluster: whether this node reaches PostgreSQL (/healthz). */
   ready?: () => boolean;
+  /** On a cluster: the allowances every node shares (SharedRateLimiter); a single host keeps its own. */
+  limiter?: PublishLimiter;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -59,7 +61,7 @@ export function createApp(deps: AppDeps) {
     turn: deps.hub.turn,
   };
   // One allowance per API key across every publishing route: events, commands and console forms.
-  const limiter = new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
+  const limiter = deps.limiter ?? new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
   const app = new Hono<AppEnv>();
   // A browser loading a console page gets errors as pages in the console's layout; API clients get JSON.

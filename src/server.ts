@@ -26,6 +26,7 @@ import { PostgresPruner } from "./store/postgres-pruner.js";
 import { Retention } from "./store/retention.js";
 import { SessionStore } from "./store/sessions.js";
 import { storedSessionSecret } from "./store/settings.js";
+import { SharedRateLimiter } from "./store/shared-rate-limit.js";
 import { SqliteEventLog } from "./store/sqlite-event-log.js";
 import { TenantStore } from "./store/tenants.js";
 
@@ -114,7 +115,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const access = new AccessWatch((inUse) => accessStore.lapsed(inUse), { intervalMs: config.ACCESS_CHECK_MS, logger });
   access.start();
   const ready = cluster ? () => cluster.ready() : undefined;
-  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access, ready });
+  const allowance = { ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY };
+  const limiter = cluster ? new SharedRateLimiter(cluster.pool, allowance, logger) : undefined;
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access, ready, limiter });
   const server = await new Promise<ServerType>((resolve, reject) => {
     // With a certificate, HTTP/2: every tab of a browser shares one connection, where HTTP/1.1 gives
     // an origin six, each held by a page's stream. HTTP/1.1 stays for clients without HTTP/2.

@@ -110,7 +110,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   // Control forms publish commands: each POST spends one event of the session key's allowance, as on the API.
   app.use("/t/:tenant/*", async function rateLimit(c, next) {
     if (c.req.method !== "POST") return next();
-    const admission = deps.limiter.take(c.get("key").id, 1);
+    const admission = await deps.limiter.take(c.get("key").id, 1);
     if (admission.ok) return next();
     const message = deps.limiter.message(admission.retryAfterSec);
     const headers = { "Retry-After": String(admission.retryAfterSec) };

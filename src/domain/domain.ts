@@ -6,7 +6,7 @@ import type { StreamDeps } from "../http/stream-routes.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "../store/db.js";
 import type { EventLog } from "../store/event-log.js";
-import type { RateLimiter } from "../http/rate-limit.js";
+import type { PublishLimiter } from "../http/rate-limit.js";
 import type { Presence } from "./agents/presence.js";
 import type { Domains } from "./registry.js";
 
@@ -117,5 +117,5 @@ export interface DomainDeps extends StreamDeps {
   /** How deep a command's JSON body may nest (MAX_JSON_DEPTH). */
   maxJsonDepth: number;
   /** Each key's publishing allowance: a command costs one event. */
-  limiter: RateLimiter;
+  limiter: PublishLimiter;
 }

@@ -45,7 +45,7 @@ export const maxEventChars = (maxEventBytes: number) => 8 * maxEventBytes + 64 *
  * or hostile batch never stalls other clients. `charge` learns the number
  * of events before any is parsed (the rate limit), and may throw.
  */
-export async function readEvents(c: Context, limits: BodyLimits, charge?: (events: number) => void): Promise<NewEvent[]> {
+export async function readEvents(c: Context, limits: BodyLimits, charge?: (events: number) => void | Promise<void>): Promise<NewEvent[]> {
   const contentType = c.req.header("content-type") ?? "";
   const ndjson = NDJSON_TYPE.test(contentType);
   if (!ndjson && !JSON_TYPE.test(contentType)) {
@@ -82,7 +82,7 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
   if (scanner.array && idempotencyKey !== undefined) {
     throw new ApiError(400, "invalid_request", "Idempotency-Key applies to a single event; give each event of a batch its own \"key\"");
   }
-  charge?.(values.length);
+  await charge?.(values.length);
 
   const events: NewEvent[] = [];
   const details: ErrorDetail[] = [];

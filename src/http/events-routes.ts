@@ -10,13 +10,13 @@ import { ApiError } from "./errors.js";
 import { readEvents, type BodyLimits } from "./event-body.js";
 import { parseLimit } from "./limit.js";
 import { parsePosition } from "./position.js";
-import { rateLimited, type RateLimiter } from "./rate-limit.js";
+import { rateLimited, type PublishLimiter } from "./rate-limit.js";
 
 export interface EventsDeps extends AuthDeps {
   log: EventLog;
   limits: BodyLimits;
   /** Each key's publishing allowance, counted in events. */
-  limiter: RateLimiter;
+  limiter: PublishLimiter;
   /** Whether a type is a command to workers. */
   isCommand: (type: string) => boolean;
   /** Whether a type needs the control scope to send: a command, or an operator's action (removing a channel). */
@@ -40,8 +40,8 @@ export function eventsRoutes(deps: EventsDeps) {
     const bytes = Number.isSafeInteger(declared) ? declared : undefined;
     const allowed = deps.limiter.check(keyId, bytes);
     if (!allowed.ok) throw rateLimited(deps.limiter, allowed.retryAfterSec);
-    const events = await readEvents(c, deps.limits, (count) => {
-      const admission = deps.limiter.take(keyId, count, bytes);
+    const events = await readEvents(c, deps.limits, async (count) => {
+      const admission = await deps.limiter.take(keyId, count, bytes);
       if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);
     });
     const key = c.get("key");

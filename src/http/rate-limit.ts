@@ -14,6 +14,21 @@ export interface RateLimitOptions {
 /** Whether a key may go ahead, and if not, after how many whole seconds it may try again. */
 export type Admission = { ok: true } | { ok: false; retryAfterSec: number };
 
+/**
+ * Each API key's publishing allowance, counted in events, as the routes
+ * use it: a RateLimiter on a single host, a SharedRateLimiter across the
+ * nodes of a cluster.
+ */
+export interface PublishLimiter {
+  readonly enabled: boolean;
+  /** Whether `who` may publish now, asked before a request of `bytes` is read; spends nothing. */
+  check(who: string, bytes?: number): Admission;
+  /** Spends `cost` events of `who`'s allowance when it may publish them now; otherwise spends nothing. */
+  take(who: string, cost: number, bytes?: number): Admission | Promise<Admission>;
+  /** The sentence a refused client reads: which limit, and when to come back. */
+  message(retryAfterSec: number): string;
+}
+
 interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (clock ms). */
@@ -38,7 +53,7 @@ const SWEEP_MS = 60_000;
  * refused 100-event batch is turned away until 100 events have refilled,
  * rather than parsed only to be refused; a smaller one is read.
  */
-export class RateLimiter {
+export class RateLimiter implements PublishLimiter {
   readonly #rate: number;
   readonly #burst: number;
   readonly #clock: () => number;
@@ -73,10 +88,7 @@ export class RateLimiter {
 
   /** The sentence a refused client reads: which limit, and when to come back. */
   message(retryAfterSec: number): string {
-    return (
-      `rate limit: an API key may publish ${this.#rate} events per second, in bursts of up to ${this.#burst} ` +
-      `(PUBLISH_RATE_PER_KEY, PUBLISH_BURST_PER_KEY); retry in ${retryAfterSec} s`
-    );
+    return rateMessage(this.#rate, this.#burst, retryAfterSec);
   }
 
   /** Keys with a bucket not yet full: for tests and metrics. */
@@ -92,7 +104,7 @@ export class RateLimiter {
     const bucket = this.#buckets.get(who) ?? { tokens: this.#burst, at: now };
     this.#refill(bucket, now);
     // A batch larger than the bucket needs a full bucket, not an impossible one.
-    const needed = Math.min(cost ?? expectedCost(bucket, bytes), this.#burst);
+    const needed = Math.min(cost ?? expectedCost(bucket.refused, bytes), this.#burst);
     if (bucket.tokens < needed) {
       if (cost !== undefined) bucket.refused = bytes !== undefined && bytes > 0 ? { cost, bytes } : undefined;
       this.#buckets.set(who, bucket);
@@ -122,16 +134,27 @@ export class RateLimiter {
   }
 }
 
-/** What a request of `bytes` is expected to cost before its body is read (see RateLimiter.check). */
-function expectedCost(bucket: Bucket, bytes: number | undefined): number {
-  const refused = bucket.refused;
+/**
+ * What a request of `bytes` is expected to cost before its body is read:
+ * one event, or after a refusal, what its size says at the refused
+ * request's bytes per event, at most that request's cost.
+ */
+export function expectedCost(refused: { cost: number; bytes: number } | undefined, bytes: number | undefined): number {
   if (!refused || bytes === undefined) return 1;
   // The epsilon keeps a body the refused one's size from rounding down to one event less.
   return Math.max(1, Math.min(refused.cost, Math.floor((bytes * refused.cost) / refused.bytes + 1e-9)));
 }
 
+/** What a refused client reads, from either limiter: the limits, and when to come back. */
+export function rateMessage(ratePerSec: number, burst: number, retryAfterSec: number): string {
+  return (
+    `rate limit: an API key may publish ${ratePerSec} events per second, in bursts of up to ${burst} ` +
+    `(PUBLISH_RATE_PER_KEY, PUBLISH_BURST_PER_KEY); retry in ${retryAfterSec} s`
+  );
+}
+
 /** The 429 a refused client gets, with Retry-After in whole seconds. */
-export function rateLimited(limiter: RateLimiter, retryAfterSec: number): ApiError {
+export function rateLimited(limiter: PublishLimiter, retryAfterSec: number): ApiError {
   return new ApiError(429, "rate_limited", limiter.message(retryAfterSec), undefined, { "Retry-After": String(retryAfterSec) });
 }
 
@@ -140,9 +163,9 @@ export function rateLimited(limiter: RateLimiter, retryAfterSec: number): ApiErr
  * caller's key spends one event of its allowance, or the request gets 429.
  * Goes after requireKey, which sets the key.
  */
-export function limitRate(limiter: RateLimiter) {
+export function limitRate(limiter: PublishLimiter) {
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
-    const admission = limiter.take(c.get("key").id, 1);
+    const admission = await limiter.take(c.get("key").id, 1);
     if (!admission.ok) throw rateLimited(limiter, admission.retryAfterSec);
     await next();
   });

@@ -100,6 +100,7 @@ export const consoleSessions = of(core.consoleSessions);
 export const settings = of(core.settings);
 export const events = of(core.events);
 export const eventTypeCounts = of(core.eventTypeCounts);
+export const rateBuckets = of(core.rateBuckets);
 export const agentsTable = of(agents.agents);
 export const callsTable = of(calls.calls);
 export const channelsTable = of(channels.channels);

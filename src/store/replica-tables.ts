@@ -47,8 +47,12 @@ const ALL: TableShape[] = referredFirst([...postgresTables.keys()]).map(shapeOf)
  */
 export const ACCESS_TABLES: TableShape[] = ["tenants", "api_keys", "console_sessions", "settings"].map((n) => ALL.find((t) => t.name === n)!);
 
-/** What a node's replica copies at start: every table but the log (its replica keeps only recent events, as they are applied). */
-export const REPLICA_TABLES: TableShape[] = ALL.filter((t) => t.name !== "events");
+/**
+ * What a node's replica copies at start: every table but the log (its
+ * replica keeps only recent events, as they are applied) and the shared
+ * publishing allowances (read and written in PostgreSQL only).
+ */
+export const REPLICA_TABLES: TableShape[] = ALL.filter((t) => t.name !== "events" && t.name !== "rate_buckets");
 
 /** Reads tables from PostgreSQL on `client` (in the caller's transaction, for one snapshot of them all). */
 export async function readPostgres(client: pg.ClientBase, tables: readonly TableShape[]): Promise<TableCopy[]> {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Milliseconds since the epoch; every timestamp column uses it. */
 const millis = (name: string) => integer(name).notNull();
@@ -74,6 +74,18 @@ export const consoleSessions = sqliteTable(
 export const settings = sqliteTable("settings", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
+});
+
+/**
+ * Each API key's publishing allowance shared by the nodes of a cluster (see
+ * SharedRateLimiter): a token bucket, refilled by whoever next takes from
+ * it. A single host keeps its buckets in memory and leaves this empty.
+ */
+export const rateBuckets = sqliteTable("rate_buckets", {
+  keyId: text("key_id").primaryKey(),
+  tokens: real("tokens").notNull(),
+  /** When `tokens` was last brought up to date, by the database's clock. */
+  at: millis("at"),
 });
 
 export const events = sqliteTable(
