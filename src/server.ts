@@ -28,10 +28,13 @@ import { SessionStore } from "./store/sessions.js";
 import { storedSessionSecret } from "./store/settings.js";
 import { SharedRateLimiter } from "./store/shared-rate-limit.js";
 import { SqliteEventLog } from "./store/sqlite-event-log.js";
+import { StreamCensus } from "./store/stream-census.js";
 import { TenantStore } from "./store/tenants.js";
 
 /** Reader threads for history and catch-up: two keep one long replay from queueing every other read on a small host. */
 const HISTORY_READERS = 2;
+/** How often the nodes of a cluster tell each other their open streams (the cap's precision across nodes). */
+const CENSUS_MS = 1_000;
 
 export interface RunningServer {
   url: string;
@@ -84,12 +87,16 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
+    streamsElsewhere: cluster ? (scope): number => census?.elsewhere(scope) ?? 0 : undefined,
     maxQueuedBytes: config.SSE_MAX_QUEUED_BYTES,
     turn,
     recentBytes: config.SSE_RECENT_BYTES,
     recentMaxAgeMs: config.SSE_RECENT_MAX_AGE_MS,
     onRelease: releaseMemory(log, logger),
   });
+  // On a cluster, a tenant's stream cap counts every node's streams.
+  const census: StreamCensus | null = cluster ? new StreamCensus({ pool: cluster.pool, counts: () => hub.openStreams(), intervalMs: CENSUS_MS, logger }) : null;
+  census?.start();
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));
   const metrics = createMetrics(hub, log);
@@ -125,7 +132,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, ...transport }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       access.stop();
-      void (leadership?.stop() ?? Promise.resolve()).then(() => log.stop()).then(() => sqlite.close());
+      void (leadership?.stop() ?? Promise.resolve()).then(() => census?.stop()).then(() => log.stop()).then(() => sqlite.close());
       reject(new Error(err.code === "EADDRINUSE" ? `port ${config.PORT} is already in use (set PORT to another)` : `cannot listen: ${err.message}`));
     });
   });
@@ -151,6 +158,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       access.stop();
       log.close();
       hub.closeAll();
+      await census?.stop();
       await log.stop();
       // Requests still in flight have had their appends committed; let them answer, then drop idle sockets.
       // Keep dropping them as they go idle: a keep-alive connection whose answer was still being written

@@ -52,6 +52,8 @@ export interface HubOptions {
   maxBuffer: number;
   heartbeatMs: number;
   maxStreamsPerTenant: number;
+  /** On a cluster: a tenant's streams open on the other nodes, as they last reported (see StreamCensus); they count toward the cap. */
+  streamsElsewhere?: (scope: string) => number;
   /** Output every stream together may hold (see QueueBudget). Default 64 MiB. */
   maxQueuedBytes?: number;
   /** A stream that has not drained for this long is cut as slow. Default twice heartbeatMs. */
@@ -155,7 +157,17 @@ export class Hub {
 
   /** Whether a tenant (or the admin scope, for null) may open one more stream. */
   hasCapacity(tenant: string | null): boolean {
-    return (this.#counts.get(tenant ?? ALL) ?? 0) < this.options.maxStreamsPerTenant;
+    return this.#open(tenant ?? ALL) < this.options.maxStreamsPerTenant;
+  }
+
+  /** Streams open on this node per scope (a tenant, or "*" for admin streams): what a cluster's nodes tell each other. */
+  openStreams(): ReadonlyMap<string, number> {
+    return this.#counts;
+  }
+
+  /** A scope's open streams, on every node of a cluster. */
+  #open(scope: string): number {
+    return (this.#counts.get(scope) ?? 0) + (this.options.streamsElsewhere?.(scope) ?? 0);
   }
 
   /**
@@ -166,8 +178,9 @@ export class Hub {
   subscribe(selector: Selector, sink: Sink, cursor: number): Subscriber {
     const scope = selector.tenant ?? ALL;
     const count = this.#counts.get(scope) ?? 0;
-    if (count >= this.options.maxStreamsPerTenant) {
-      throw new TooManyStreams(`tenant ${scope} already has ${count} open streams, the limit`);
+    const open = this.#open(scope);
+    if (open >= this.options.maxStreamsPerTenant) {
+      throw new TooManyStreams(`tenant ${scope} already has ${open} open streams, the limit`);
     }
     let groups = this.#groups.get(scope);
     if (!groups) this.#groups.set(scope, (groups = new Map()));

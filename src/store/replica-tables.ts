@@ -40,6 +40,9 @@ function referredFirst(tables: readonly SQLiteTable[]): SQLiteTable[] {
 /** Every table of the one schema, those others refer to first. */
 const ALL: TableShape[] = referredFirst([...postgresTables.keys()]).map(shapeOf);
 
+/** Tables only PostgreSQL reads and writes, as the nodes' shared state: never copied. */
+const CLUSTER_ONLY = new Set(["rate_buckets", "node_streams"]);
+
 /**
  * The tables of access: who may do what (tenants, keys, console sessions)
  * and the server's settings. Written to PostgreSQL, announced on
@@ -49,10 +52,10 @@ export const ACCESS_TABLES: TableShape[] = ["tenants", "api_keys", "console_sess
 
 /**
  * What a node's replica copies at start: every table but the log (its
- * replica keeps only recent events, as they are applied) and the shared
- * publishing allowances (read and written in PostgreSQL only).
+ * replica keeps only recent events, as they are applied) and the nodes'
+ * shared state (publishing allowances, stream counts).
  */
-export const REPLICA_TABLES: TableShape[] = ALL.filter((t) => t.name !== "events" && t.name !== "rate_buckets");
+export const REPLICA_TABLES: TableShape[] = ALL.filter((t) => t.name !== "events" && !CLUSTER_ONLY.has(t.name));
 
 /** Reads tables from PostgreSQL on `client` (in the caller's transaction, for one snapshot of them all). */
 export async function readPostgres(client: pg.ClientBase, tables: readonly TableShape[]): Promise<TableCopy[]> {

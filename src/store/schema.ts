@@ -88,6 +88,25 @@ export const rateBuckets = sqliteTable("rate_buckets", {
   at: millis("at"),
 });
 
+/**
+ * How many streams each node of a cluster has open per tenant, as it last
+ * reported (see StreamCensus): the stream cap counts every node's. A node
+ * not heard from for a few seconds is not counted. A single host leaves
+ * this empty.
+ */
+export const nodeStreams = sqliteTable(
+  "node_streams",
+  {
+    node: text("node").notNull(),
+    /** A tenant's slug, or "*" for the admin streams across every tenant. */
+    tenant: text("tenant").notNull(),
+    streams: integer("streams").notNull(),
+    /** When the node last reported, by the database's clock. */
+    at: millis("at"),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.tenant] })],
+);
+
 export const events = sqliteTable(
   "events",
   {

@@ -1,17 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { walkHistory } from "./support/history-pages.js";
 import { startPostgres, type PostgresCluster } from "./support/postgres.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { tenantKey } from "./support/tenants.js";
 
-// One event per 100 s: nothing refills while a test runs, however slow the machine.
-const LIMITS = { PUBLISH_RATE_PER_KEY: "0.01", PUBLISH_BURST_PER_KEY: "10" };
+// One event per 100 s: nothing refills while a test runs, however slow the machine. Three streams per tenant.
+const LIMITS = { PUBLISH_RATE_PER_KEY: "0.01", PUBLISH_BURST_PER_KEY: "10", SSE_MAX_STREAMS_PER_TENANT: "3" };
 
 /**
- * A key's publishing allowance is the cluster's, not each node's: what it
- * spends through one node, the others no longer give it.
+ * A key's publishing allowance and a tenant's stream cap are the cluster's,
+ * not each node's: what a key spends through one node, the others no
+ * longer give it, and streams open on one node count on the others.
  */
-describe("publishing rate limit on two nodes", () => {
+describe("limits on two nodes", () => {
   let cluster: PostgresCluster;
   let a: TestServer;
   let b: TestServer;
@@ -61,5 +62,36 @@ describe("publishing rate limit on two nodes", () => {
     expect(accepted).toBeLessThanOrEqual(10);
     expect(accepted).toBeGreaterThanOrEqual(6);
     expect(await walkHistory(a, "raced", {}, secret)).toHaveLength(accepted);
+  });
+
+  it("counts a tenant's streams on every node toward its cap, and frees the place of one that closes", async () => {
+    const { secret } = await tenantKey(a, "capped", ["read"]);
+    const open = async (node: TestServer) => {
+      const stop = new AbortController();
+      const res = await fetch(`${node.url}/api/v1/tenants/capped/stream`, { headers: { authorization: `Bearer ${secret}` }, signal: stop.signal });
+      if (res.status !== 200) await res.body?.cancel();
+      return { status: res.status, close: () => stop.abort() };
+    };
+    const onA = [await open(a), await open(a), await open(a)];
+    expect(onA.map((s) => s.status)).toEqual([200, 200, 200]);
+    // Node b learns of them within a second or so; a stream it lets in meanwhile is closed again at once.
+    await expect
+      .poll(async () => {
+        const s = await open(b);
+        s.close();
+        return s.status;
+      }, { timeout: 30_000, interval: 200 })
+      .toBe(429);
+    onA[0].close();
+    const freed = await vi.waitFor(
+      async () => {
+        const s = await open(b);
+        if (s.status !== 200) throw new Error(`node b still refuses: ${s.status}`);
+        return s;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    freed.close();
+    for (const s of onA) s.close();
   });
 });
