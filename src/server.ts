@@ -4,7 +4,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { Sessions } from "./console/session.js";
 import { Views } from "./console/views.js";
-import { connectedAgents, Presence } from "./domain/agents/index.js";
+import { connectedAgents, findAgent, Presence } from "./domain/agents/index.js";
 import { createDomains } from "./domain/index.js";
 import { bootstrap } from "./bootstrap.js";
 import { isPostgresUrl, type Config } from "./config.js";
@@ -94,19 +94,25 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     recentMaxAgeMs: config.SSE_RECENT_MAX_AGE_MS,
     onRelease: releaseMemory(log, logger),
   });
-  // On a cluster, a tenant's stream cap counts every node's streams.
-  const census: StreamCensus | null = cluster ? new StreamCensus({ pool: cluster.pool, counts: () => hub.openStreams(), intervalMs: CENSUS_MS, logger }) : null;
-  census?.start();
   hub.setPublishedHead(log.head());
   log.onCommit((events) => hub.publish(events));
   const metrics = createMetrics(hub, log);
 
-  const presence = new Presence(log, config.PRESENCE_GRACE_MS, logger);
+  // On a cluster, presence is decided by the leader from every node's streams (see Presence).
+  const connectedInLog = (tenant: string, worker: string) => findAgent(db, tenant, worker)?.connected === true;
+  const presence = new Presence(log, config.PRESENCE_GRACE_MS, logger, cluster ? { connectedInLog } : undefined);
+  // On a cluster, the nodes tell each other their streams: a tenant's stream cap counts them all, and an agent
+  // is present while any node holds its command stream.
+  const census = cluster
+    ? new StreamCensus({ pool: cluster.pool, counts: () => hub.openStreams(), workers: () => presence.held(), intervalMs: CENSUS_MS, logger })
+    : null;
+  census?.start();
   let leadership: Leadership | null = null;
-  if (cluster) leadership = leadCluster(config, cluster, logger, (lead) => (leading = lead), domains);
-  else {
-    // One node: agents the log says are connected get a grace period to come back. (A cluster's node
-    // cannot tell the agents connected to other nodes from those gone: see the README's limits.)
+  if (cluster) {
+    const sweep = () => presence.sweep(connectedAgents(db), census!.workersElsewhere(), Date.now());
+    leadership = leadCluster(config, cluster, logger, (lead) => (leading = lead), [domains, sweeping(presence, sweep)]);
+  } else {
+    // One node: agents the log says are connected get a grace period to come back.
     presence.start(connectedAgents(db));
     domains.start();
   }
@@ -199,23 +205,39 @@ function releaseMemory(log: EventLog, logger: Logger): (() => void) | undefined 
  * connect timeouts; retention) runs on the node holding leadership only:
  * started when it leads, stopped the moment it does not.
  */
-function leadCluster(config: Config, cluster: PostgresEventLog, logger: Logger, setLeading: (lead: boolean) => void, domains: { start(): void; stop(): void }): Leadership {
+function leadCluster(config: Config, cluster: PostgresEventLog, logger: Logger, setLeading: (lead: boolean) => void, work: { start(): void; stop(): void }[]): Leadership {
   let retention: Retention | null = null;
   return Leadership.start({
     url: config.DATABASE_URL,
     logger,
     onLead() {
       setLeading(true);
-      domains.start();
+      for (const w of work) w.start();
       const options = { maxAgeMs: config.RETENTION_MAX_AGE, maxEvents: config.RETENTION_MAX_EVENTS, intervalMs: config.RETENTION_INTERVAL_MS };
       retention = new Retention(new PostgresPruner(cluster.pool), options, logger);
       retention.start();
     },
     onLose() {
       setLeading(false);
-      domains.stop();
+      for (const w of work) w.stop();
       void retention?.stop();
       retention = null;
     },
   });
+}
+
+/** The leader's presence sweeps: every CENSUS_MS, as often as the nodes tell each other their streams. */
+function sweeping(presence: Presence, sweep: () => void): { start(): void; stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    start() {
+      timer = setInterval(sweep, CENSUS_MS);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      presence.stopSweeping();
+    },
+  };
 }

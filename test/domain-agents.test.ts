@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishCommand, registeredCommandTypes, type CommandType } from "./support/command-samples.js";
 import { logHead, walkHistory, type EventJson } from "./support/history-pages.js";
-import { testBackend } from "./support/postgres-backend.js";
 import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
 import { createTenant } from "./support/tenants.js";
@@ -175,8 +174,7 @@ describe("agents domain", () => {
       await eventIn(server, "agent.disconnected", "w-blip", before);
     });
 
-    // One node's boot: a PostgreSQL node cannot tell agents on other nodes from agents gone (README, "Limits known today").
-    it.skipIf(testBackend() === "postgres")("after a restart, disconnects the agents that do not come back within the grace period, and only those", async () => {
+    it("after a restart, disconnects the agents that do not come back within the grace period, and only those", async () => {
       const dir = mkdtempSync(join(tmpdir(), "switchboard-presence-"));
       const env = { PRESENCE_GRACE_MS: "1500" };
       let current = await startTestServer(env, dir);

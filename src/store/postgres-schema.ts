@@ -102,6 +102,7 @@ export const events = of(core.events);
 export const eventTypeCounts = of(core.eventTypeCounts);
 export const rateBuckets = of(core.rateBuckets);
 export const nodeStreams = of(core.nodeStreams);
+export const nodeWorkers = of(core.nodeWorkers);
 export const agentsTable = of(agents.agents);
 export const callsTable = of(calls.calls);
 export const channelsTable = of(channels.channels);

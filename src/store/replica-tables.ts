@@ -41,7 +41,7 @@ function referredFirst(tables: readonly SQLiteTable[]): SQLiteTable[] {
 const ALL: TableShape[] = referredFirst([...postgresTables.keys()]).map(shapeOf);
 
 /** Tables only PostgreSQL reads and writes, as the nodes' shared state: never copied. */
-const CLUSTER_ONLY = new Set(["rate_buckets", "node_streams"]);
+const CLUSTER_ONLY = new Set(["rate_buckets", "node_streams", "node_workers"]);
 
 /**
  * The tables of access: who may do what (tenants, keys, console sessions)
@@ -53,7 +53,7 @@ export const ACCESS_TABLES: TableShape[] = ["tenants", "api_keys", "console_sess
 /**
  * What a node's replica copies at start: every table but the log (its
  * replica keeps only recent events, as they are applied) and the nodes'
- * shared state (publishing allowances, stream counts).
+ * shared state (publishing allowances, stream counts, workers held).
  */
 export const REPLICA_TABLES: TableShape[] = ALL.filter((t) => t.name !== "events" && !CLUSTER_ONLY.has(t.name));
 

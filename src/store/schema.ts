@@ -107,6 +107,23 @@ export const nodeStreams = sqliteTable(
   (t) => [primaryKey({ columns: [t.node, t.tenant] })],
 );
 
+/**
+ * The workers whose command streams each node of a cluster holds, as it
+ * last reported (see StreamCensus): an agent is present while any node
+ * that is still heard from holds its stream. A single host leaves this empty.
+ */
+export const nodeWorkers = sqliteTable(
+  "node_workers",
+  {
+    node: text("node").notNull(),
+    tenant: text("tenant").notNull(),
+    worker: text("worker").notNull(),
+    /** When the node last reported, by the database's clock. */
+    at: millis("at"),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.tenant, t.worker] })],
+);
+
 export const events = sqliteTable(
   "events",
   {

@@ -13,6 +13,8 @@ export interface CensusOptions {
   pool: pg.Pool;
   /** This node's open streams per scope (a tenant, or "*" for admin streams), read at each report. */
   counts: () => ReadonlyMap<string, number>;
+  /** The workers whose command streams this node holds (see Presence), as `tenant\u0000worker` keys. */
+  workers: () => Iterable<string>;
   /** How often counts are exchanged: the stream cap may be exceeded by what opens in between. */
   intervalMs: number;
   logger: Logger;
@@ -20,8 +22,10 @@ export interface CensusOptions {
 
 /**
  * The streams every node of a cluster has open, per tenant, so a tenant's
- * stream cap counts all of them: each node writes its counts to
- * `node_streams` every `intervalMs` and reads the others'. A node that
+ * stream cap counts all of them, and the workers whose command streams it
+ * holds, so an agent is present while any node holds one: each node
+ * writes its counts to `node_streams` and its workers to `node_workers`
+ * every `intervalMs`, and reads the others'. A node that
  * stops reporting (dead, or cut off from the database) stops counting
  * after a few seconds; one that stops cleanly removes its rows. Between
  * two reports a node knows only its own openings, so a cluster of n nodes
@@ -30,8 +34,10 @@ export interface CensusOptions {
 export class StreamCensus {
   readonly node = randomUUID();
   #elsewhere = new Map<string, number>();
+  #workersElsewhere: ReadonlySet<string> = new Set();
   /** What this node last reported, to write only what changed. */
   #reported = new Map<string, number>();
+  #reportedWorkers = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
 
@@ -40,6 +46,11 @@ export class StreamCensus {
   /** Streams of `scope` open on the other nodes, as they last reported. */
   elsewhere(scope: string): number {
     return this.#elsewhere.get(scope) ?? 0;
+  }
+
+  /** Workers (`tenant\u0000worker`) whose command streams the other nodes held when they last reported. */
+  workersElsewhere(): ReadonlySet<string> {
+    return this.#workersElsewhere;
   }
 
   start(): void {
@@ -58,6 +69,7 @@ export class StreamCensus {
     this.#timer = null;
     await this.#running;
     await this.options.pool.query("DELETE FROM node_streams WHERE node = $1", [this.node]).catch(() => undefined);
+    await this.options.pool.query("DELETE FROM node_workers WHERE node = $1", [this.node]).catch(() => undefined);
   }
 
   async #exchange(): Promise<void> {
@@ -66,6 +78,9 @@ export class StreamCensus {
     const changed: [string, number][] = [];
     for (const [scope, n] of counts) if (n > 0 && this.#reported.get(scope) !== n) changed.push([scope, n]);
     const gone = [...this.#reported.keys()].filter((scope) => !counts.get(scope));
+    const workers = new Set(this.options.workers());
+    const joined = [...workers].filter((k) => !this.#reportedWorkers.has(k)).map(split);
+    const left = [...this.#reportedWorkers].filter((k) => !workers.has(k)).map(split);
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
@@ -77,17 +92,39 @@ export class StreamCensus {
         );
       }
       if (gone.length > 0) await client.query("DELETE FROM node_streams WHERE node = $1 AND tenant = ANY($2::text[])", [this.node, gone]);
+      if (joined.length > 0) {
+        await client.query(
+          `INSERT INTO node_workers (node, tenant, worker, at) SELECT $1, t, w, ${NOW} FROM unnest($2::text[], $3::text[]) AS j(t, w)
+           ON CONFLICT (node, tenant, worker) DO UPDATE SET at = excluded.at`,
+          [this.node, joined.map((j) => j[0]), joined.map((j) => j[1])],
+        );
+      }
+      if (left.length > 0) {
+        await client.query("DELETE FROM node_workers w USING unnest($2::text[], $3::text[]) AS l(t, w2) WHERE w.node = $1 AND w.tenant = l.t AND w.worker = l.w2", [
+          this.node,
+          left.map((l) => l[0]),
+          left.map((l) => l[1]),
+        ]);
+      }
       // Every row of this node says it is alive, changed or not.
-      await client.query(`UPDATE node_streams SET at = ${NOW} WHERE node = $1`, [this.node]);
-      await client.query(`DELETE FROM node_streams WHERE at < ${NOW} - $1`, [FORGOTTEN_MS]);
+      for (const table of ["node_streams", "node_workers"]) {
+        await client.query(`UPDATE ${table} SET at = ${NOW} WHERE node = $1`, [this.node]);
+        await client.query(`DELETE FROM ${table} WHERE at < ${NOW} - $1`, [FORGOTTEN_MS]);
+      }
       const { rows } = await client.query<{ tenant: string; streams: string }>(
         `SELECT tenant, sum(streams) AS streams FROM node_streams WHERE node <> $1 AND at >= ${NOW} - $2 GROUP BY tenant`,
         [this.node, SILENT_MS],
       );
+      const { rows: held } = await client.query<{ tenant: string; worker: string }>(
+        `SELECT DISTINCT tenant, worker FROM node_workers WHERE node <> $1 AND at >= ${NOW} - $2`,
+        [this.node, SILENT_MS],
+      );
       await client.query("COMMIT");
       this.#elsewhere = new Map(rows.map((r) => [r.tenant, Number(r.streams)]));
+      this.#workersElsewhere = new Set(held.map((r) => `${r.tenant}\u0000${r.worker}`));
       for (const [scope, n] of changed) this.#reported.set(scope, n);
       for (const scope of gone) this.#reported.delete(scope);
+      this.#reportedWorkers = workers;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;
@@ -96,3 +133,5 @@ export class StreamCensus {
     }
   }
 }
+
+const split = (key: string) => key.split("\u0000") as [string, string];

@@ -4,7 +4,7 @@ import { agentsProjection } from "./projection.js";
 
 export { agentsRoutes } from "./routes.js";
 export { Presence } from "./presence.js";
-export { connectedAgents } from "./queries.js";
+export { connectedAgents, findAgent } from "./queries.js";
 
 export const agentsDomain: Domain = {
   name: "agents",

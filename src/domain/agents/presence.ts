@@ -7,18 +7,29 @@ import type { EventLog } from "../../store/event-log.js";
  * closes and none comes back within the grace period, Switchboard appends
  * `agent.disconnected` itself. A reconnect within the grace period appends
  * nothing, so a worker's brief network blip never flaps its status.
+ *
+ * On a cluster (`shared`), an agent's streams may be on any node, and a
+ * node may die holding them: each node appends `agent.connected` when it
+ * gets a stream of an agent the log does not say is connected, and only
+ * the leader decides disconnections (sweep), from every node's streams
+ * (StreamCensus), so an agent moving between nodes is never called gone,
+ * and one whose node died is, a grace period after its node fell silent.
  */
 export class Presence {
   readonly #streams = new Map<string, number>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   /** What the log says (or will, once queued appends commit): only Presence appends these events. */
   readonly #connected = new Set<string>();
+  /** The leader's sweeps: since when each agent the log says is connected has had no stream on any node. */
+  readonly #missing = new Map<string, number>();
   #stopped = false;
 
   constructor(
     private readonly log: EventLog,
     private readonly graceMs: number,
     private readonly logger: Logger,
+    /** On a cluster: whether the log says an agent is connected, as this node's replica has it. */
+    private readonly shared?: { connectedInLog: (tenant: string, worker: string) => boolean },
   ) {}
 
   /** On boot: agents the log says are connected get one grace period to open their stream again. */
@@ -38,6 +49,10 @@ export class Presence {
       clearTimeout(timer);
       this.#timers.delete(k);
     }
+    if (this.shared) {
+      if (this.#streams.get(k) === 1 && !this.shared.connectedInLog(tenant, worker)) this.#append(tenant, worker, "agent.connected", {});
+      return;
+    }
     if (!this.#connected.has(k)) {
       this.#connected.add(k);
       this.#append(tenant, worker, "agent.connected", {});
@@ -53,7 +68,43 @@ export class Presence {
       return;
     }
     this.#streams.delete(k);
-    this.#arm(tenant, worker);
+    // On a cluster the leader's sweeps decide, knowing every node's streams.
+    if (!this.shared) this.#arm(tenant, worker);
+  }
+
+  /** The agents whose command streams this node holds, as `tenant\u0000worker` keys: what it tells the other nodes. */
+  held(): Iterable<string> {
+    return this.#streams.keys();
+  }
+
+  /**
+   * The leader's check on a cluster, every second or so: each agent the log
+   * says is connected, and that no node holds a stream of (`heldElsewhere`,
+   * this node's own streams), is disconnected once that has lasted the
+   * grace period, counted from the first sweep that found it so.
+   */
+  sweep(connected: readonly { tenant: string; agentId: string }[], heldElsewhere: ReadonlySet<string>, now: number): void {
+    if (this.#stopped) return;
+    const seen = new Set<string>();
+    for (const { tenant, agentId } of connected) {
+      const k = key(tenant, agentId);
+      seen.add(k);
+      if (this.#streams.has(k) || heldElsewhere.has(k)) {
+        this.#missing.delete(k);
+        continue;
+      }
+      const since = this.#missing.get(k) ?? now;
+      this.#missing.set(k, since);
+      if (now - since < this.graceMs) continue;
+      this.#missing.delete(k);
+      this.#append(tenant, agentId, "agent.disconnected", { reason: "command stream closed" });
+    }
+    for (const k of this.#missing.keys()) if (!seen.has(k)) this.#missing.delete(k);
+  }
+
+  /** No longer the leader: another node's sweeps count afresh. */
+  stopSweeping(): void {
+    this.#missing.clear();
   }
 
   isConnected(tenant: string, worker: string): boolean {
