@@ -37,12 +37,14 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** Field-by-field median of numeric fields over repeated runs. */
+/** Field-by-field median of numeric fields over repeated runs, nested records included (arrays are the first run's). */
 export function medianOf<T extends object>(runs: T[]): T {
   const out = { ...runs[0] } as Record<string, unknown>;
+  const isRecord = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
   for (const key of Object.keys(out)) {
     const vals = runs.map((r) => (r as Record<string, unknown>)[key]);
     if (vals.every((v) => typeof v === "number")) out[key] = median(vals as number[]);
+    else if (vals.every(isRecord)) out[key] = medianOf(vals as object[]);
   }
   return out as T;
 }
@@ -57,13 +59,14 @@ export async function sampleRss(pid: number, samples = 5, gapMs = 200): Promise<
   return median(v);
 }
 
-export async function subscribeAll(bench: Bench, target: Target, n: number, measureLatency: boolean) {
+/** Opens n streams to the target, split over the subscriber workers; they count in `group` (the target's name unless given). */
+export async function subscribeAll(bench: Bench, target: Target, n: number, measureLatency: boolean, group: string = target.name) {
   const t0 = performance.now();
   const shares = split(n, bench.subs.length);
   const results = await Promise.all(
     bench.subs.map((w, i) =>
       w.call<SubscribeResult>(
-        { op: "subscribe", group: target.name, target: target.stream, count: shares[i], concurrency: bench.opts.connectConcurrency, timeoutMs: 15_000, measureLatency },
+        { op: "subscribe", group, target: target.stream, count: shares[i], concurrency: bench.opts.connectConcurrency, timeoutMs: 15_000, measureLatency },
         120_000,
       ),
     ),

@@ -5,9 +5,12 @@
  */
 import type { TargetName } from "./servers.js";
 
-export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "isolation"] as const;
+export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "cluster", "isolation"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-/** `npm run bench` alone runs these; `isolation` is asked for by name or with `--isolation`. */
+/**
+ * `npm run bench` alone runs these; `isolation` is asked for by name or with
+ * `--isolation`, `cluster` by name (it starts a PostgreSQL server).
+ */
 const DEFAULT_SCENARIOS: readonly Scenario[] = ["disk", "memory", "fanout", "ingest", "replay"];
 
 /** The isolation cases (issue 8): (a) glob, (b) replay, (c) stalled, (d) console, (e) batch, (f) flood. */
@@ -53,6 +56,25 @@ export interface Options {
   /** Extra environment for our server in every scenario, `NAME=value,NAME=value` (e.g. SSE_RECENT_BYTES=0 to replay from the log). */
   serverEnv: Record<string, string>;
   iso: IsolationOptions;
+  cluster: ClusterOptions;
+}
+
+/** Sizes of the cluster scenario; see bench/README.md, "Several nodes on PostgreSQL". */
+export interface ClusterOptions {
+  /** NDJSON ingest connections in all, spread over the nodes ingest goes through (batch size and length as for ingest). */
+  ingestConns: number;
+  /** Fan-out streams, spread over the three PostgreSQL nodes; as many again on the SQLite node. */
+  subscribers: number;
+  /** Fan-out publish rate (events/s) and length of a run. */
+  rate: number;
+  seconds: number;
+  repeats: number;
+  /** Streams on node A for publish-to-delivery latency, and as many on the SQLite node. */
+  latencySubscribers: number;
+  latencyRate: number;
+  latencySeconds: number;
+  /** Runs per case (SQLite, same node, cross node); every delivery of every run goes into the percentiles. */
+  latencyRepeats: number;
 }
 
 /** Sizes of the isolation cases; see bench/README.md, "Isolation". */
@@ -176,6 +198,17 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),
+    },
+    cluster: {
+      ingestConns: num("CLUSTER_INGEST_CONNS", 6, 6),
+      subscribers: num("CLUSTER_SUBSCRIBERS", 10_000, 1000, 3),
+      rate: num("CLUSTER_RATE", 10, 10),
+      seconds: num("CLUSTER_SECONDS", 4, 3),
+      repeats: num("CLUSTER_REPEATS", 3, 1),
+      latencySubscribers: num("CLUSTER_LATENCY_SUBSCRIBERS", 100, 100),
+      latencyRate: num("CLUSTER_LATENCY_RATE", 50, 50),
+      latencySeconds: num("CLUSTER_LATENCY_SECONDS", 4, 3),
+      latencyRepeats: num("CLUSTER_LATENCY_REPEATS", 3, 1),
     },
   };
 }

@@ -4,7 +4,7 @@
  * itself. Linux only, which is what the bench runs on.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 
 /** Clock ticks per second for utime/stime; 100 on every common kernel, asked once. */
@@ -17,13 +17,41 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** User + system CPU time of the whole process (all threads), in microseconds. */
-export function cpuMicros(pid: number): number {
+/** /proc/<pid>/stat's fields after the command name; [0] is field 3 (state), [1] the ppid. */
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
   // The command name (field 2) may contain spaces and parentheses; fields after the last ')' are fixed.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Field 14 is utime and 15 is stime; fields[0] here is field 3 (state).
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User + system CPU time of the whole process (all threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const fields = statFields(pid);
+  // Field 14 is utime and 15 is stime.
   const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / CLK_TCK;
+}
+
+/**
+ * CPU time of a process and its children, in microseconds: theirs while
+ * they run, and what the parent has reaped of those that ended (cutime and
+ * cstime, fields 16 and 17). A child that starts and ends inside a window
+ * is counted; nothing is counted twice. For a server that forks a process
+ * per connection (PostgreSQL).
+ */
+export function treeCpuMicros(pid: number): number {
+  const all = (fields: string[]) => Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  let ticks = all(statFields(pid));
+  const parent = String(pid);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(Number(entry));
+      if (fields[1] === parent) ticks += all(fields);
+    } catch {
+      // gone meanwhile: its time is now in the parent's cutime, or will be at the next reading
+    }
+  }
   return (ticks * 1e6) / CLK_TCK;
 }
 
@@ -89,6 +117,45 @@ export class CpuWindow {
     // Whatever the cores did that was neither the server nor our clients: other tenants of a shared machine.
     const otherUs = Math.max(0, busy * os.cpus().length * wallMs * 1000 - serverUs - clientUs);
     return { wallMs, serverUs, clientUs, machineBusy: busy, otherUs };
+  }
+}
+
+/**
+ * Like CpuWindow, for several servers at once (the nodes of a cluster and
+ * their database): each source's CPU is reported apart, and "other" is
+ * what none of them nor the load clients used.
+ */
+export class CpuWindows<K extends string> {
+  readonly #sources: Record<K, () => number>;
+  readonly #clientPids: readonly number[];
+  #t0 = 0;
+  #start = {} as Record<K, number>;
+  #clients0 = 0;
+  #machine0 = machineTicks();
+
+  /** `sources`: a CPU reading in µs for each name (cpuMicros or treeCpuMicros of a pid). */
+  constructor(sources: Record<K, () => number>, clientPids: readonly number[]) {
+    this.#sources = sources;
+    this.#clientPids = clientPids;
+  }
+
+  start(): void {
+    this.#machine0 = machineTicks();
+    for (const k of Object.keys(this.#sources) as K[]) this.#start[k] = this.#sources[k]();
+    this.#clients0 = cpuMicrosOf(this.#clientPids);
+    this.#t0 = performance.now();
+  }
+
+  stop(): { wallMs: number; us: Record<K, number>; clientUs: number; machineBusy: number; otherUs: number } {
+    const wallMs = performance.now() - this.#t0;
+    const us = {} as Record<K, number>;
+    for (const k of Object.keys(this.#sources) as K[]) us[k] = this.#sources[k]() - this.#start[k];
+    const clientUs = cpuMicrosOf(this.#clientPids) - this.#clients0;
+    const m = machineTicks();
+    const busy = m.total > this.#machine0.total ? (m.busy - this.#machine0.busy) / (m.total - this.#machine0.total) : 0;
+    const serversUs = Object.values<number>(us).reduce((a, b) => a + b, 0);
+    const otherUs = Math.max(0, busy * os.cpus().length * wallMs * 1000 - serversUs - clientUs);
+    return { wallMs, us, clientUs, machineBusy: busy, otherUs };
   }
 }
 

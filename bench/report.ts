@@ -12,6 +12,7 @@ import type { IsolationResult } from "./scenario-isolation.js";
 import type { IngestFigures } from "./scenario-ingest.js";
 import type { MemoryFigures } from "./scenario-memory.js";
 import type { ReplayFigures } from "./scenario-replay.js";
+import type { ClusterResult } from "./scenario-cluster.js";
 import type { TargetName } from "./servers.js";
 
 export type Failed = { error: string };
@@ -36,6 +37,9 @@ export interface Results {
   /** The isolation cases (issue 8), when asked for: every run of every case, and their table. */
   isolation?: IsolationResult[];
   isolationTable?: IsolationRow[];
+  /** The cluster scenario (issue 11), when asked for, and its table. */
+  cluster?: ClusterResult;
+  clusterTable?: Row[];
 }
 
 export interface Row {
@@ -172,8 +176,9 @@ function fmt(v: number | null, unit: string): string {
   return v.toFixed(2);
 }
 
-export function formatTable(rows: Row[]): string {
-  const head = ["Figure", "Unit", "Ours", "Floor", "Ours/floor", "Target", "Met"];
+/** `columns` names the two compared columns and their ratio (the cluster table compares PostgreSQL with SQLite). */
+export function formatTable(rows: Row[], columns: { ours: string; floor: string; ratio: string } = { ours: "Ours", floor: "Floor", ratio: "Ours/floor" }): string {
+  const head = ["Figure", "Unit", columns.ours, columns.floor, columns.ratio, "Target", "Met"];
   const body = rows.map((r) => [
     r.figure,
     r.unit,

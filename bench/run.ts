@@ -18,6 +18,8 @@ import { formatIsolationTable, isolationNotes, isolationRows } from "./isolation
 import { isolation } from "./scenario-isolation.js";
 import { idleMemory, memoryFigures, type MemoryResult } from "./scenario-memory.js";
 import { replay } from "./scenario-replay.js";
+import { CLUSTER_COLUMNS, clusterRows } from "./cluster-report.js";
+import { cluster } from "./scenario-cluster.js";
 import { killAllNow, onServersChange, startFloor, startOurs, type Target, type TargetName } from "./servers.js";
 import { startWorkers, type Worker } from "./workers.js";
 
@@ -120,8 +122,8 @@ async function main(): Promise<number> {
       }
     }
 
-    // Memory and isolation start servers of their own; the disk probe needs none.
-    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "isolation");
+    // Memory, cluster and isolation start servers of their own; the disk probe needs none.
+    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "cluster" && sc !== "isolation");
     for (const name of needServers ? opts.targets : []) {
       try {
         const t = await start(name);
@@ -179,6 +181,13 @@ async function main(): Promise<number> {
     }
     await each("replay", `Catch-up replay, ${opts.replayEvents} events`, results.replay, (t) => replay(b, t), (t) => t.replays);
 
+    // Its own servers (PostgreSQL, three nodes, a SQLite node) on cores the others no longer use.
+    if (opts.scenarios.includes("cluster")) {
+      await Promise.allSettled(targets.map((t) => t.stop()));
+      targets.length = 0;
+      results.cluster = await cluster(b);
+    }
+
     // Last: it lowers the load clients' CPU priority for good, and each case starts a server of its own.
     if (opts.scenarios.includes("isolation")) {
       await Promise.allSettled(targets.map((t) => t.stop()));
@@ -196,6 +205,12 @@ async function main(): Promise<number> {
   results.table = rows;
   console.log("");
   if (rows.length) console.log(formatTable(rows) + "\n");
+  if (results.cluster) {
+    const cl = clusterRows(results.cluster);
+    results.clusterTable = cl;
+    log(`Several nodes on PostgreSQL: PostgreSQL figures beside the SQLite node's, same run`);
+    console.log(formatTable(cl, CLUSTER_COLUMNS) + "\n");
+  }
   if (results.isolation) {
     const iso = isolationRows(results.isolation);
     results.isolationTable = iso;
@@ -224,6 +239,9 @@ function otherCpuOf(res: Results): number {
   for (const per of Object.values(res.fanout))
     for (const r of Object.values(per)) if (r && !("error" in r)) for (const run of [...r.steadyRuns, ...r.burstRuns]) v.push(run.otherCpuPct);
   for (const per of Object.values(res.ingest)) for (const r of Object.values(per)) if (r && !("error" in r)) v.push(r.otherCpuPct);
+  for (const r of Object.values(res.cluster?.ingest ?? {})) if (r && !("error" in r)) v.push(r.otherCpuPct);
+  const fanout = res.cluster?.fanout && !("error" in res.cluster.fanout) ? res.cluster.fanout : undefined;
+  for (const side of [fanout?.sqlite, fanout?.postgres]) if (side && !("error" in side)) for (const run of side.runs) v.push(run.otherCpuPct);
   v.sort((a, b) => a - b);
   return v.length ? v[v.length >> 1] : NaN;
 }

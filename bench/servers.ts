@@ -50,9 +50,26 @@ export interface Target {
 /** Every child started, so an exit handler can kill what a failed run left behind. */
 const live = new Set<ChildProcess>();
 
+/** Servers that are not our children (PostgreSQL's server detaches), each with a way to stop it at once. */
+const external = new Map<number, () => void>();
+
 /** Pids of the servers running now. */
 export function livePids(): number[] {
-  return [...live].map((c) => c.pid ?? -1).filter((p) => p > 0);
+  return [...[...live].map((c) => c.pid ?? -1), ...external.keys()].filter((p) => p > 0);
+}
+
+/**
+ * Has `killNow` (synchronous: it may run in an exit handler) called by
+ * killAllNow, and the pid guarded by the load clients like our own
+ * servers'. Returns the function that forgets it, for once it is stopped.
+ */
+export function trackExternal(pid: number, killNow: () => void): () => void {
+  external.set(pid, killNow);
+  onChange?.(livePids());
+  return () => {
+    external.delete(pid);
+    onChange?.(livePids());
+  };
 }
 
 /** Called with the live pids whenever a server starts or stops. */
@@ -70,6 +87,8 @@ export function killAllNow(): void {
     }
   }
   live.clear();
+  for (const killNow of external.values()) killNow();
+  external.clear();
 }
 
 /** A port the kernel just handed out on loopback; the tiny race until the server binds it is acceptable here. */
@@ -96,20 +115,27 @@ export async function startFloor(): Promise<Target> {
   };
 }
 
+/** Where a node of a cluster keeps its log, and the admin key every node of it shares. */
+export interface ClusterNodeOf {
+  databaseUrl: string;
+  adminKey: string;
+}
+
 /**
- * Starts Switchboard on a fresh database. `extraEnv` is added last (e.g. a
- * setting an isolation run needs: a rate limit raised for the prefill).
+ * Starts Switchboard on a fresh database, or as a node of a cluster on a
+ * shared PostgreSQL database. `extraEnv` is added last (e.g. a setting an
+ * isolation run needs: a rate limit raised for the prefill).
  */
-export async function startOurs(extraEnv: Record<string, string> = {}): Promise<Target> {
+export async function startOurs(extraEnv: Record<string, string> = {}, cluster?: ClusterNodeOf): Promise<Target> {
   buildOurs();
   if (!existsSync(OURS_MAIN)) throw new Error(`${path.relative(REPO_ROOT, OURS_MAIN)} does not exist after the build`);
   const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
-  const key = "bench-" + randomBytes(24).toString("hex");
+  const dir = cluster ? null : mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
+  const key = cluster?.adminKey ?? "bench-" + randomBytes(24).toString("hex");
   const env = {
     PORT: String(port),
     HOST,
-    DATABASE_URL: path.join(dir, "bench.db"),
+    DATABASE_URL: cluster?.databaseUrl ?? path.join(dir!, "bench.db"),
     SWITCHBOARD_ADMIN_KEY: key,
     LOG_LEVEL: "warn",
     // Pruning runs on a timer and would land inside some measured window at random; the bench measures the hot paths.
@@ -119,7 +145,7 @@ export async function startOurs(extraEnv: Record<string, string> = {}): Promise<
     PUBLISH_RATE_PER_KEY: "0",
     ...extraEnv,
   };
-  const t = await launch("ours", OURS_MAIN, port, env, () => rmSync(dir, { recursive: true, force: true }));
+  const t = await launch("ours", OURS_MAIN, port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));
   const auth = { Authorization: `Bearer ${key}` };
   return {
     ...t,

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 /** A PostgreSQL server of the tests' own, and a fresh database on it per caller. */
 export interface PostgresCluster {
   port: number;
+  /** The cluster's data folder (its postmaster.pid names the server's process). */
+  dataDir: string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): Promise<string>;
   stop(): Promise<void>;
@@ -20,11 +22,13 @@ export interface PostgresCluster {
  * Starts a throwaway PostgreSQL cluster from Debian's `postgresql` package:
  * `initdb` in a temporary folder, the server on a free port of 127.0.0.1
  * with its socket in that folder. initdb refuses to run as root, so as root
- * the cluster runs as the package's `postgres` user. fsync is off: the
- * tests kill Switchboard's nodes, never PostgreSQL itself, and a loaded
- * two-core machine should not wait on the disk for databases it deletes.
+ * the cluster runs as the package's `postgres` user. fsync is off by
+ * default: the tests kill Switchboard's nodes, never PostgreSQL itself, and
+ * a loaded two-core machine should not wait on the disk for databases it
+ * deletes. `durable` runs it as production does (fsync, full-page writes
+ * and `synchronous_commit` on), for benchmarks of acknowledged writes.
  */
-export async function startPostgres(): Promise<PostgresCluster> {
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), "switchboard-pg-"));
   const asRoot = process.getuid?.() === 0;
@@ -37,11 +41,14 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const data = join(dir, "data");
   await pgRun("initdb", ["-D", data, "-U", "switchboard", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  await pgRun("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", options, "-w", "start"]);
+  // Durable settings are PostgreSQL's defaults, spelled out so that no configuration file can change them.
+  const durability = options.durable ? "-c fsync=on -c full_page_writes=on -c synchronous_commit=on" : "-c fsync=off -c full_page_writes=off";
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${durability} -c max_connections=200`;
+  await pgRun("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", serverOptions, "-w", "start"]);
   let databases = 0;
   return {
     port,
+    dataDir: data,
     createDatabase: () => createDatabase(port, `test_${process.pid}_${++databases}`),
     async stop() {
       await pgRun("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
