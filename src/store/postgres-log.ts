@@ -73,6 +73,8 @@ export class PostgresLog {
   #committing = false;
   /** Highest id delivered to this node's listeners: its head. */
   #delivered = 0;
+  /** Events this node committed and has not delivered yet, by the first id of each group's. */
+  readonly #own = new Map<number, StoredEvent[]>();
   /** Appends committed and waiting for their last id to be delivered. */
   #awaiting: { through: number; done: () => void }[] = [];
   #tailing = false;
@@ -204,6 +206,9 @@ export class PostgresLog {
       return;
     }
     client.release();
+    // What this group committed is known here to the byte: the tail delivers it from memory when it comes to it.
+    const mine = outcomes.flatMap((o) => (o instanceof AppendRejected ? [] : o.appended));
+    if (mine.length > 0) this.#own.set(mine[0].id, mine);
     // Answered once this node has delivered through the group's last id, so listeners see the events first.
     await this.#deliveredThrough(last);
     group.forEach((p, i) => {
@@ -226,6 +231,9 @@ export class PostgresLog {
     }
     const ids: number[] = [];
     const appended: StoredEvent[] = [];
+    // Rows are inserted many per statement, not one round trip each: projections never read the log itself,
+    // and a request that is refused halfway is rolled back to its savepoint whatever was sent.
+    const rows: EventRow[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       const fingerprint = e.key === null ? null : (e.fingerprint ?? null);
@@ -236,22 +244,15 @@ export class PostgresLog {
         continue;
       }
       const id = next.next++;
-      await client.query("INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [
-        id,
-        tenant,
-        e.type,
-        e.subject,
-        e.data,
-        e.key,
-        fingerprint,
-        ts,
-      ]);
       const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
+      rows.push([id, e.type, e.subject, e.data, e.key, fingerprint]);
+      if (rows.length === INSERT_ROWS) await insertEvents(client, tenant, ts, rows.splice(0));
       if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
       for (const hook of this.#hooks) await hook(db, stored, i, request);
       ids.push(stored.id);
       appended.push(stored);
     }
+    await insertEvents(client, tenant, ts, rows);
     return { ids, appended };
   }
 
@@ -283,11 +284,18 @@ export class PostgresLog {
   async #tail(): Promise<void> {
     for (;;) {
       let rows: StoredEvent[];
-      try {
-        ({ rows } = await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [this.#delivered, TAIL_PAGE]));
-      } catch (err) {
-        this.options.logger.warn("reading the log failed; retrying at the next wake-up", { error: (err as Error).message });
-        return;
+      const own = this.#own.get(this.#delivered + 1);
+      if (own) {
+        // The next events are this node's own group, committed as they stand: no need to read them back.
+        this.#own.delete(own[0].id);
+        rows = own;
+      } else {
+        try {
+          ({ rows } = await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [this.#delivered, TAIL_PAGE]));
+        } catch (err) {
+          this.options.logger.warn("reading the log failed; retrying at the next wake-up", { error: (err as Error).message });
+          return;
+        }
       }
       if (rows.length === 0) return;
       for (const listener of this.#listeners) {
@@ -298,10 +306,13 @@ export class PostgresLog {
         }
       }
       this.#delivered = rows[rows.length - 1].id;
+      // Own groups read from the database instead (another node's commit came first in the same page) are done with.
+      for (const first of this.#own.keys()) if (first <= this.#delivered) this.#own.delete(first);
       const done = this.#awaiting.filter((w) => w.through <= this.#delivered);
       this.#awaiting = this.#awaiting.filter((w) => w.through > this.#delivered);
       for (const w of done) w.done();
-      if (rows.length < TAIL_PAGE) return;
+      // After an own group, only another one is known to follow; a commit of another node wakes the tail again.
+      if (own ? !this.#own.has(this.#delivered + 1) : rows.length < TAIL_PAGE) return;
     }
   }
 
@@ -343,6 +354,22 @@ export class PostgresLog {
     await listener?.end().catch(() => undefined);
     await this.#pool.end();
   }
+}
+
+/** Events per INSERT statement while appending. */
+const INSERT_ROWS = 1_000;
+
+/** An event's own columns, as appended: id, type, subject, data, key, key_fingerprint. */
+type EventRow = [number, string, string | null, string, string | null, string | null];
+
+/** Inserts a request's events, all of one tenant and one timestamp, in one statement. */
+async function insertEvents(client: pg.ClientBase, tenant: string, ts: number, rows: readonly EventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts)
+     SELECT id, $1, type, subject, data, key, fp, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS r(id, type, subject, data, key, fp)`,
+    [tenant, ts, ...[0, 1, 2, 3, 4, 5].map((c) => rows.map((r) => r[c]))],
+  );
 }
 
 /** The type summary (what globs resolve against) for a commit group: one upsert for every distinct tenant and type. */
