@@ -17,6 +17,11 @@ import { workflowsProjection } from "./workflows/projection.js";
  */
 export const projections: readonly Projection[] = [callsProjection, agentsProjection, channelsProjection, workflowsProjection, chatProjection];
 
+const projectedTopics: ReadonlySet<string> = new Set(projections.flatMap((p) => p.topics));
+
+/** Whether an event of this type changes a domain's state: generic (unreserved) types do not. */
+export const hasProjection = (type: string): boolean => projectedTopics.has(topicOf(type));
+
 /** Every worker event type (see Projection.workers): publishing one needs the work scope. */
 export const workerEventTypes: ReadonlySet<string> = new Set(projections.flatMap((p) => Object.keys(p.workers ?? {})));
 

@@ -37,6 +37,12 @@ export interface PostgresLogOptions {
   url: string;
   logger: Logger;
   hooks?: PostgresAppendHook[];
+  /**
+   * Types no hook acts on (generic events). A request of only such events,
+   * none with an idempotency key, cannot be refused: it needs no savepoint,
+   * and its rows join the group's one INSERT.
+   */
+  plain?: (type: string) => boolean;
   /** How often the log is read even without a notification: a missed one costs this much latency, never an event. */
   pollMs?: number;
   /** Connections for appends and reads. */
@@ -84,6 +90,8 @@ export class PostgresLog {
   #connected = false;
   #closed = false;
   #seq = 0;
+  /** Groups committed and not yet answered (see #commitGroup): stop() waits for them too. */
+  readonly #answering = new Set<Promise<void>>();
   /** Resolves when the queue is committed: what stop() waits for. */
   #idle: (() => void)[] = [];
 
@@ -177,7 +185,18 @@ export class PostgresLog {
       );
       const ids = { next: mark[0].last + 1 };
       const first = ids.next;
+      // The rows of plain requests, inserted many per statement: a group of single-event publishes costs a few
+      // round trips in all, not three per request.
+      const plainRows: EventRow[] = [];
       for (const request of group) {
+        if (this.#isPlain(request)) {
+          const result = appendPlain(request, ts, ids, plainRows);
+          outcomes.push(result);
+          for (const e of result.appended) countType(counts, e.tenant, e.type);
+          last = Math.max(last, ids.next - 1);
+          if (plainRows.length >= INSERT_ROWS) await insertEvents(client, ts, plainRows.splice(0));
+          continue;
+        }
         await client.query("SAVEPOINT request");
         const before = ids.next;
         try {
@@ -193,6 +212,7 @@ export class PostgresLog {
           outcomes.push(err);
         }
       }
+      await insertEvents(client, ts, plainRows);
       await recordAppended(client, counts);
       // The mark never goes back (not even when retention empties the log): no id is ever handed out twice.
       if (ids.next > first) await client.query("SELECT setval('events_id_seq', $1)", [ids.next - 1]);
@@ -210,12 +230,16 @@ export class PostgresLog {
     const mine = outcomes.flatMap((o) => (o instanceof AppendRejected ? [] : o.appended));
     if (mine.length > 0) this.#own.set(mine[0].id, mine);
     // Answered once this node has delivered through the group's last id, so listeners see the events first.
-    await this.#deliveredThrough(last);
-    group.forEach((p, i) => {
-      const outcome = outcomes[i];
-      if (outcome instanceof AppendRejected) p.reject(outcome);
-      else p.resolve(outcome);
-    });
+    // The next group commits meanwhile: its fsync need not wait for this one's delivery.
+    const answered = this.#deliveredThrough(last).then(() =>
+      group.forEach((p, i) => {
+        const outcome = outcomes[i];
+        if (outcome instanceof AppendRejected) p.reject(outcome);
+        else p.resolve(outcome);
+      }),
+    );
+    this.#answering.add(answered);
+    void answered.finally(() => this.#answering.delete(answered));
   }
 
   async #appendOne(client: pg.PoolClient, db: Db, request: Pending, ts: number, next: { next: number }): Promise<AppendResult> {
@@ -245,15 +269,21 @@ export class PostgresLog {
       }
       const id = next.next++;
       const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-      rows.push([id, e.type, e.subject, e.data, e.key, fingerprint]);
-      if (rows.length === INSERT_ROWS) await insertEvents(client, tenant, ts, rows.splice(0));
+      rows.push([id, tenant, e.type, e.subject, e.data, e.key, fingerprint]);
+      if (rows.length === INSERT_ROWS) await insertEvents(client, ts, rows.splice(0));
       if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
       for (const hook of this.#hooks) await hook(db, stored, i, request);
       ids.push(stored.id);
       appended.push(stored);
     }
-    await insertEvents(client, tenant, ts, rows);
+    await insertEvents(client, ts, rows);
     return { ids, appended };
+  }
+
+  /** Whether a request can only succeed (see PostgresLogOptions.plain). */
+  #isPlain(request: Pending): boolean {
+    const plain = this.options.plain;
+    return plain !== undefined && request.events.every((e) => e.key === null && plain(e.type));
   }
 
   /** Resolves once this node has delivered every event through `id`. */
@@ -348,6 +378,7 @@ export class PostgresLog {
   async stop(): Promise<void> {
     this.#closed = true;
     if (this.#committing) await new Promise<void>((done) => this.#idle.push(done));
+    await Promise.all(this.#answering);
     if (this.#poll) clearInterval(this.#poll);
     const listener = this.#listener;
     this.#listener = null;
@@ -359,17 +390,30 @@ export class PostgresLog {
 /** Events per INSERT statement while appending. */
 const INSERT_ROWS = 1_000;
 
-/** An event's own columns, as appended: id, type, subject, data, key, key_fingerprint. */
-type EventRow = [number, string, string | null, string, string | null, string | null];
+/** An event's columns, as appended (all of a group share its timestamp): id, tenant, type, subject, data, key, key_fingerprint. */
+type EventRow = [number, string, string, string | null, string, string | null, string | null];
 
-/** Inserts a request's events, all of one tenant and one timestamp, in one statement. */
-async function insertEvents(client: pg.ClientBase, tenant: string, ts: number, rows: readonly EventRow[]): Promise<void> {
+/** Inserts rows of a group's events in one statement. */
+async function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow[]): Promise<void> {
   if (rows.length === 0) return;
   await client.query(
     `INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts)
-     SELECT id, $1, type, subject, data, key, fp, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS r(id, type, subject, data, key, fp)`,
-    [tenant, ts, ...[0, 1, 2, 3, 4, 5].map((c) => rows.map((r) => r[c]))],
+     SELECT id, tenant, type, subject, data, key, fp, $1 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       AS r(id, tenant, type, subject, data, key, fp)`,
+    [ts, ...[0, 1, 2, 3, 4, 5, 6].map((c) => rows.map((r) => r[c]))],
   );
+}
+
+/** A plain request's ids and events, its rows added to `rows` to be inserted with the group's. */
+function appendPlain(request: Pending, ts: number, ids: { next: number }, rows: EventRow[]): AppendResult {
+  const out: AppendResult = { ids: [], appended: [] };
+  for (const e of request.events) {
+    const id = ids.next++;
+    rows.push([id, request.tenant, e.type, e.subject, e.data, null, null]);
+    out.ids.push(id);
+    out.appended.push({ id, tenant: request.tenant, type: e.type, subject: e.subject, data: e.data, key: null, ts });
+  }
+  return out;
 }
 
 /** The type summary (what globs resolve against) for a commit group: one upsert for every distinct tenant and type. */
