@@ -93,8 +93,9 @@ describe("migrate: a single host's SQLite data moved to PostgreSQL", () => {
     lite = undefined;
 
     const url = await cluster.createDatabase();
-    // Killed once it has copied a few pages of 100 events; nothing it committed is lost or copied twice.
-    const killed = await migrate(["--from", file, "--to", url, "--page", "100"], (text, kill) => {
+    // Killed once it has copied 30 pages of 10 events (140 more are left, time enough for the kill to land);
+    // nothing it committed is lost or copied twice.
+    const killed = await migrate(["--from", file, "--to", url, "--page", "10"], (text, kill) => {
       if (/copied 300 of/.test(text)) kill();
     });
     expect(killed.signal).toBe("SIGKILL");
