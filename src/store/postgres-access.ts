@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { Logger } from "../logger.js";
 import { openDb, type Db } from "./db.js";
+import { inTransaction } from "./postgres-transaction.js";
 import type { Replica } from "./replica.js";
 import { ACCESS_TABLES, diffTables, loadSqlite, readPostgres, readSqlite, writePostgres } from "./replica-tables.js";
 import type { SessionChange } from "./sessions.js";
@@ -22,23 +23,18 @@ export const ACCESS_LOCK = 0x5357_4143; // "SWAC"
  * throws leaves PostgreSQL untouched.
  */
 export async function changeAccess<T>(pool: pg.Pool, change: (db: Db) => T): Promise<T> {
-  const client = await pool.connect();
   const scratch = openDb(":memory:");
   try {
-    await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock($1)", [ACCESS_LOCK]);
-    const before = await readPostgres(client, ACCESS_TABLES);
-    loadSqlite(scratch.$client, before);
-    const result = change(scratch);
-    const changed = await writePostgres(client, diffTables(ACCESS_TABLES, before, readSqlite(scratch.$client, ACCESS_TABLES)));
-    if (changed > 0) await client.query("SELECT pg_notify($1, '')", [ACCESS_CHANNEL]);
-    await client.query("COMMIT");
-    return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
+    return await inTransaction(pool, async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock($1)", [ACCESS_LOCK]);
+      const before = await readPostgres(client, ACCESS_TABLES);
+      loadSqlite(scratch.$client, before);
+      const result = change(scratch);
+      const changed = await writePostgres(client, diffTables(ACCESS_TABLES, before, readSqlite(scratch.$client, ACCESS_TABLES)));
+      if (changed > 0) await client.query("SELECT pg_notify($1, '')", [ACCESS_CHANNEL]);
+      return result;
+    });
   } finally {
-    client.release();
     scratch.$client.close();
   }
 }
@@ -82,19 +78,11 @@ export class PostgresAccess {
    * it would make every node reload on every active operator's minute.
    */
   async writeSession(change: SessionChange): Promise<number> {
-    const client = await this.pool.connect();
-    let changed = 0;
-    try {
-      await client.query("BEGIN");
-      changed = await applyToPostgres(client, change);
+    const changed = await inTransaction(this.pool, async (client) => {
+      const rows = await applyToPostgres(client, change);
       if (change.op !== "seen") await client.query("SELECT pg_notify($1, '')", [ACCESS_CHANNEL]);
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return rows;
+    });
     await this.replica.write(change);
     return changed;
   }

@@ -137,4 +137,5 @@ export async function writePostgres(client: pg.ClientBase, changes: readonly Tab
   return n;
 }
 
-const quote = (name: string) => `"${name}"`;
+/** A table or column name as SQL, quoted. */
+export const quote = (name: string) => `"${name}"`;

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { expectedCost, rateMessage, type Admission, type PublishLimiter, type RateLimitOptions } from "../http/rate-limit.js";
 import type { Logger } from "../logger.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 /** How long a node keeps tokens it leased and did not spend; then they are dropped, erring on the strict side. */
 const LEASE_MS = 1_000;
@@ -120,9 +121,7 @@ export class SharedRateLimiter implements PublishLimiter {
    * from its refill to its update, so nodes take from it one at a time.
    */
   async #lease(who: string, cost: number): Promise<{ granted: number; tokens: number }> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.#pool, async (client) => {
       const { rows } = await client.query<{ tokens: number; at: string; now: string }>(
         `INSERT INTO rate_buckets AS r (key_id, tokens, at) VALUES ($1, $2, ${NOW})
          ON CONFLICT (key_id) DO UPDATE SET key_id = r.key_id
@@ -134,14 +133,8 @@ export class SharedRateLimiter implements PublishLimiter {
       const needed = Math.min(cost, this.#burst);
       const granted = tokens < needed ? 0 : cost > this.#burst ? cost : Math.max(cost, Math.min(tokens, cost + this.#slice));
       await client.query("UPDATE rate_buckets SET tokens = $2, at = $3 WHERE key_id = $1", [who, tokens - granted, now]);
-      await client.query("COMMIT");
       return { granted, tokens };
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Forgets leases and refusals that have lapsed, and buckets that have refilled (a full bucket and none are the same). */

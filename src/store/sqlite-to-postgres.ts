@@ -5,7 +5,8 @@ import pg from "pg";
 import { openDb } from "./db.js";
 import { LEADER_LOCK } from "./leadership.js";
 import { migratePostgres } from "./postgres-migrate.js";
-import { REPLICA_TABLES, type TableShape } from "./replica-tables.js";
+import { inTransaction } from "./postgres-transaction.js";
+import { quote, REPLICA_TABLES, type TableShape } from "./replica-tables.js";
 
 /** Why a move was refused or failed its verification: said to the operator as is. */
 export class MoveError extends Error {}
@@ -155,14 +156,12 @@ const TABLE_CHUNK = 500;
  * they were, and the rerun copies them again.
  */
 async function replaceTables(source: Database.Database, pool: pg.Pool, head: number): Promise<number> {
-  const client = await pool.connect();
-  let copied = 0;
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, async (client) => {
+    let copied = 0;
     // Referring tables first on the way out, referred ones first on the way in.
     for (const t of [...REPLICA_TABLES].reverse()) await client.query(`DELETE FROM ${quote(t.name)}`);
     for (const t of REPLICA_TABLES) {
-      let chunk: unknown[][] = [];
+      const chunk: unknown[][] = [];
       for (const row of source.prepare(`SELECT ${t.columns.map(quote).join(", ")} FROM ${quote(t.name)}`).raw().iterate() as Iterable<unknown[]>) {
         chunk.push(row);
         if (chunk.length === TABLE_CHUNK) copied += await insertRows(client, t, chunk.splice(0));
@@ -171,14 +170,8 @@ async function replaceTables(source: Database.Database, pool: pg.Pool, head: num
     }
     // The target's sequence never goes back: ids are never handed out twice, pruned ones included.
     if (head > 0) await client.query("SELECT setval('events_id_seq', GREATEST($1::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq)))", [head]);
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-  return copied;
+    return copied;
+  });
 }
 
 async function insertRows(client: pg.PoolClient, table: TableShape, rows: unknown[][]): Promise<number> {
@@ -221,4 +214,3 @@ async function verify(source: Database.Database, pool: pg.Pool): Promise<{ event
   return { events: mine.reduce((n, r) => n + (r[1] as number), 0), tenants: mine.length, checksum };
 }
 
-const quote = (name: string) => `"${name}"`;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 /** Milliseconds by PostgreSQL's clock, the one clock every node shares. */
 const NOW = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
@@ -81,9 +82,7 @@ export class StreamCensus {
     const workers = new Set(this.options.workers());
     const joined = [...workers].filter((k) => !this.#reportedWorkers.has(k)).map(split);
     const left = [...this.#reportedWorkers].filter((k) => !workers.has(k)).map(split);
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    const { rows, held } = await inTransaction(pool, async (client) => {
       if (changed.length > 0) {
         await client.query(
           `INSERT INTO node_streams (node, tenant, streams, at) SELECT $1, t, n, ${NOW} FROM unnest($2::text[], $3::bigint[]) AS c(t, n)
@@ -119,18 +118,13 @@ export class StreamCensus {
         `SELECT DISTINCT tenant, worker FROM node_workers WHERE node <> $1 AND at >= ${NOW} - $2`,
         [this.node, SILENT_MS],
       );
-      await client.query("COMMIT");
-      this.#elsewhere = new Map(rows.map((r) => [r.tenant, Number(r.streams)]));
-      this.#workersElsewhere = new Set(held.map((r) => `${r.tenant}\u0000${r.worker}`));
-      for (const [scope, n] of changed) this.#reported.set(scope, n);
-      for (const scope of gone) this.#reported.delete(scope);
-      this.#reportedWorkers = workers;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return { rows, held };
+    });
+    this.#elsewhere = new Map(rows.map((r) => [r.tenant, Number(r.streams)]));
+    this.#workersElsewhere = new Set(held.map((r) => `${r.tenant}\u0000${r.worker}`));
+    for (const [scope, n] of changed) this.#reported.set(scope, n);
+    for (const scope of gone) this.#reported.delete(scope);
+    this.#reportedWorkers = workers;
   }
 }
 
