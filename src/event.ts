@@ -42,7 +42,8 @@ const text = (what: string, max: number) =>
     // SQLite stores text as UTF-8, where a lone surrogate becomes U+FFFD: the stored value would differ from the one sent.
     .refine((v) => !LONE_SURROGATE.test(v), `${what} must be well-formed Unicode: it holds a lone surrogate (an unpaired \\ud800–\\udfff escape)`);
 
-const inputSchema = z.strictObject({
+/** An event as a producer sends it: what every event must be, and the reasons it is refused. */
+export const inputSchema = z.strictObject({
   type: z
     .string({ error: "type is required and must be a string" })
     .max(100, "type is longer than 100 characters")
@@ -52,6 +53,30 @@ const inputSchema = z.strictObject({
   data: z.record(z.string(), z.unknown(), { error: "data must be a JSON object" }).optional(),
   key: text("key", 200).nullish(),
 });
+
+type Envelope = z.infer<typeof inputSchema>;
+const FIELDS: ReadonlySet<string> = new Set(["type", "subject", "data", "key"]);
+
+const validText = (v: unknown, max: number) => v == null || (typeof v === "string" && v.length >= 1 && v.length <= max && !CONTROL.test(v) && !LONE_SURROGATE.test(v));
+
+/**
+ * The event as it is, when inputSchema would accept it unchanged; null
+ * otherwise (then inputSchema says why, or returns what it made of it).
+ * Nearly every event of a large batch is valid: this takes the few checks
+ * inputSchema makes without its per-event cost (about a sixth of the main
+ * thread's time in a batch ingest), the chief of which is copying data.
+ * It must accept nothing inputSchema refuses: the tests compare the two.
+ */
+export function validEnvelope(input: unknown): Envelope | null {
+  if (input === null || typeof input !== "object" || Object.getPrototypeOf(input) !== Object.prototype) return null;
+  for (const field in input) if (!FIELDS.has(field)) return null;
+  const { type, subject, data, key } = input as Record<string, unknown>;
+  if (typeof type !== "string" || type.length > 100 || !TYPE_PATTERN.test(type)) return null;
+  if (!validText(subject, 200) || !validText(key, 200)) return null;
+  // inputSchema copies data, and leaves out an own "__proto__" when it does.
+  if (data !== undefined && (data === null || typeof data !== "object" || Object.getPrototypeOf(data) !== Object.prototype || Object.hasOwn(data, "__proto__"))) return null;
+  return input as Envelope;
+}
 
 export type EventCheck = { ok: true; event: NewEvent } | { ok: false; reason: string };
 
@@ -71,14 +96,18 @@ export type DataCheck = (
  * come from the `Idempotency-Key` header for a single event.
  */
 export function checkEvent(input: unknown, maxBytes: number, checkData?: DataCheck): EventCheck {
-  const parsed = inputSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const reason = issue.code === "unrecognized_keys" ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
-    return { ok: false, reason: input === null || typeof input !== "object" || Array.isArray(input) ? "an event must be a JSON object" : reason };
+  let envelope = validEnvelope(input);
+  if (envelope === null) {
+    const parsed = inputSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const reason = issue.code === "unrecognized_keys" ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
+      return { ok: false, reason: input === null || typeof input !== "object" || Array.isArray(input) ? "an event must be a JSON object" : reason };
+    }
+    envelope = parsed.data;
   }
-  const { type, subject, key } = parsed.data;
-  let data = parsed.data.data;
+  const { type, subject, key } = envelope;
+  let data = envelope.data;
   if (checkData) {
     const checked = checkData(type, subject ?? null, data ?? {});
     if (!checked.ok) return checked;

@@ -110,7 +110,7 @@ describe("the domains on PostgreSQL", () => {
     // Presence events are Switchboard's own (no producer may publish them): they go in as they are.
     const internal = new Set(domains.list.flatMap((d) => Object.entries(d.types).filter(([, spec]) => spec.internal).map(([type]) => type)));
     const project = createProjector();
-    const writer = new SqliteWriter(lite.$client, [(event, index, request) => project(lite, event, index, request)], clock);
+    const writer = new SqliteWriter(lite.$client, [(event, index, request) => project(lite, event, index, request)], { clock });
     const outcomes: string[] = [];
     let seq = 0;
     for (const request of SCRIPT) {

@@ -34,7 +34,7 @@ describe("retention on PostgreSQL", () => {
     // The same requests on both sides, each commit a minute after the last.
     let liteT = T0;
     let pgT = T0;
-    const writer = new SqliteWriter(lite, [], () => (liteT += 60_000));
+    const writer = new SqliteWriter(lite, [], { clock: () => (liteT += 60_000) });
     const log = await PostgresLog.open({ url, logger: createLogger("error"), clock: () => (pgT += 60_000) });
     const random = seeded(11);
     for (let i = 0; i < 60; i++) {

@@ -27,6 +27,15 @@ export type AppendOutcome =
   | { seq: number; ids: number[]; repeats: number[] }
   | { seq: number; rejected: { status: RejectedStatus; message: string; details?: { index: number; reason: string }[]; code?: string } };
 
+export interface SqliteWriterOptions {
+  /**
+   * Which types no hook has anything to do with (no domain projects them):
+   * runs of such events without a key are inserted many rows per statement.
+   */
+  plain?: (type: string) => boolean;
+  clock?: () => number;
+}
+
 /**
  * The write side of the SQLite log: commits a group of requests in one
  * transaction (group commit: one fsync acknowledges them all, which is what
@@ -40,16 +49,26 @@ export type AppendOutcome =
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
+  /** Inserts of INSERT_ROWS plain events at a time, and of INSERT_ROWS / 10. */
+  readonly #insertMany: Database.Statement;
+  readonly #insertSome: Database.Statement;
   readonly #findKey: Database.Statement;
   readonly #typeCounts: TypeCounts;
+
+  readonly #plain: (type: string) => boolean;
+  readonly #clock: () => number;
 
   constructor(
     db: Database.Database,
     private readonly hooks: readonly AppendHook[],
-    private readonly clock: () => number = Date.now,
+    options: SqliteWriterOptions = {},
   ) {
     this.#db = db;
-    this.#insert = db.prepare("INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.#plain = options.plain ?? (() => false);
+    this.#clock = options.clock ?? Date.now;
+    this.#insert = db.prepare(insertRows(1));
+    this.#insertMany = db.prepare(insertRows(INSERT_ROWS));
+    this.#insertSome = db.prepare(insertRows(INSERT_ROWS / 10));
     this.#findKey = db.prepare("SELECT id, key_fingerprint AS fingerprint FROM events WHERE tenant = ? AND key = ?");
     this.#typeCounts = new TypeCounts(db);
   }
@@ -67,7 +86,7 @@ export class SqliteWriter {
    * SQLite's queries resolve at once, so no other work runs in between.
    */
   async commit(batch: AppendRequest[]): Promise<{ ts: number; outcomes: AppendOutcome[] }> {
-    const ts = this.clock();
+    const ts = this.#clock();
     const outcomes: AppendOutcome[] = [];
     const appended: GroupCounts = new Map();
     const db = this.#db;
@@ -106,6 +125,13 @@ export class SqliteWriter {
     const repeats: number[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
+      if (e.key === null && this.#plain(e.type)) {
+        let end = i + 1;
+        while (end < events.length && events[end].key === null && this.#plain(events[end].type)) end++;
+        this.#insertPlain(tenant, events, i, end, ts, ids);
+        i = end - 1;
+        continue;
+      }
       const fingerprint = e.key === null ? null : (e.fingerprint ?? null);
       if (e.key !== null) {
         // Here, in the writer's transaction, so that two requests racing with one key are compared too.
@@ -129,4 +155,35 @@ export class SqliteWriter {
     }
     return { ids, repeats };
   }
+
+  /**
+   * Inserts events[from, to), which need no key check and no hook, pushing
+   * their ids. A statement costs more than a row (SQLite opens the table's
+   * and each index's cursor, and reads and writes AUTOINCREMENT's counter,
+   * once per statement): many rows per statement cost about a third less
+   * per event. The rows of one statement take consecutive ids, as this is
+   * the only connection that appends.
+   */
+  #insertPlain(tenant: string, events: readonly NewEvent[], from: number, to: number, ts: number, ids: number[]): void {
+    const params: unknown[] = [];
+    let i = from;
+    while (i < to) {
+      const left = to - i;
+      const rows = left >= INSERT_ROWS ? INSERT_ROWS : left >= INSERT_ROWS / 10 ? INSERT_ROWS / 10 : 1;
+      const statement = rows === INSERT_ROWS ? this.#insertMany : rows === 1 ? this.#insert : this.#insertSome;
+      params.length = 0;
+      for (let r = 0; r < rows; r++, i++) {
+        const e = events[i];
+        params.push(tenant, e.type, e.subject, e.data, null, null, ts);
+      }
+      const last = Number(statement.run(params).lastInsertRowid);
+      for (let id = last - rows + 1; id <= last; id++) ids.push(id);
+    }
+  }
 }
+
+/** Rows per statement of plain events: 700 parameters, far below SQLite's limit. */
+const INSERT_ROWS = 100;
+
+const insertRows = (rows: number) =>
+  `INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`;
