@@ -23,6 +23,8 @@ import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
 import { RateLimiter, type PublishLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
+import { noTokens, type MercureTokens } from "./mercure/client.js";
+import { mercureRoutes } from "./mercure/routes.js";
 import type { Db } from "./store/db.js";
 import type { EventLog } from "./store/event-log.js";
 import type { KeyStore } from "./store/keys.js";
@@ -47,6 +49,8 @@ export interface AppDeps {
   ready?: () => boolean;
   /** On a cluster: the allowances every node shares (SharedRateLimiter); a single host keeps its own. */
   limiter?: PublishLimiter;
+  /** Verifies Mercure tokens; without it, Mercure hubs take Switchboard API keys only. */
+  mercureTokens?: MercureTokens;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -78,6 +82,19 @@ export function createApp(deps: AppDeps) {
       isWorkerEvent: (type) => deps.domains.isWorkerEvent(type) }),
   );
   app.route("/", streamRoutes(streamDeps));
+  app.route(
+    "/",
+    mercureRoutes({
+      ...streamDeps,
+      limiter,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      maxEventBytes: config.MAX_EVENT_BYTES,
+      checkData: deps.domains.normalize,
+      tokens: deps.mercureTokens ?? noTokens,
+      corsOrigins: () => [],
+      wellKnownTenant: null,
+    }),
+  );
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };
   app.route("/", domainRoutes(domainDeps));
   app.route("/", assetRoutes());

@@ -15,6 +15,7 @@ import { chatDomain, chatRoutes } from "./chat/index.js";
 import type { DomainContext, DomainDeps } from "./domain.js";
 import { workerEventTypes } from "./projections.js";
 import { Domains } from "./registry.js";
+import { mercureDomain } from "../mercure/update.js";
 import { agentsConsoleRoutes } from "./agents/console-routes.js";
 import { channelsConsoleRoutes } from "./channels/console-routes.js";
 import { chatConsoleRoutes } from "./chat/console-routes.js";
@@ -33,7 +34,7 @@ import { agentsListPage } from "./agents/fragments.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
-  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain(ctx)], workerEventTypes);
+  return new Domains([callsDomain, agentsDomain, channelsDomain(ctx), workflowsDomain(ctx), chatDomain(ctx), mercureDomain], workerEventTypes);
 }
 
 /** Every domain's routes: state, detail, commands, webhooks. */

@@ -15,7 +15,8 @@ export const END_MESSAGES: Record<EndReason, string> = {
 
 /** What a stream was opened with; if any of it lapses, the stream ends. */
 export interface Grant {
-  keyId: string;
+  /** Null for a stream opened without an API key (a Mercure subscriber's JWT, or none). */
+  keyId: string | null;
   /** The tenants it depends on: the stream's and its key's (none for an admin stream of every tenant). */
   tenants: readonly string[];
   /** The console session of a page stream; null for API streams. */
@@ -55,7 +56,7 @@ export class AccessWatch {
   /** Registers a stream; `end` is called at most once, when its access lapses. Returns the unregister function. */
   watch(grant: Grant, end: (reason: EndReason) => void): () => void {
     const watched: Watched = { grant, end };
-    this.#add("key", grant.keyId, watched);
+    if (grant.keyId !== null) this.#add("key", grant.keyId, watched);
     for (const tenant of grant.tenants) this.#add("tenant", tenant, watched);
     if (grant.session !== null) this.#add("session", grant.session, watched);
     return () => this.#remove(watched);
@@ -123,7 +124,7 @@ export class AccessWatch {
 
   #remove(watched: Watched): void {
     const { keyId, tenants, session } = watched.grant;
-    this.#drop("key", keyId, watched);
+    if (keyId !== null) this.#drop("key", keyId, watched);
     for (const tenant of tenants) this.#drop("tenant", tenant, watched);
     if (session !== null) this.#drop("session", session, watched);
   }

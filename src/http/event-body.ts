@@ -136,7 +136,7 @@ const invalidJson = (reason: string) => new ApiError(400, "invalid_json", `the b
  * bytes. On Node it reads the IncomingMessage directly: building the Web
  * `Request` body stream costs more than the rest of a small publish.
  */
-async function readChunks(c: Context, max: number, onChunk: (text: string) => void): Promise<void> {
+export async function readChunks(c: Context, max: number, onChunk: (text: string) => void): Promise<void> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const decode = (value?: Uint8Array) => {
     try {

@@ -11,7 +11,7 @@ import { typeMatcher } from "../hub/type-filter.js";
 import type { Logger } from "../logger.js";
 import type { EventLog } from "../store/event-log.js";
 import type { ApiKey } from "../store/keys.js";
-import { END_MESSAGES, type AccessWatch, type EndReason } from "./access-watch.js";
+import { END_MESSAGES, type AccessWatch, type EndReason, type Grant } from "./access-watch.js";
 import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
@@ -74,6 +74,18 @@ export interface OpenStreamOptions {
    * may come from the log already encoded, by the log's reader threads (where it has them).
    */
   jsonFrames?: boolean;
+  /** Response headers besides SSE's own (a protocol's, CORS). */
+  headers?: Record<string, string>;
+  /** What the stream's access rests on, watched so the stream ends when it lapses. Default: the route's key (and console session). */
+  grant?: Grant;
+  /** When the stream's credentials expire (ms since the epoch): it is closed then, the client reconnecting with new ones. */
+  until?: number | null;
+  /**
+   * Whether the client is told with a `reset` frame that its position was unusable or that retention
+   * overtook its replay (default). A protocol without such an event (Mercure) says so its own way, and its
+   * replay simply goes on with what is retained.
+   */
+  resetFrames?: boolean;
 }
 
 /** The `reset` frame: events between the client's position and `resume` are not in the log (any more). */
@@ -107,10 +119,8 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }
-  // Every stream sits behind requireKey or a console session, which set the key (and the session).
-  const key = c.get("key") as ApiKey;
-  const session = (c.get("session") as string | undefined) ?? null;
-  const tenants = [...new Set([selector.tenant, key.tenant].filter((t): t is string => t !== null))];
+  const grant = options.grant ?? routeGrant(c, selector);
+  const resets = options.resetFrames !== false;
   let sub: Subscriber | undefined;
   let unwatch = () => {};
   const query = (after: number, limit: number) => ({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null });
@@ -123,26 +133,41 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
     () => sub!.sink.buffered() < sub!.maxBuffer / 4,
     () => deps.hub.publishedHead,
   );
-  const sink = openSseResponse(c, () => {
-    unwatch();
-    reads.release();
-    sub?.close("client");
-    options.onClose?.();
-  });
+  let expiry: NodeJS.Timeout | undefined;
+  const sink = openSseResponse(
+    c,
+    () => {
+      unwatch();
+      clearTimeout(expiry);
+      reads.release();
+      sub?.close("client");
+      options.onClose?.();
+    },
+    options.headers,
+  );
   sub = deps.hub.subscribe(selector, sink, start.cursor);
   const watched = sub;
-  unwatch = deps.access.watch({ keyId: key.id, tenants, session }, (reason) => {
+  unwatch = deps.access.watch(grant, (reason) => {
     watched.writeNow(revokedFrame(reason));
     watched.close("revoked");
   });
+  if (options.until != null) {
+    // A timer holds at most about 24.8 days; a later expiry is rechecked then.
+    const closeAtExpiry = () => {
+      const left = options.until! - Date.now();
+      if (left <= 0) watched.close("revoked");
+      else expiry = setTimeout(closeAtExpiry, Math.min(left, 2 ** 31 - 1));
+    };
+    closeAtExpiry();
+  }
   sub.writeNow(encodeRetry(deps.retryMs));
-  if (start.reset) sub.writeNow(resetFrame(start.reset, start.cursor));
+  if (start.reset && resets) sub.writeNow(resetFrame(start.reset, start.cursor));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
   const s = sub;
   s.catchUp = () =>
     void catchUp(s, deps.hub, reads, selector, {
       prunedThrough: (tenant) => deps.log.prunedThrough(tenant),
-      stale: async (resume) => resetFrame({ reason: "stale", oldest: await deps.log.oldest(selector.tenant), head: deps.log.head() }, resume),
+      ...(resets && { stale: async (resume: number) => resetFrame({ reason: "stale", oldest: await deps.log.oldest(selector.tenant), head: deps.log.head() }, resume) }),
       // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
       ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
     }).catch((err) => {
@@ -151,6 +176,13 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
     });
   s.catchUp();
   return RESPONSE_ALREADY_SENT;
+}
+
+/** What a stream behind requireKey or a console session rests on: the key they set (and the session). */
+function routeGrant(c: Context, selector: Selector): Grant {
+  const key = c.get("key") as ApiKey;
+  const session = (c.get("session") as string | undefined) ?? null;
+  return { keyId: key.id, tenants: [...new Set([selector.tenant, key.tenant].filter((t): t is string => t !== null))], session };
 }
 
 /** JSON event streams: one tenant's, and the admin stream of every tenant. */

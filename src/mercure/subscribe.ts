@@ -1,0 +1,115 @@
+import type { Context } from "hono";
+import type { StoredEvent } from "../event.js";
+import type { Selector } from "../hub/hub.js";
+import { ApiError } from "../http/errors.js";
+import { openStream, type StreamDeps } from "../http/stream-routes.js";
+import { nextTurn } from "../next-turn.js";
+import type { EventLog } from "../store/event-log.js";
+import type { MercureClient } from "./client.js";
+import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
+import { MERCURE_UPDATE, mercureFrame, updateOf } from "./update.js";
+
+/** Topic selectors one subscription request may hold. */
+export const MAX_SELECTORS = 32;
+
+/** The 1.0 draft's matcher parameters, by name; `match` is the default exact matcher. */
+const MATCH_PARAMS: Record<string, MatcherType> = { match: "exact", match_exact: "exact", match_urlpattern: "urlpattern" };
+const RESERVED_MATCH = /^match/i;
+
+/** Which draft a request speaks: 1.0 when it uses `match…` parameters, 0.x when it uses `topic`. */
+export type Draft = "0.x" | "1.0";
+
+/**
+ * The topic selectors of a subscription request: 0.x `topic=` selectors
+ * (exact, `*` or URI templates), or 1.0 `match=` / `match_<type>=`
+ * matchers; a request holds one kind or the other. An unknown `match…`
+ * name, a value the matcher type refuses, or too many are a 400.
+ */
+export function readSelectors(url: URL, hubUrl: URL): { draft: Draft; matchers: TopicMatcher[] } {
+  const matchers: TopicMatcher[] = [];
+  let draft: Draft | null = null;
+  for (const [name, value] of url.searchParams) {
+    let type: MatcherType;
+    if (name === "topic") {
+      if (draft === "1.0") throw mixed();
+      draft = "0.x";
+      type = "selector";
+    } else if (RESERVED_MATCH.test(name)) {
+      if (!(name in MATCH_PARAMS)) throw new ApiError(400, "invalid_selector", `"${name.slice(0, 60)}" is not a matcher this hub knows: use match (exact), match_exact or match_urlpattern`);
+      if (draft === "0.x") throw mixed();
+      draft = "1.0";
+      type = MATCH_PARAMS[name];
+    } else continue;
+    if (matchers.length === MAX_SELECTORS) throw new ApiError(400, "too_many_selectors", `a subscription holds at most ${MAX_SELECTORS} topic selectors`);
+    try {
+      matchers.push(compileMatcher(type, value, hubUrl));
+    } catch (err) {
+      if (err instanceof SelectorError) throw new ApiError(400, "invalid_selector", err.message);
+      throw err;
+    }
+  }
+  if (draft === null) throw new ApiError(400, "no_selector", "subscribe with at least one topic selector: topic=<selector> (Mercure 0.x) or match=<topic> (1.0)");
+  return { draft, matchers };
+}
+
+const mixed = () => new ApiError(400, "invalid_selector", "use topic= selectors (Mercure 0.x) or match= matchers (1.0) in one request, not both");
+
+export interface SubscribeDeps extends StreamDeps {
+  log: EventLog;
+}
+
+/**
+ * A Mercure subscription: an SSE stream of the tenant's updates whose
+ * topics match one of its selectors, private ones only where the client
+ * may receive them, live and on replay alike. It resumes after the update
+ * its Last-Event-ID names (header, then `lastEventID` or `last_event_id`);
+ * an id the log no longer holds, or never held, replays everything still
+ * retained, and says so with `earliest` in the response's Last-Event-ID
+ * (0.x) or Mercure-Last-Event-ID (1.0) header.
+ */
+export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: string, client: MercureClient, hubUrl: URL, extraHeaders: Record<string, string>): Promise<Response> {
+  const url = new URL(c.req.url);
+  const { draft, matchers } = readSelectors(url, hubUrl);
+  const requested = c.req.header("last-event-id") ?? url.searchParams.get("lastEventID") ?? url.searchParams.get("last_event_id");
+  const headers = { ...extraHeaders };
+  let position: number | null = null;
+  if (requested !== null && requested !== undefined) {
+    const found = requested === "earliest" ? null : await positionOf(deps.log, tenant, requested);
+    position = found ?? 0;
+    headers[draft === "0.x" ? "Last-Event-ID" : "Mercure-Last-Event-ID"] = found === null ? "earliest" : requested;
+  }
+  const wildcard = matchers.some((m) => m.source === "*");
+  const selects = (topics: readonly string[]) => wildcard || topics.some((topic) => matchers.some((m) => m.matches(topic)));
+  const selector: Selector = {
+    tenant,
+    // Streams with the same selectors and the same right to private updates match the same events.
+    key: `mercure|${client.scope}|${matchers.map((m) => `${m.type}:${m.source}`).sort().join("\u0000")}`,
+    match: (e: StoredEvent) => {
+      const update = updateOf(e);
+      return update !== null && selects(update.topics) && (!update.private || client.mayReceive(update.topics));
+    },
+    encode: mercureFrame,
+    narrow: { types: [MERCURE_UPDATE], subject: null },
+  };
+  const grant = { keyId: client.key?.id ?? null, tenants: [tenant], session: null };
+  return openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false });
+}
+
+/**
+ * The log position of the first update with this id (a publisher may reuse
+ * one: the earliest counts, as the 1.0 draft says), read through the
+ * subject index; null when no retained update has it.
+ */
+async function positionOf(log: EventLog, tenant: string, id: string): Promise<number | null> {
+  if (id.length === 0 || id.length > 200) return null;
+  const head = log.head();
+  let after = 0;
+  for (;;) {
+    const page = await log.read({ tenant, after, limit: 1, types: [MERCURE_UPDATE], subject: id });
+    if (page.events.length > 0) return page.events[0].id;
+    // A read may stop short of the head having examined as many rows as one read may: go on from there.
+    if (page.through >= head || page.through <= after) return null;
+    after = page.through;
+    await nextTurn();
+  }
+}
