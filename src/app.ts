@@ -24,7 +24,8 @@ import { opsRoutes } from "./http/ops-routes.js";
 import { RateLimiter, type PublishLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
 import { noTokens, type MercureTokens } from "./mercure/client.js";
-import { mercureRoutes } from "./mercure/routes.js";
+import { AddressCaps } from "./mercure/address-caps.js";
+import { discoveryLink, mercureRoutes } from "./mercure/routes.js";
 import type { Db } from "./store/db.js";
 import type { EventLog } from "./store/event-log.js";
 import type { KeyStore } from "./store/keys.js";
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => page(c, 404, `There is no page at ${c.req.path}.`) ?? c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.route("/", opsRoutes(deps));
   app.use(admission(deps.hub.turn));
+  app.use("/api/v1/tenants/:tenant/*", discoveryLink());
   app.route(
     "/",
     eventsRoutes({ ...deps, limits, limiter, isCommand: (type) => deps.domains.isCommand(type),
@@ -93,6 +95,8 @@ export function createApp(deps: AppDeps) {
       tokens: deps.mercureTokens ?? noTokens,
       corsOrigins: () => [],
       wellKnownTenant: null,
+      anonymousCaps: new AddressCaps(config.MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS),
+      trustProxy: config.TRUST_PROXY,
     }),
   );
   const domainDeps = { ...streamDeps, maxEventBytes: config.MAX_EVENT_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, limiter };

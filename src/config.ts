@@ -67,6 +67,11 @@ const schema = z.object({
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
   /**
+   * Mercure streams one address (an IPv6 /64) may hold open without credentials, on a hub that takes
+   * anonymous subscribers at all; past it, 429. Anyone may open them, so they are capped by source as well.
+   */
+  MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).default(16),
+  /**
    * Distinct live console views a tenant may have open at once: each set of
    * page filters, each detail page (and each of those for read-only and for
    * control keys) is one group, rendered once per burst of events for all its

@@ -118,6 +118,14 @@ describe("Mercure hub", () => {
     }
   });
 
+  it("names the tenant's hub in a Link header on its state and history (discovery)", async () => {
+    for (const path of ["/api/v1/tenants/acme/calls", "/api/v1/tenants/acme/events?limit=1"]) {
+      const res = await api(server, path, { key: reader });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("link")).toBe(`<${server.url}/api/v1/tenants/acme/mercure>; rel="mercure"`);
+    }
+  });
+
   it("asks for credentials: 401 with a Bearer challenge without them, 403 for a key without the scope or tenant", async () => {
     const anonymous = await fetch(`${server.url}${hub()}?topic=*`);
     expect(anonymous.status).toBe(401);

@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../http/env.js";
 import { ApiError } from "../http/errors.js";
 import { identify, type ClientDeps } from "./client.js";
@@ -61,6 +62,21 @@ export function mercureRoutes(deps: MercureDeps) {
   app.post(WELL_KNOWN, (c) => publish(c, wellKnown(), WELL_KNOWN));
   app.options(WELL_KNOWN, (c) => preflight(c, wellKnown()));
   return app;
+}
+
+/**
+ * Discovery: every JSON answer of a tenant's API (its state, its history)
+ * names the tenant's hub in a `Link: <…>; rel="mercure"` header, as a
+ * Mercure publisher advertises its hub, so a client can go from a resource
+ * to its updates.
+ */
+export function discoveryLink() {
+  return createMiddleware<AppEnv>(async function mercureLink(c, next) {
+    await next();
+    const tenant = c.req.param("tenant");
+    if (tenant === undefined || c.req.method !== "GET" || !c.res.headers.get("content-type")?.startsWith("application/json")) return;
+    c.res.headers.append("Link", `<${new URL(tenantHubPath(tenant), c.req.url)}>; rel="mercure"`);
+  });
 }
 
 /**

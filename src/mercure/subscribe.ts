@@ -1,10 +1,12 @@
 import type { Context } from "hono";
 import type { StoredEvent } from "../event.js";
 import type { Selector } from "../hub/hub.js";
+import { addressGroup, clientAddress } from "../http/client-address.js";
 import { ApiError } from "../http/errors.js";
 import { openStream, type StreamDeps } from "../http/stream-routes.js";
 import { nextTurn } from "../next-turn.js";
 import type { EventLog } from "../store/event-log.js";
+import type { AddressCaps } from "./address-caps.js";
 import type { MercureClient } from "./client.js";
 import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
 import { MERCURE_UPDATE, mercureFrame, updateOf } from "./update.js";
@@ -56,6 +58,9 @@ const mixed = () => new ApiError(400, "invalid_selector", "use topic= selectors 
 
 export interface SubscribeDeps extends StreamDeps {
   log: EventLog;
+  /** Anonymous streams per address group (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS). */
+  anonymousCaps: AddressCaps;
+  trustProxy: number;
 }
 
 /**
@@ -92,7 +97,21 @@ export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: 
     narrow: { types: [MERCURE_UPDATE], subject: null },
   };
   const grant = { keyId: client.key?.id ?? null, tenants: [tenant], session: null };
-  return openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false });
+  let onClose: (() => void) | undefined;
+  if (client.key === null && client.grant === null) {
+    const group = addressGroup(clientAddress(c, deps.trustProxy));
+    if (!deps.anonymousCaps.take(group)) {
+      throw new ApiError(429, "too_many_streams", `this address holds ${deps.anonymousCaps.max} anonymous streams already, the most allowed (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS)`, undefined, { "Retry-After": "10" });
+    }
+    onClose = () => deps.anonymousCaps.release(group);
+  }
+  try {
+    return await openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false, onClose });
+  } catch (err) {
+    // Refused before the stream opened (the tenant's stream cap): it holds no place.
+    onClose?.();
+    throw err;
+  }
 }
 
 /**
