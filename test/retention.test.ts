@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openDb } from "../src/store/db.js";
 import { Retention, SqlitePruner, type Pruner } from "../src/store/retention.js";
+import { sessionCookie } from "./support/console.js";
 import { prunerOn } from "./support/database.js";
 import { historyPage, walkHistory } from "./support/history-pages.js";
 import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
@@ -103,6 +104,13 @@ describe("retention", () => {
     expect((await historyPage(server, "demo", { after: demo[0] })).events.map((e) => e.id)).toEqual(kept);
     // The other tenant holds fewer than 5 and is untouched.
     expect((await walkHistory(server, "other")).map((e) => e.id)).toEqual(other);
+    // The stats page counts what is retained, not what was appended (on PostgreSQL too, where a node's own
+    // copy of the type summary never sees retention's deletes).
+    const stats = await fetch(`${server.url}/t/demo/stats`, { headers: { cookie: await sessionCookie(server), "hx-request": "true" } });
+    const html = await stats.text();
+    expect(html).toContain('data-stat="retained">5<');
+    expect(html).toMatch(/data-topic="ret">[\s\S]*?data-count>5</);
+    expect(html).toContain(`ids ${kept[0]} – ${kept[4]}`);
 
     // A stream resuming from a pruned position is told, in band, then gets every retained event.
     const stale = await stream(server, "demo", demo[1]);

@@ -1,28 +1,20 @@
-import { asc, desc, eq, max, sql, sum } from "drizzle-orm";
 import { Hono } from "hono";
-import type { Db } from "../store/db.js";
-import { events, eventTypeCounts } from "../store/schema.js";
+import { topicOf } from "../domain/registry.js";
+import type { Retained } from "../store/event-log.js";
 import { RateMeter } from "./rate-meter.js";
 import { layoutData, type ConsoleDeps, type ConsoleEnv } from "./routes.js";
 
 /**
- * Topic counts add up the tenant's rows of the type summary (one per distinct type, never its events),
- * so they are cheap; still computed at most this often per tenant, however many pages poll.
+ * What the log retains of a tenant is read from its type summary (one row per distinct type, never its
+ * events), so it is cheap; still read at most this often per tenant, however many pages poll.
  */
-const TOPICS_TTL_MS = 4_000;
+const RETAINED_TTL_MS = 4_000;
 
-/** The part of a type before its first dot (the whole type when it has none). */
-const topicOfType = sql<string>`CASE WHEN instr(${eventTypeCounts.type}, '.') > 0 THEN substr(${eventTypeCounts.type}, 1, instr(${eventTypeCounts.type}, '.') - 1) ELSE ${eventTypeCounts.type} END`;
-const topicCount = sql<number>`cast(${sum(eventTypeCounts.count)} as integer)`;
-
-function topicCounts(db: Db, tenant: string): { topic: string; count: number }[] {
-  return db
-    .select({ topic: topicOfType, count: topicCount })
-    .from(eventTypeCounts)
-    .where(eq(eventTypeCounts.tenant, tenant))
-    .groupBy(topicOfType)
-    .orderBy(desc(topicCount), asc(topicOfType))
-    .all();
+/** The summary's counts by topic, most events first. */
+function topicCounts(types: Retained["types"]): { topic: string; count: number }[] {
+  const byTopic = new Map<string, number>();
+  for (const { type, count } of types) byTopic.set(topicOf(type), (byTopic.get(topicOf(type)) ?? 0) + count);
+  return [...byTopic].map(([topic, count]) => ({ topic, count })).sort((a, b) => b.count - a.count || (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
 }
 
 /**
@@ -39,12 +31,14 @@ export function statsRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
   const meter = new RateMeter();
   deps.log.onCommit((committed) => meter.record(committed));
-  const cache = new Map<string, { at: number; topics: { topic: string; count: number }[] }>();
+  const cache = new Map<string, { at: number; topics: { topic: string; count: number }[]; latest: number | null }>();
 
   const stats = async (tenant: string) => {
     let cached = cache.get(tenant);
-    if (!cached || Date.now() - cached.at > TOPICS_TTL_MS) cache.set(tenant, (cached = { at: Date.now(), topics: topicCounts(deps.db, tenant) }));
-    const latest = deps.db.select({ id: max(events.id) }).from(events).where(eq(events.tenant, tenant)).get()?.id ?? null;
+    if (!cached || Date.now() - cached.at > RETAINED_TTL_MS) {
+      const retained = await deps.log.retained(tenant);
+      cache.set(tenant, (cached = { at: Date.now(), topics: topicCounts(retained.types), latest: retained.latest }));
+    }
     const hub = deps.hub.stats();
     return {
       tenant,
@@ -53,7 +47,7 @@ export function statsRoutes(deps: ConsoleDeps) {
       rate: meter.rate(tenant),
       retained: cached.topics.reduce((n, t) => n + t.count, 0),
       head: deps.log.head(),
-      latest,
+      latest: cached.latest,
       oldest: await deps.log.oldest(tenant),
       topics: cached.topics,
       at: Date.now(),

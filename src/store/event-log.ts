@@ -94,6 +94,11 @@ export function keyReused(key: string, firstId: number, index: number, count: nu
   );
 }
 
+export interface Retained {
+  types: { type: string; count: number }[];
+  latest: number | null;
+}
+
 /**
  * The durable, append-only log. Implementations group concurrent appends
  * into one transaction, never make the event loop wait on the database, and
@@ -125,6 +130,13 @@ export interface EventLog {
   oldest(tenant: string | null): Promise<number | null>;
   /** Highest id retention removed for the tenant, or for any tenant when null. */
   prunedThrough(tenant: string | null): number;
+  /**
+   * What the log retains of a tenant: its events by type, from the type
+   * summary (never by counting events), and its latest id. On PostgreSQL the
+   * log is asked: a node's replica holds recent events only and never sees
+   * retention's deletes, so its own summary only grows.
+   */
+  retained(tenant: string): Promise<Retained>;
   onCommit(listener: (events: StoredEvent[]) => void): void;
   /** Resolves when every append accepted so far has committed or failed. */
   drain(): Promise<void>;

@@ -7,7 +7,7 @@ import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { TurnBudget } from "../turn-budget.js";
 import { CommitListeners } from "./commit-listeners.js";
-import type { AppendOptions, AppendResult, EventLog, ReadPage, ReadQuery } from "./event-log.js";
+import type { AppendOptions, AppendResult, EventLog, ReadPage, ReadQuery, Retained } from "./event-log.js";
 import { PostgresAccess } from "./postgres-access.js";
 import { PostgresLog } from "./postgres-log.js";
 import { migratePostgres } from "./postgres-migrate.js";
@@ -126,6 +126,14 @@ export class PostgresEventLog implements EventLog {
 
   prunedThrough(tenant: string | null): number {
     return this.replica.prunedThrough(tenant);
+  }
+
+  async retained(tenant: string): Promise<Retained> {
+    const [types, latest] = await Promise.all([
+      this.pool.query<{ type: string; count: number }>("SELECT type, count FROM event_type_counts WHERE tenant = $1", [tenant]),
+      this.pool.query<{ latest: number | null }>("SELECT max(id) AS latest FROM events WHERE tenant = $1", [tenant]),
+    ]);
+    return { types: types.rows, latest: latest.rows[0].latest };
   }
 
   drain(): Promise<void> {

@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
-import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type FramesPage, type ReadPage, type ReadQuery } from "./event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type FramesPage, type ReadPage, type ReadQuery, type Retained } from "./event-log.js";
 import { CommitListeners } from "./commit-listeners.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
@@ -56,6 +56,8 @@ export class SqliteEventLog implements EventLog {
   readonly #pending = new Map<number, PendingAppend>();
   readonly #headOf: Database.Statement;
   readonly #getOldest: Database.Statement;
+  readonly #getTypeCounts: Database.Statement;
+  readonly #getLatest: Database.Statement;
   readonly #getOldestAll: Database.Statement;
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
@@ -88,6 +90,8 @@ export class SqliteEventLog implements EventLog {
     this.#headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.#getOldest = sqlite.prepare("SELECT min(id) FROM events WHERE tenant = ?").pluck();
     this.#getOldestAll = sqlite.prepare("SELECT min(id) FROM events").pluck();
+    this.#getTypeCounts = sqlite.prepare("SELECT type, count FROM event_type_counts WHERE tenant = ?");
+    this.#getLatest = sqlite.prepare("SELECT max(id) FROM events WHERE tenant = ?").pluck();
     this.#getPruned = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
     this.#getMaxPruned = sqlite.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
     // A deferred transaction: its first read fixes the snapshot that the head and every read in it see.
@@ -201,6 +205,13 @@ export class SqliteEventLog implements EventLog {
 
   prunedThrough(tenant: string | null): number {
     return ((tenant === null ? this.#getMaxPruned.get() : this.#getPruned.get(tenant)) as number | undefined) ?? 0;
+  }
+
+  async retained(tenant: string): Promise<Retained> {
+    return this.#snapshot(() => ({
+      types: this.#getTypeCounts.all(tenant) as { type: string; count: number }[],
+      latest: (this.#getLatest.get(tenant) as number | null) ?? null,
+    })).value as Retained;
   }
 
   drain(): Promise<void> {
