@@ -94,6 +94,7 @@ export function createApp(deps: AppDeps) {
       checkData: deps.domains.normalize,
       tokens: deps.mercureTokens ?? noTokens,
       corsOrigins: () => [],
+      subscriptionEvents: () => false,
       wellKnownTenant: null,
       anonymousCaps: new AddressCaps(config.MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS),
       trustProxy: config.TRUST_PROXY,

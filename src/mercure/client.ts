@@ -3,6 +3,7 @@ import { getCookie } from "hono/cookie";
 import { ApiError } from "../http/errors.js";
 import type { ApiKey, KeyStore } from "../store/keys.js";
 import type { TenantStore } from "../store/tenants.js";
+import type { MatcherType, TopicMatcher } from "./selectors.js";
 
 /** What a verified Mercure token allows (see tokens.ts). */
 export interface MercureGrant {
@@ -14,6 +15,8 @@ export interface MercureGrant {
   canSubscribe(topic: string): boolean;
   /** A stable text of what the grant allows to subscribe: streams with equal scopes may share a group. */
   readonly subscribeScope: string;
+  /** What the token attaches to a subscription with this matcher (0.x mercure.payload; 1.0 the first matching detail's). */
+  payloadFor(matcherType: MatcherType, matcher: string): unknown;
 }
 
 /** Verifies Mercure tokens against a tenant's keys; throws ApiError (401 invalid_token) when one fails. */
@@ -36,6 +39,8 @@ export interface MercureClient {
   /** Whether it may receive a private update with these topics (any one suffices). */
   mayReceive(topics: readonly string[]): boolean;
   expiresAt: number | null;
+  /** What its subscription events carry as `payload` for this matcher (its token's), if anything. */
+  payloadFor(matcher: TopicMatcher): unknown;
 }
 
 export interface ClientDeps {
@@ -89,6 +94,7 @@ export async function identify(c: Context, deps: ClientDeps, tenant: string, rol
     canPublish: () => false,
     mayReceive: () => false,
     expiresAt: null,
+    payloadFor: () => undefined,
   };
 }
 
@@ -99,7 +105,7 @@ function keyClient(deps: ClientDeps, secret: string, tenant: string, role: "publ
   if (!key.scopes.has(scope)) throw new ApiError(403, "forbidden", `this key lacks the "${scope}" scope`, undefined, challenge("insufficient_scope"));
   if (key.tenant !== null && key.tenant !== tenant) throw new ApiError(403, "forbidden", `this key is bound to another tenant and cannot reach "${tenant}"`);
   // A key that reads a tenant reads all of its history, private updates included: so does its stream.
-  return { key, grant: null, rateKey: key.id, scope: "key", canPublish: () => true, mayReceive: () => true, expiresAt: null };
+  return { key, grant: null, rateKey: key.id, scope: "key", canPublish: () => true, mayReceive: () => true, expiresAt: null, payloadFor: () => undefined };
 }
 
 function grantClient(grant: MercureGrant, tenant: string): MercureClient {
@@ -111,6 +117,7 @@ function grantClient(grant: MercureGrant, tenant: string): MercureClient {
     canPublish: (topic) => grant.canPublish(topic),
     mayReceive: (topics) => topics.some((t) => grant.canSubscribe(t)),
     expiresAt: grant.expiresAt,
+    payloadFor: (matcher) => grant.payloadFor(matcher.type, matcher.source),
   };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import type { StoredEvent } from "../event.js";
 import type { Selector } from "../hub/hub.js";
@@ -9,7 +10,8 @@ import type { EventLog } from "../store/event-log.js";
 import type { AddressCaps } from "./address-caps.js";
 import type { MercureClient } from "./client.js";
 import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
-import { MERCURE_UPDATE, mercureFrame, updateOf } from "./update.js";
+import { subscriptionEvent, type Subscription } from "./subscription-events.js";
+import { MERCURE_TYPES, mercureFrame, updateOf } from "./update.js";
 
 /** Topic selectors one subscription request may hold. */
 export const MAX_SELECTORS = 32;
@@ -58,6 +60,8 @@ const mixed = () => new ApiError(400, "invalid_selector", "use topic= selectors 
 
 export interface SubscribeDeps extends StreamDeps {
   log: EventLog;
+  /** Whether a tenant publishes subscription events (and answers its subscriptions API). */
+  subscriptionEvents(tenant: string): boolean;
   /** Anonymous streams per address group (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS). */
   anonymousCaps: AddressCaps;
   trustProxy: number;
@@ -94,24 +98,49 @@ export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: 
       return update !== null && selects(update.topics) && (!update.private || client.mayReceive(update.topics));
     },
     encode: mercureFrame,
-    narrow: { types: [MERCURE_UPDATE], subject: null },
+    narrow: { types: MERCURE_TYPES, subject: null },
   };
   const grant = { keyId: client.key?.id ?? null, tenants: [tenant], session: null };
-  let onClose: (() => void) | undefined;
+  const closing: (() => void)[] = [];
   if (client.key === null && client.grant === null) {
     const group = addressGroup(clientAddress(c, deps.trustProxy));
     if (!deps.anonymousCaps.take(group)) {
       throw new ApiError(429, "too_many_streams", `this address holds ${deps.anonymousCaps.max} anonymous streams already, the most allowed (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS)`, undefined, { "Retry-After": "10" });
     }
-    onClose = () => deps.anonymousCaps.release(group);
+    closing.push(() => deps.anonymousCaps.release(group));
   }
+  const onClose = () => {
+    for (const close of closing.splice(0)) close();
+  };
   try {
-    return await openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false, onClose });
+    const response = await openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false, onClose });
+    if (deps.subscriptionEvents(tenant)) {
+      const subscriber = `urn:uuid:${randomUUID()}`;
+      const subscriptions = matchers.map((matcher): Subscription => ({ draft, hubPath: hubUrl.pathname, matcher, subscriber, payload: client.payloadFor(matcher) }));
+      closing.push(announce(deps, tenant, subscriptions));
+    }
+    return response;
   } catch (err) {
     // Refused before the stream opened (the tenant's stream cap): it holds no place.
-    onClose?.();
+    onClose();
     throw err;
   }
+}
+
+/**
+ * Appends the subscriptions' start now, and returns what appends their
+ * end, after the start (a stream that closes at once still announces both,
+ * in order). Nothing waits for either: a subscriber's stream never waits
+ * for a commit, and an append that fails is logged.
+ */
+function announce(deps: SubscribeDeps, tenant: string, subscriptions: Subscription[]): () => void {
+  const append = (active: boolean) =>
+    deps.log.append(tenant, subscriptions.map((s) => subscriptionEvent(s, active, `urn:uuid:${randomUUID()}`))).then(
+      () => undefined,
+      (err: Error) => deps.logger.warn("Mercure subscription event not appended", { tenant, active, error: err.message }),
+    );
+  const started = append(true);
+  return () => void started.then(() => append(false));
 }
 
 /**
@@ -124,7 +153,7 @@ async function positionOf(log: EventLog, tenant: string, id: string): Promise<nu
   const head = log.head();
   let after = 0;
   for (;;) {
-    const page = await log.read({ tenant, after, limit: 1, types: [MERCURE_UPDATE], subject: id });
+    const page = await log.read({ tenant, after, limit: 1, types: MERCURE_TYPES, subject: id });
     if (page.events.length > 0) return page.events[0].id;
     // A read may stop short of the head having examined as many rows as one read may: go on from there.
     if (page.through >= head || page.through <= after) return null;

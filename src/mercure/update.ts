@@ -11,6 +11,10 @@ import type { Domain } from "../domain/domain.js";
  * data holds the rest. The log position stays the integer id.
  */
 export const MERCURE_UPDATE = "mercure.update";
+/** A subscription starting or ending (see subscription-events.ts): an update only the hub appends. */
+export const MERCURE_SUBSCRIPTION = "mercure.subscription";
+/** Every type a Mercure stream reads. */
+export const MERCURE_TYPES: readonly string[] = [MERCURE_UPDATE, MERCURE_SUBSCRIPTION];
 
 /** Topics one update may carry (its canonical topic and alternates). */
 export const MAX_TOPICS = 32;
@@ -56,7 +60,10 @@ const updateSchema = z.strictObject({
 export const mercureDomain: Domain = {
   name: "mercure",
   topics: ["mercure"],
-  types: { [MERCURE_UPDATE]: { schema: updateSchema, subject: "required" } },
+  types: {
+    [MERCURE_UPDATE]: { schema: updateSchema, subject: "required" },
+    [MERCURE_SUBSCRIPTION]: { schema: updateSchema, subject: "required", internal: true },
+  },
 };
 
 /**
@@ -67,7 +74,7 @@ export const mercureDomain: Domain = {
 const parsed = new WeakMap<StoredEvent, MercureUpdate>();
 
 export function updateOf(e: StoredEvent): MercureUpdate | null {
-  if (e.type !== MERCURE_UPDATE) return null;
+  if (e.type !== MERCURE_UPDATE && e.type !== MERCURE_SUBSCRIPTION) return null;
   let update = parsed.get(e);
   if (!update) {
     update = JSON.parse(e.data) as MercureUpdate;
