@@ -26,6 +26,8 @@ export const DFA_CACHE_BYTES = 64 * 1024;
 /** Past this many character classes a DFA row is a Map of the transitions seen, not an array of all. */
 const DENSE_ROW_CLASSES = 256;
 const MAP_ENTRY_BYTES = 48;
+/** What a DFA state costs besides its transitions: its row and set objects, its key and index entry. */
+const STATE_BYTES = 200;
 
 const CHAR = 0;
 const SPLIT = 1;
@@ -78,6 +80,11 @@ export class Automaton {
     this.#highClasses = classes.highClasses;
     this.#charSets = built.sets;
     this.#representatives = classes.representatives;
+  }
+
+  /** How many times the DFA cache was emptied for lack of room (for tests and benchmarks). */
+  get cacheResets(): number {
+    return this.#epoch;
   }
 
   /** Whether the whole input is in the language (anchored at both ends). */
@@ -158,7 +165,7 @@ export class Automaton {
     if (set.length === 0) this.#dead = id;
     const dense = this.#classCount <= DENSE_ROW_CLASSES;
     this.#rows.push(dense ? new Int32Array(this.#classCount).fill(-1) : new Map());
-    this.#cacheBytes += (dense ? this.#classCount * 4 : MAP_ENTRY_BYTES) + set.length * 8 + key.length * 2;
+    this.#cacheBytes += STATE_BYTES + (dense ? this.#classCount * 4 : 0) + set.length * 8 + key.length * 2;
     this.#index.set(key, id);
     return id;
   }

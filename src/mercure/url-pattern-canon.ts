@@ -27,7 +27,7 @@ export function canonicalizeProtocol(value: string): string {
   try {
     return new URL(`${value}://dummy.invalid/`).protocol.slice(0, -1);
   } catch {
-    throw new PatternSyntaxError(`"${value}" is not a valid scheme`);
+    throw new PatternSyntaxError(`"${value}" is not a scheme`);
   }
 }
 
@@ -50,25 +50,26 @@ const NOT_IN_HOSTNAME = /[\u0000-\u0020#%/:<>?@[\\\]^|\u007f]/;
 
 export function canonicalizeHostname(value: string): string {
   if (value === "") return value;
-  if (NOT_IN_HOSTNAME.test(value)) throw new PatternSyntaxError(`"${value}" is not valid in a hostname`);
+  const forbidden = NOT_IN_HOSTNAME.exec(value);
+  if (forbidden !== null) throw new PatternSyntaxError(`a hostname cannot contain ${JSON.stringify(forbidden[0])}`);
   // The setter ignores a value it cannot parse; two different dummies tell a failure from a success.
   const a = new URL(DUMMY);
   const b = new URL("https://other.invalid/");
   a.hostname = value;
   b.hostname = value;
-  if (a.hostname !== b.hostname) throw new PatternSyntaxError(`"${value}" is not valid in a hostname`);
+  if (a.hostname !== b.hostname) throw new PatternSyntaxError(`"${value}" is not a valid hostname`);
   return a.hostname;
 }
 
 export function canonicalizeIpv6Hostname(value: string): string {
-  if (!/^[0-9A-Fa-f[\]:]*$/.test(value)) throw new PatternSyntaxError(`"${value}" is not valid in an IPv6 address`);
+  if (!/^[0-9A-Fa-f[\]:]*$/.test(value)) throw new PatternSyntaxError(`"${value}" is not an IPv6 address (hexadecimal digits and colons in brackets)`);
   return value.toLowerCase();
 }
 
 export function canonicalizePort(value: string): string {
   if (value === "") return value;
   // The port state stops at the first non-digit; a pattern with one is refused rather than silently cut.
-  if (!/^[0-9]+$/.test(value) || Number(value) > 65535) throw new PatternSyntaxError(`"${value}" is not a valid port`);
+  if (!/^[0-9]+$/.test(value) || Number(value) > 65535) throw new PatternSyntaxError(`"${value}" is not a port (digits, at most 65535)`);
   return String(Number(value));
 }
 

@@ -1,5 +1,5 @@
 import { Automaton } from "./automaton.js";
-import { fixedString } from "./pattern.js";
+import { fixedString, type Pattern } from "./pattern.js";
 import {
   canonicalizeHash,
   canonicalizeHostname,
@@ -24,8 +24,10 @@ import {
   partsPattern,
   PATHNAME_OPTIONS,
   type EncodingCallback,
+  type Part,
   type PartOptions,
 } from "./url-pattern-parts.js";
+import { PatternSyntaxError } from "./url-pattern-tokens.js";
 
 /**
  * A URL pattern (WHATWG URL Pattern standard) built from a Mercure 1.0
@@ -50,26 +52,28 @@ export class UrlPattern {
 
   /** Throws PatternSyntaxError, TooManyGroups or AutomatonTooLarge. */
   static compile(source: string, hubUrl: URL, limits: UrlPatternLimits): UrlPattern {
-    const init = parseConstructorString(source, (protocol) => protocolMatchesSpecialScheme(compileComponent(protocol, canonicalizeProtocol, DEFAULT_OPTIONS, limits).test));
+    const init = parseConstructorString(source, (protocol) =>
+      protocolMatchesSpecialScheme(compileComponent("protocol", protocol, canonicalizeProtocol, DEFAULT_OPTIONS, limits).test),
+    );
     const processed = processInit(init, hubUrl);
     const strings = {} as Record<Component, string>;
     for (const name of COMPONENTS) strings[name] = processed[name] ?? "*";
     if (isSpecialScheme(strings.protocol) && strings.port === defaultPort(strings.protocol)) strings.port = "";
 
-    const protocol = compileComponent(strings.protocol, canonicalizeProtocol, DEFAULT_OPTIONS, limits);
+    const protocol = compileComponent("protocol", strings.protocol, canonicalizeProtocol, DEFAULT_OPTIONS, limits);
     const special = protocolMatchesSpecialScheme(protocol.test);
     const hostnameEncoding = isIpv6Pattern(strings.hostname) ? canonicalizeIpv6Hostname : canonicalizeHostname;
     const compiled = {
       protocol,
-      username: compileComponent(strings.username, canonicalizeUsername, DEFAULT_OPTIONS, limits),
-      password: compileComponent(strings.password, canonicalizePassword, DEFAULT_OPTIONS, limits),
-      hostname: compileComponent(strings.hostname, hostnameEncoding, HOSTNAME_OPTIONS, limits),
-      port: compileComponent(strings.port, canonicalizePort, DEFAULT_OPTIONS, limits),
+      username: compileComponent("username", strings.username, canonicalizeUsername, DEFAULT_OPTIONS, limits),
+      password: compileComponent("password", strings.password, canonicalizePassword, DEFAULT_OPTIONS, limits),
+      hostname: compileComponent("hostname", strings.hostname, hostnameEncoding, HOSTNAME_OPTIONS, limits),
+      port: compileComponent("port", strings.port, canonicalizePort, DEFAULT_OPTIONS, limits),
       pathname: special
-        ? compileComponent(strings.pathname, canonicalizePathname, PATHNAME_OPTIONS, limits)
-        : compileComponent(strings.pathname, canonicalizeOpaquePathname, DEFAULT_OPTIONS, limits),
-      search: compileComponent(strings.search, canonicalizeSearch, DEFAULT_OPTIONS, limits),
-      hash: compileComponent(strings.hash, canonicalizeHash, DEFAULT_OPTIONS, limits),
+        ? compileComponent("pathname", strings.pathname, canonicalizePathname, PATHNAME_OPTIONS, limits)
+        : compileComponent("pathname", strings.pathname, canonicalizeOpaquePathname, DEFAULT_OPTIONS, limits),
+      search: compileComponent("search", strings.search, canonicalizeSearch, DEFAULT_OPTIONS, limits),
+      hash: compileComponent("hash", strings.hash, canonicalizeHash, DEFAULT_OPTIONS, limits),
     };
     const groups = Object.values(compiled).reduce((n, c) => n + c.groups, 0);
     if (groups > limits.maxGroups) throw new TooManyGroups(`it has ${groups} groups and wildcards, at most ${limits.maxGroups}`);
@@ -102,12 +106,26 @@ interface CompiledComponent {
   groups: number;
 }
 
-function compileComponent(patternString: string, encode: EncodingCallback, options: PartOptions, limits: UrlPatternLimits): CompiledComponent {
+function compileComponent(
+  name: Component,
+  patternString: string,
+  encode: EncodingCallback,
+  options: PartOptions,
+  limits: UrlPatternLimits,
+): CompiledComponent {
   // A component of canonical URL text never holds a line terminator (the URL parser strips or percent-encodes
   // them), so "*" (`.*`) matches every value, and is the default of every component left out.
   if (patternString === "*") return { test: () => true, groups: 0 };
-  const parts = parsePatternString(patternString, options, encode);
-  const pattern = partsPattern(parts, options);
+  let pattern: Pattern;
+  let parts: Part[];
+  try {
+    parts = parsePatternString(patternString, options, encode);
+    pattern = partsPattern(parts, options);
+  } catch (error) {
+    // The component as the standard split it (a relative pathname includes the hub's directory), so positions add up.
+    if (error instanceof PatternSyntaxError) throw new PatternSyntaxError(`${name} "${patternString}": ${error.message}`);
+    throw error;
+  }
   const fixed = fixedString(pattern);
   if (fixed !== null) return { test: (value) => value === fixed, groups: 0 };
   const automaton = new Automaton(pattern, limits.maxStates);
