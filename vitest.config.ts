@@ -37,6 +37,7 @@ const SQLITE_ONLY = [
   "test/sse-frame.test.ts",
   "test/wal-checkpoints.test.ts",
   "test/commit-groups.test.ts",
+  "test/mercure-tokens.test.ts",
   // The hub and HTTP under load (replays sharing the loop, stalled and slow consumers, bodies, HTTP/2,
   // heartbeats, globs): their store reads are the history reads the other files check on both backends.
   "test/replay-fairness.test.ts",
