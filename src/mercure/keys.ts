@@ -72,7 +72,7 @@ export function publicKey(pem: string, alg: string): MercureKey {
   const expected = ALG_KEY[alg as PublicKeyAlgorithm];
   const namedCurve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== expected.type || (alg === "ES256" && namedCurve !== "prime256v1")) {
-    const found = key.asymmetricKeyType === "ec" ? `an EC key on ${namedCurve}` : `a ${key.asymmetricKeyType} key`;
+    const found = key.asymmetricKeyType === "ec" ? `an EC key on ${namedCurve}` : `a key of type ${key.asymmetricKeyType}`;
     throw new MercureKeyError(`${alg} needs ${expected.describe}; this PEM holds ${found}`);
   }
   if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
