@@ -305,7 +305,9 @@ function readText(path: string, option: string): string {
 
 /** A value, or null with --clear; exactly one of the two. */
 function clearOr(clear: boolean | undefined, value: string | undefined, verb: string, slug: string, example: string): string | null {
-  if (Boolean(clear) === (value !== undefined)) throw new UsageError(`mercure ${verb} needs exactly one of a value or --clear, e.g. mercure ${verb} ${slug} ${example}`);
+  if (Boolean(clear) === (value !== undefined) || value?.trim() === "") {
+    throw new UsageError(`mercure ${verb} needs exactly one of a value or --clear, e.g. mercure ${verb} ${slug} ${example}`);
+  }
   return clear ? null : value!;
 }
 

@@ -170,6 +170,7 @@ describe("mercure: the CLI of a tenant's hub settings", () => {
     await expect(cli(server, "mercure", "cors", "acme", many)).rejects.toThrow(/at most 100 CORS origins/);
     expect((await settings()).corsOrigins).toEqual(["https://app.example.com", "http://localhost:8080"]);
     await expect(cli(server, "mercure", "cors", "acme")).rejects.toThrow(/exactly one of a value or --clear/);
+    await expect(cli(server, "mercure", "cors", "acme", " ")).rejects.toThrow(/exactly one of a value or --clear/);
     expect(await cli(server, "mercure", "cors", "acme", "--clear")).toMatch(/now answers no browser origin/);
     expect((await settings()).corsOrigins).toEqual([]);
   });
@@ -217,6 +218,13 @@ describe("mercure: the CLI of a tenant's hub settings", () => {
     const rows = await query<{ tenant: string; publisher_alg: string; subscriber_alg: string }>(server, "SELECT tenant, publisher_alg, subscriber_alg FROM mercure_settings WHERE tenant = ?", ["acme"]);
     expect(rows).toEqual([{ tenant: "acme", publisher_alg: "hmac", subscriber_alg: "ES256" }]);
     await expect(onAccess(server, (db) => new MercureSettingsStore(db).set("ghost", { anonymous: true }))).rejects.toThrow(MercureSettingsError);
+    // A change names only what it changes: undefined keeps a setting, null clears it.
+    await cli(server, "mercure", "set-key", "fresh", "--role", "both", "--hmac", SECRET);
+    await cli(server, "mercure", "issuer", "fresh", "https://example.com");
+    const before = await settings("fresh");
+    const after = await onAccess(server, (db) => new MercureSettingsStore(db).set("fresh", { publisherKey: undefined, issuer: undefined, subscriptions: true }));
+    expect(after).toEqual({ ...before, subscriptions: true });
+    expect(await onAccess(server, (db) => new MercureSettingsStore(db).set("fresh", { subscriberKey: null, issuer: null }))).toEqual({ ...after, subscriberKey: null, issuer: null });
   });
 
   it("lets SWITCHBOARD_MERCURE_JWT_KEY and SWITCHBOARD_MERCURE_ANONYMOUS override the stored settings of the well-known hub's tenant only", async () => {

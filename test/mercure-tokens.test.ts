@@ -368,6 +368,8 @@ describe("presentedToken: where the token comes from", () => {
     expect(presentedToken(request({ header: { authorization: `bearer   ${JWT}` } }))).toEqual({ kind: "jwt", value: JWT, from: "header" });
     expect(presentedToken(request({ header: { authorization: "Bearer sb_4kQmZ-abc_123" } }))).toEqual({ kind: "other", value: "sb_4kQmZ-abc_123", from: "header" });
     expect(presentedToken(request({ query: { authorization: "sb_key" } }))).toEqual({ kind: "other", value: "sb_key", from: "query" });
+    // An admin key chosen by the deployment may hold any visible character, as the API's own auth allows.
+    expect(presentedToken(request({ header: { authorization: "Bearer my-admin-key!2026#long-enough" } }))).toEqual({ kind: "other", value: "my-admin-key!2026#long-enough", from: "header" });
   });
 
   it("answers a malformed presentation with 400 invalid_request", () => {

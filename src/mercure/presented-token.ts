@@ -22,8 +22,9 @@ export interface PresentedToken {
 export const COOKIE_0X = "mercureAuthorization";
 export const COOKIE_1_0 = "__Secure-mercure_access_token";
 
-// RFC 6750's credentials: the scheme (any case), one or more spaces, a b64token. Surrounding spaces are tolerated.
-const BEARER = /^\s*bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+// The scheme (any case), spaces, and one token without spaces: RFC 6750's b64token, or an API key, whose
+// characters the API's own auth does not restrict either (an admin key is chosen by the deployment).
+const BEARER = /^\s*bearer +(\S+)\s*$/i;
 const SCHEME_ONLY = /^\s*bearer\s*$/i;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 

@@ -91,13 +91,15 @@ export class MercureSettingsStore {
   /** Changes some settings of a tenant, checking each; returns them all as they now are. */
   set(tenant: string, change: MercureSettingsChange): MercureSettings {
     if (!new TenantStore(this.db).exists(tenant)) throw new MercureSettingsError(`no tenant "${tenant}"`);
+    // Only what the change names: an absent or undefined setting keeps its value, null clears it.
+    const named = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as MercureSettingsChange;
     let next: MercureSettings;
     try {
       next = {
         ...this.get(tenant),
-        ...change,
-        ...("publisherKey" in change && { publisherKey: checked(change.publisherKey ?? null) }),
-        ...("subscriberKey" in change && { subscriberKey: checked(change.subscriberKey ?? null) }),
+        ...named,
+        ...(named.publisherKey !== undefined && { publisherKey: checked(named.publisherKey) }),
+        ...(named.subscriberKey !== undefined && { subscriberKey: checked(named.subscriberKey) }),
       };
     } catch (err) {
       if (err instanceof MercureKeyError) throw new MercureSettingsError(err.message);
