@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { ConfigError, isPostgresUrl, loadConfig } from "./config.js";
@@ -5,6 +6,8 @@ import { openDb, type Db } from "./store/db.js";
 import { changeAccess } from "./store/postgres-access.js";
 import { migratePostgres } from "./store/postgres-migrate.js";
 import { isAdmin, KeyError, KeyStore, parseScopes, SCOPES, type ApiKey } from "./store/keys.js";
+import { describeKey, hmacKey, MercureKeyError, PUBLIC_KEY_ALGORITHMS, publicKey, sameKey, type MercureKey } from "./mercure/keys.js";
+import { MercureSettingsError, MercureSettingsStore, type MercureSettings, type MercureSettingsChange } from "./store/mercure-settings.js";
 import { applySessionChange, SessionStore } from "./store/sessions.js";
 import { MoveError, moveToPostgres } from "./store/sqlite-to-postgres.js";
 import { TenantError, TenantStore } from "./store/tenants.js";
@@ -22,6 +25,16 @@ const USAGE = `Usage: npm run switchboard -- <command>
   keys create --admin --scopes read,publish,control,work,admin [--label text]
   keys list [--tenant <slug>]
   keys revoke <key id>                         also ends its console sessions and streams
+  mercure set-key <slug> --role publisher|subscriber|both --hmac <secret> | --hmac-file <file>
+  mercure set-key <slug> --role publisher|subscriber|both --public-key <pem file> --alg RS256|ES256|EdDSA
+  mercure clear-key <slug> --role publisher|subscriber|both
+  mercure anonymous <slug> on|off              subscribers without a token (public updates only)
+  mercure subscriptions <slug> on|off          subscription events and the subscriptions API
+  mercure cors <slug> <origin,origin> | --clear
+                                               browser origins allowed to call the hub (replaces the list)
+  mercure issuer <slug> <iss> | --clear        1.0 tokens must carry this iss
+  mercure audience <slug> <aud> | --clear      1.0 tokens' aud must hold this (default: the hub's URL)
+  mercure show <slug>                          the tenant's Mercure settings, never a secret
   sessions list [--tenant <slug>]              console sign-ins not yet expired
   sessions end <session id>                    sign it out; its open pages end
   migrate --from <sqlite file> [--to <postgres url>]
@@ -43,6 +56,12 @@ migrate copies the log event by event, ids kept, and every other table
 whole, from one snapshot of the file; --to defaults to DATABASE_URL. Run it
 again after an interruption, or after the server ran on: it resumes after
 the last event copied. No node may run on the target meanwhile.
+
+Mercure: a tenant's hub verifies publishers' tokens with its publisher key
+and subscribers' with its subscriber key (--role both: one key for the two).
+A key is an HMAC secret of at least 32 bytes (tokens signed HS256, HS384 or
+HS512), or a public key in PEM with its algorithm. --hmac-file keeps the
+secret off the command line, which other users of the machine can see.
 
 Retell webhooks go to POST /api/v1/tenants/<slug>/webhooks/retell; use the
 Retell API key that has the webhook badge as the secret.`;
@@ -126,6 +145,11 @@ function parseCommand(argv: string[]) {
       from: { type: "string" },
       to: { type: "string" },
       page: { type: "string" },
+      role: { type: "string" },
+      hmac: { type: "string" },
+      "hmac-file": { type: "string" },
+      "public-key": { type: "string" },
+      alg: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -201,8 +225,107 @@ function command(db: Db, { values, positionals }: Args): string {
       return `ended session ${arg}: its cookie no longer signs in, and a running server ends its open pages`;
     }
     default:
+      if (noun === "mercure") return mercure(db, verb, arg, arg2, values);
       throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
   }
+}
+
+/** `mercure …`: a tenant's Mercure hub settings (src/store/mercure-settings.ts). */
+function mercure(db: Db, verb: string | undefined, slug: string | undefined, value: string | undefined, values: Args["values"]): string {
+  const store = new MercureSettingsStore(db);
+  if (verb === undefined) throw new UsageError(`mercure needs a command: set-key, clear-key, anonymous, subscriptions, cors, issuer, audience or show\n\n${USAGE}`);
+  if (!slug) throw new UsageError(`mercure ${verb} needs a tenant's slug, e.g. mercure ${verb} acme`);
+  if (!new TenantStore(db).exists(slug)) throw new UsageError(`no tenant "${slug}"; create it with: tenants create ${slug}`);
+  const set = (change: MercureSettingsChange): MercureSettings => store.set(slug, change);
+  switch (verb) {
+    case "set-key":
+    case "clear-key": {
+      const roles = rolesOf(values.role, verb);
+      const key = verb === "set-key" ? mercureKeyOf(values) : null;
+      const after = set(Object.fromEntries(roles.map((r) => [`${r}Key`, key])));
+      return `${verb === "set-key" ? "set" : "cleared"} the Mercure ${roles.join(" and ")} key of tenant ${slug}\n\n${showMercure(after)}`;
+    }
+    case "anonymous":
+    case "subscriptions": {
+      if (value !== "on" && value !== "off") throw new UsageError(`mercure ${verb} needs on or off, e.g. mercure ${verb} ${slug} on`);
+      set({ [verb]: value === "on" });
+      return verb === "anonymous"
+        ? `anonymous subscribers are now ${value === "on" ? "allowed (they receive public updates only)" : "refused"} on tenant ${slug}'s Mercure hub`
+        : `subscription events and the subscriptions API are now ${value} on tenant ${slug}'s Mercure hub`;
+    }
+    case "cors": {
+      const origins = clearOr(values.clear, value, "cors", slug, "https://app.example.com,https://admin.example.com");
+      const after = set({ corsOrigins: origins === null ? [] : origins.split(",").filter((o) => o.trim() !== "") });
+      return after.corsOrigins.length === 0 ? `tenant ${slug}'s Mercure hub now answers no browser origin` : `tenant ${slug}'s Mercure hub now answers browsers from ${after.corsOrigins.join(", ")}`;
+    }
+    case "issuer":
+    case "audience": {
+      const text = clearOr(values.clear, value, verb, slug, verb === "issuer" ? "https://example.com" : "https://hub.example.com/.well-known/mercure");
+      set({ [verb]: text });
+      if (verb === "issuer") return text === null ? `1.0 tokens of tenant ${slug} may now have any issuer` : `1.0 tokens of tenant ${slug} must now have iss "${text}"`;
+      return text === null ? `1.0 tokens of tenant ${slug} must now be meant for the hub's URL (aud)` : `1.0 tokens of tenant ${slug} must now have "${text}" in aud`;
+    }
+    case "show":
+      return showMercure(store.get(slug));
+    default:
+      throw new UsageError(`unknown command "mercure ${verb}"\n\n${USAGE}`);
+  }
+}
+
+const MERCURE_ROLES = { publisher: ["publisher"], subscriber: ["subscriber"], both: ["publisher", "subscriber"] } as const;
+
+function rolesOf(role: string | undefined, verb: string): readonly ("publisher" | "subscriber")[] {
+  if (role === undefined || !Object.hasOwn(MERCURE_ROLES, role)) {
+    throw new UsageError(`mercure ${verb} needs --role publisher, subscriber or both${role === undefined ? "" : `, not "${role}"`}`);
+  }
+  return MERCURE_ROLES[role as keyof typeof MERCURE_ROLES];
+}
+
+/** The key `set-key` names: exactly one of --hmac, --hmac-file and --public-key (with its --alg). */
+function mercureKeyOf(values: Args["values"]): MercureKey {
+  const given = (["hmac", "hmac-file", "public-key"] as const).filter((o) => values[o] !== undefined);
+  if (given.length !== 1) throw new UsageError("mercure set-key needs exactly one of --hmac <secret>, --hmac-file <file> or --public-key <pem file> --alg <alg>");
+  if (given[0] !== "public-key") {
+    if (values.alg !== undefined) throw new UsageError("--alg goes with --public-key: an HMAC secret verifies HS256, HS384 and HS512 tokens alike");
+    // A file's last line break is the editor's, not the secret's.
+    const secret = values.hmac ?? readText(values["hmac-file"]!, "--hmac-file").replace(/\r?\n$/, "");
+    return hmacKey(secret);
+  }
+  if (values.alg === undefined) throw new UsageError(`--public-key needs --alg ${PUBLIC_KEY_ALGORITHMS.join("|")}, the algorithm its tokens are signed with`);
+  return publicKey(readText(values["public-key"]!, "--public-key"), values.alg);
+}
+
+function readText(path: string, option: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read the ${option} file "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** A value, or null with --clear; exactly one of the two. */
+function clearOr(clear: boolean | undefined, value: string | undefined, verb: string, slug: string, example: string): string | null {
+  if (Boolean(clear) === (value !== undefined) || value?.trim() === "") {
+    throw new UsageError(`mercure ${verb} needs exactly one of a value or --clear, e.g. mercure ${verb} ${slug} ${example}`);
+  }
+  return clear ? null : value!;
+}
+
+/** The settings, keys named by kind (and a public key by fingerprint): never a secret. */
+function showMercure(s: MercureSettings): string {
+  return table(
+    ["setting", "value"],
+    [
+      ["tenant", s.tenant],
+      ["publisher key", describeKey(s.publisherKey)],
+      ["subscriber key", sameKey(s.publisherKey, s.subscriberKey) ? "the publisher key" : describeKey(s.subscriberKey)],
+      ["anonymous", s.anonymous ? "on (public updates only)" : "off"],
+      ["subscriptions", s.subscriptions ? "on" : "off"],
+      ["cors origins", s.corsOrigins.length === 0 ? "(none)" : s.corsOrigins.join(", ")],
+      ["issuer (1.0)", s.issuer ?? "(any)"],
+      ["audience (1.0)", s.audience ?? "(the hub's URL)"],
+    ],
+  );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -230,7 +353,7 @@ async function main(): Promise<void> {
       process.stderr.write(`switchboard: ${err.message}\n`);
       process.exit(1);
     }
-    if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof WorkerBindingError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof KeyError || err instanceof TenantError || err instanceof WorkerBindingError || err instanceof MercureSettingsError || err instanceof MercureKeyError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`switchboard: ${(err as Error).message}\n`);
       process.exit(2);
     }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { TENANT_PATTERN } from "./event.js";
+import { MIN_HMAC_BYTES } from "./mercure/keys.js";
 
 /**
  * Every setting Switchboard reads from the environment, with its default.
@@ -137,10 +139,33 @@ const schema = z.object({
    */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** The tenant whose Mercure hub `/.well-known/mercure` serves; unset: no hub there (each tenant's is under /api/v1/tenants/<slug>/mercure). */
+  SWITCHBOARD_MERCURE_TENANT: z
+    .string()
+    .regex(TENANT_PATTERN, 'must be a tenant slug: lower-case letters, digits and "-", starting with a letter or digit, at most 40 characters')
+    .optional(),
+  /** That tenant's HS256 key for publisher and subscriber tokens, in place of the keys `mercure set-key` stored. */
+  SWITCHBOARD_MERCURE_JWT_KEY: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, "utf8") >= MIN_HMAC_BYTES, `must be at least ${MIN_HMAC_BYTES} bytes (HS256 needs a key as long as its hash)`)
+    .optional(),
+  /** `true`/`false`: anonymous subscribers on that tenant's hub, whatever `mercure anonymous` set; unset: as it set. */
+  SWITCHBOARD_MERCURE_ANONYMOUS: z
+    .enum(["true", "false"], { message: "must be true or false" })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === "true")),
 })
   .refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
     path: ["SSE_MAX_QUEUED_BYTES"],
     message: "must be at least SSE_MAX_BUFFER_BYTES (one stream's share)",
+  })
+  .superRefine((c, ctx) => {
+    // Settings of the well-known hub's tenant mean nothing without it: refuse them rather than ignore them.
+    for (const name of ["SWITCHBOARD_MERCURE_JWT_KEY", "SWITCHBOARD_MERCURE_ANONYMOUS"] as const) {
+      if (c[name] !== undefined && c.SWITCHBOARD_MERCURE_TENANT === undefined) {
+        ctx.addIssue({ code: "custom", path: [name], message: "applies to the tenant /.well-known/mercure serves: set SWITCHBOARD_MERCURE_TENANT too" });
+      }
+    }
   })
   .superRefine((c, ctx) => {
     // One without the other is a half-done setup: refuse it rather than serve plain HTTP by surprise.

@@ -208,3 +208,35 @@ describe("invalid configuration", () => {
     expect(loadConfig({ PORT: "65535" }).PORT).toBe(65535);
   });
 });
+
+describe("the /.well-known/mercure hub", () => {
+  const key = "k".repeat(32);
+
+  it("serves no tenant by default, and reads the tenant, its HS256 key and the anonymous switch", () => {
+    const none = loadConfig({});
+    expect(none.SWITCHBOARD_MERCURE_TENANT).toBeUndefined();
+    expect(none.SWITCHBOARD_MERCURE_JWT_KEY).toBeUndefined();
+    expect(none.SWITCHBOARD_MERCURE_ANONYMOUS).toBeUndefined();
+    expect(loadConfig({ SWITCHBOARD_MERCURE_TENANT: "acme", SWITCHBOARD_MERCURE_JWT_KEY: key, SWITCHBOARD_MERCURE_ANONYMOUS: "true" })).toMatchObject({
+      SWITCHBOARD_MERCURE_TENANT: "acme",
+      SWITCHBOARD_MERCURE_JWT_KEY: key,
+      SWITCHBOARD_MERCURE_ANONYMOUS: true,
+    });
+    expect(loadConfig({ SWITCHBOARD_MERCURE_TENANT: "acme", SWITCHBOARD_MERCURE_ANONYMOUS: "false" }).SWITCHBOARD_MERCURE_ANONYMOUS).toBe(false);
+  });
+
+  it("refuses a tenant that is not a slug, a key shorter than 32 bytes and a switch that is not true or false", () => {
+    expect(configError({ SWITCHBOARD_MERCURE_TENANT: "Acme Corp" }).message).toMatch(/^\s+SWITCHBOARD_MERCURE_TENANT: must be a tenant slug/m);
+    expect(configError({ SWITCHBOARD_MERCURE_TENANT: "acme", SWITCHBOARD_MERCURE_JWT_KEY: "k".repeat(31) }).message).toMatch(
+      /^\s+SWITCHBOARD_MERCURE_JWT_KEY: must be at least 32 bytes/m,
+    );
+    // Bytes, not characters: 16 two-byte characters are 32 bytes.
+    expect(loadConfig({ SWITCHBOARD_MERCURE_TENANT: "acme", SWITCHBOARD_MERCURE_JWT_KEY: "é".repeat(16) }).SWITCHBOARD_MERCURE_JWT_KEY).toBe("é".repeat(16));
+    expect(configError({ SWITCHBOARD_MERCURE_TENANT: "acme", SWITCHBOARD_MERCURE_ANONYMOUS: "yes" }).message).toMatch(/^\s+SWITCHBOARD_MERCURE_ANONYMOUS: must be true or false/m);
+  });
+
+  it("refuses the key or the switch without the tenant they apply to", () => {
+    expect(configError({ SWITCHBOARD_MERCURE_JWT_KEY: key }).message).toMatch(/^\s+SWITCHBOARD_MERCURE_JWT_KEY: applies to the tenant \/.well-known\/mercure serves: set SWITCHBOARD_MERCURE_TENANT too/m);
+    expect(configError({ SWITCHBOARD_MERCURE_ANONYMOUS: "true" }).message).toMatch(/^\s+SWITCHBOARD_MERCURE_ANONYMOUS: applies to the tenant/m);
+  });
+});

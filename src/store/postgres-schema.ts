@@ -98,6 +98,7 @@ export const tenants = of(core.tenants);
 export const apiKeys = of(core.apiKeys);
 export const consoleSessions = of(core.consoleSessions);
 export const settings = of(core.settings);
+export const mercureSettings = of(core.mercureSettings);
 export const events = of(core.events);
 export const eventTypeCounts = of(core.eventTypeCounts);
 export const rateBuckets = of(core.rateBuckets);

@@ -44,11 +44,12 @@ const ALL: TableShape[] = referredFirst([...postgresTables.keys()]).map(shapeOf)
 const CLUSTER_ONLY = new Set(["rate_buckets", "node_streams", "node_workers"]);
 
 /**
- * The tables of access: who may do what (tenants, keys, console sessions)
- * and the server's settings. Written to PostgreSQL, announced on
- * ACCESS_CHANNEL, and reloaded whole into every node's replica.
+ * The tables of access: who may do what (tenants, keys, console sessions,
+ * each tenant's Mercure keys and settings) and the server's settings.
+ * Written to PostgreSQL, announced on ACCESS_CHANNEL, and reloaded whole
+ * into every node's replica.
  */
-export const ACCESS_TABLES: TableShape[] = ["tenants", "api_keys", "console_sessions", "settings"].map((n) => ALL.find((t) => t.name === n)!);
+export const ACCESS_TABLES: TableShape[] = ["tenants", "api_keys", "console_sessions", "settings", "mercure_settings"].map((n) => ALL.find((t) => t.name === n)!);
 
 /**
  * What a node's replica copies at start: every table but the log (its

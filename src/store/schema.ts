@@ -70,6 +70,34 @@ export const consoleSessions = sqliteTable(
   (t) => [index("console_sessions_key_idx").on(t.keyId), index("console_sessions_expires_idx").on(t.expiresAt)],
 );
 
+/**
+ * Each tenant's Mercure hub, as the `mercure` CLI sets it (src/store/mercure-settings.ts);
+ * a tenant without a row has the defaults: no keys, no anonymous subscribers,
+ * no subscriptions API, no CORS origins.
+ */
+export const mercureSettings = sqliteTable("mercure_settings", {
+  tenant: text("tenant")
+    .primaryKey()
+    .references(() => tenants.slug),
+  /** The publisher key's kind: `hmac`, or a public key's algorithm (RS256, ES256, EdDSA); null: no key. */
+  publisherAlg: text("publisher_alg"),
+  /** The HMAC secret, or the public key as SPKI PEM. */
+  publisherKey: text("publisher_key"),
+  subscriberAlg: text("subscriber_alg"),
+  subscriberKey: text("subscriber_key"),
+  /** Subscribers without a token (public updates only). */
+  anonymous: integer("anonymous", { mode: "boolean" }).notNull().default(false),
+  /** Subscription events and the subscriptions API. */
+  subscriptions: integer("subscriptions", { mode: "boolean" }).notNull().default(false),
+  /** Origins allowed to call the hub from a browser, as a JSON array (never `*`). */
+  corsOrigins: text("cors_origins").notNull().default("[]"),
+  /** 1.0 tokens' `iss` must equal it when set. */
+  issuer: text("issuer"),
+  /** The resource identifier 1.0 tokens' `aud` must hold; null: the hub's URL. */
+  audience: text("audience"),
+  updatedAt: millis("updated_at"),
+});
+
 /** Values the server keeps for itself, by name (the generated session secret). */
 export const settings = sqliteTable("settings", {
   name: text("name").primaryKey(),

@@ -16,7 +16,7 @@ type Server = ServerDb & { url: string };
  * second connection to its SQLite file, or on PostgreSQL (changeAccess, which
  * announces the change to every node).
  */
-async function onAccess<T>(server: ServerDb, run: (db: Db) => T): Promise<T> {
+export async function onAccess<T>(server: ServerDb, run: (db: Db) => T): Promise<T> {
   const url = databaseOf(server);
   if (!isPostgresUrl(url)) {
     const db = openDb(url);
