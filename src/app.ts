@@ -23,7 +23,9 @@ import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
 import { RateLimiter, type PublishLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
-import { noTokens, type MercureTokens } from "./mercure/client.js";
+import type { MercureConfig } from "./mercure/client.js";
+import { withEnvironment } from "./mercure/environment.js";
+import { MercureSettingsStore } from "./store/mercure-settings.js";
 import { AddressCaps } from "./mercure/address-caps.js";
 import { discoveryLink, mercureRoutes } from "./mercure/routes.js";
 import type { Db } from "./store/db.js";
@@ -50,8 +52,6 @@ export interface AppDeps {
   ready?: () => boolean;
   /** On a cluster: the allowances every node shares (SharedRateLimiter); a single host keeps its own. */
   limiter?: PublishLimiter;
-  /** Verifies Mercure tokens; without it, Mercure hubs take Switchboard API keys only. */
-  mercureTokens?: MercureTokens;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -68,6 +68,9 @@ export function createApp(deps: AppDeps) {
   // One allowance per API key across every publishing route: events, commands and console forms.
   const limiter = deps.limiter ?? new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
+  // Read on every request that needs them: the CLI may change them while the server runs.
+  const mercureSettings = new MercureSettingsStore(deps.db);
+  const mercure: MercureConfig = { settings: (tenant) => withEnvironment(mercureSettings.get(tenant), config) };
   const app = new Hono<AppEnv>();
   // A browser loading a console page gets errors as pages in the console's layout; API clients get JSON.
   const page = (c: Context, status: ContentfulStatusCode, message: string, headers?: Record<string, string>) =>
@@ -92,10 +95,8 @@ export function createApp(deps: AppDeps) {
       maxBodyBytes: config.MAX_BODY_BYTES,
       maxEventBytes: config.MAX_EVENT_BYTES,
       checkData: deps.domains.normalize,
-      tokens: deps.mercureTokens ?? noTokens,
-      corsOrigins: () => [],
-      subscriptionEvents: () => false,
-      wellKnownTenant: null,
+      mercure,
+      wellKnownTenant: config.SWITCHBOARD_MERCURE_TENANT ?? null,
       anonymousCaps: new AddressCaps(config.MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS),
       trustProxy: config.TRUST_PROXY,
     }),

@@ -3,27 +3,13 @@ import { getCookie } from "hono/cookie";
 import { ApiError } from "../http/errors.js";
 import type { ApiKey, KeyStore } from "../store/keys.js";
 import type { TenantStore } from "../store/tenants.js";
-import type { MatcherType, TopicMatcher } from "./selectors.js";
+import { mercureKeys, type MercureSettings } from "../store/mercure-settings.js";
+import type { TopicMatcher } from "./selectors.js";
+import { insufficientScope, invalidToken, MercureAuthError, presentedToken, tokenRequired, verifyToken, type MercureGrant } from "./tokens.js";
 
-/** What a verified Mercure token allows (see tokens.ts). */
-export interface MercureGrant {
-  readonly protocol: "0.x" | "1.0";
-  readonly subject: string | null;
-  /** ms since the epoch; the stream is closed then. */
-  readonly expiresAt: number | null;
-  canPublish(topic: string): boolean;
-  canSubscribe(topic: string): boolean;
-  /** A stable text of what the grant allows to subscribe: streams with equal scopes may share a group. */
-  readonly subscribeScope: string;
-  /** What the token attaches to a subscription with this matcher (0.x mercure.payload; 1.0 the first matching detail's). */
-  payloadFor(matcherType: MatcherType, matcher: string): unknown;
-}
-
-/** Verifies Mercure tokens against a tenant's keys; throws ApiError (401 invalid_token) when one fails. */
-export interface MercureTokens {
-  verify(tenant: string, token: string, role: "publish" | "subscribe", hubUrl: URL): Promise<MercureGrant>;
-  /** Whether the tenant lets subscribers in without credentials (public updates only). */
-  anonymousAllowed(tenant: string): boolean;
+/** What the hub needs of a tenant's Mercure settings, with the environment's say on top. */
+export interface MercureConfig {
+  settings(tenant: string): MercureSettings;
 }
 
 /** Who is at the hub: a Switchboard API key, a Mercure token's holder, or nobody. */
@@ -46,17 +32,8 @@ export interface MercureClient {
 export interface ClientDeps {
   keys: KeyStore;
   tenants: TenantStore;
-  tokens: MercureTokens;
+  mercure: MercureConfig;
 }
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-/** A JWS in compact serialization: three base64url parts. Switchboard's own keys (`sk_…`) never look like one. */
-const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-/** The cookie names of Mercure 0.x and 1.0. */
-export const TOKEN_COOKIES = ["mercureAuthorization", "__Secure-mercure_access_token"] as const;
-
-/** RFC 6750 challenges. */
-const challenge = (error?: string) => ({ "WWW-Authenticate": error ? `Bearer realm="mercure", error="${error}"` : 'Bearer realm="mercure"' });
 
 /**
  * Identifies the client of a Mercure request. An `Authorization` header is
@@ -69,22 +46,19 @@ const challenge = (error?: string) => ({ "WWW-Authenticate": error ? `Bearer rea
 export async function identify(c: Context, deps: ClientDeps, tenant: string, role: "publish" | "subscribe", hubUrl: URL): Promise<MercureClient> {
   if (!deps.tenants.exists(tenant)) throw new ApiError(404, "tenant_not_found", `no tenant "${tenant}"`);
   if (deps.tenants.isDisabled(tenant)) throw new ApiError(403, "tenant_disabled", `tenant "${tenant}" is disabled`);
-  const header = c.req.header("authorization");
-  let token: string | undefined;
-  if (header !== undefined) {
-    const presented = BEARER.exec(header)?.[1];
-    if (!presented) throw new ApiError(400, "invalid_request", 'malformed Authorization header: expected "Bearer <token>"', undefined, challenge("invalid_request"));
-    if (!JWS.test(presented)) return keyClient(deps, presented, tenant, role);
-    token = presented;
-  } else {
-    token = c.req.query("authorization") || TOKEN_COOKIES.map((name) => getCookie(c, name)).find((v) => v);
-  }
-  if (token !== undefined) return grantClient(await deps.tokens.verify(tenant, token, role, hubUrl), tenant);
-  if (role === "publish") {
-    throw new ApiError(401, "unauthorized", "publishing needs credentials: a Mercure JWT or a Switchboard API key with the publish scope", undefined, challenge());
-  }
-  if (!deps.tokens.anonymousAllowed(tenant)) {
-    throw new ApiError(401, "unauthorized", "this hub takes no anonymous subscribers: present a Mercure JWT (header or cookie) or a Switchboard API key", undefined, challenge());
+  try {
+    const token = presentedToken({ header: (name) => c.req.header(name), query: (name) => c.req.query(name), cookie: (name) => getCookie(c, name) });
+    const settings = deps.mercure.settings(tenant);
+    if (token?.kind === "other") {
+      if (token.from !== "header") throw invalidToken("a Switchboard API key goes in the Authorization header");
+      return keyClient(deps, token.value, tenant, role);
+    }
+    if (token) return grantClient(await verifyToken(token, mercureKeys(settings), role, hubUrl), tenant);
+    if (role === "publish") throw tokenRequired("publishing needs credentials: a Mercure JWT or a Switchboard API key with the publish scope");
+    if (!settings.anonymous) throw tokenRequired("this hub takes no anonymous subscribers: present a Mercure JWT (header or cookie) or a Switchboard API key");
+  } catch (err) {
+    if (err instanceof MercureAuthError) throw authError(err);
+    throw err;
   }
   return {
     key: null,
@@ -98,11 +72,17 @@ export async function identify(c: Context, deps: ClientDeps, tenant: string, rol
   };
 }
 
+/** A refusal for the token as the API answers it: the JSON error body, and RFC 6750's challenge. */
+export function authError(err: MercureAuthError): ApiError {
+  const code = err.status === 400 ? "invalid_request" : err.status === 401 ? "unauthorized" : "forbidden";
+  return new ApiError(err.status, code, err.message, undefined, { "WWW-Authenticate": err.challenge });
+}
+
 function keyClient(deps: ClientDeps, secret: string, tenant: string, role: "publish" | "subscribe"): MercureClient {
   const key = deps.keys.verify(secret);
-  if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked API key", undefined, challenge("invalid_token"));
+  if (!key) throw invalidToken("unknown or revoked API key");
   const scope = role === "publish" ? "publish" : "read";
-  if (!key.scopes.has(scope)) throw new ApiError(403, "forbidden", `this key lacks the "${scope}" scope`, undefined, challenge("insufficient_scope"));
+  if (!key.scopes.has(scope)) throw insufficientScope(`this key lacks the "${scope}" scope`);
   if (key.tenant !== null && key.tenant !== tenant) throw new ApiError(403, "forbidden", `this key is bound to another tenant and cannot reach "${tenant}"`);
   // A key that reads a tenant reads all of its history, private updates included: so does its stream.
   return { key, grant: null, rateKey: key.id, scope: "key", canPublish: () => true, mayReceive: () => true, expiresAt: null, payloadFor: () => undefined };
@@ -121,13 +101,3 @@ function grantClient(grant: MercureGrant, tenant: string): MercureClient {
   };
 }
 
-/** 403 for a token that does not allow what was asked (RFC 6750 insufficient_scope). */
-export function insufficientScope(message: string): ApiError {
-  return new ApiError(403, "forbidden", message, undefined, challenge("insufficient_scope"));
-}
-
-/** Tokens for a server without Mercure keys configured: every JWT is refused. */
-export const noTokens: MercureTokens = {
-  verify: () => Promise.reject(new ApiError(401, "unauthorized", "this tenant has no Mercure keys configured", undefined, challenge("invalid_token"))),
-  anonymousAllowed: () => false,
-};

@@ -22,6 +22,12 @@ export interface MercureGrant {
    * Undefined when there is none.
    */
   payloadFor(matcherType: MatcherType, matcher: string): unknown;
+  /**
+   * What the grant lets its holder receive, as one text: two grants with the
+   * same scope receive the same private updates, so their streams with the
+   * same selectors can share a group (one match per event for all of them).
+   */
+  readonly subscribeScope: string;
 }
 
 /** The authorization detail type of Mercure 1.0, compared byte by byte. */
@@ -55,6 +61,7 @@ interface Claims {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const anyMatches = (matchers: readonly TopicMatcher[], topic: string) => matchers.some((m) => m.matches(topic));
+const scopeOf = (matchers: readonly TopicMatcher[]) => [...new Set(matchers.map((m) => `${m.type}:${m.source}`))].sort().join("\u0000");
 
 /** Compiles one matcher within the token's bounds; `count` is the matchers compiled so far. */
 function compile(type: MatcherType, source: string, hubUrl: URL, count: number, what: string): TopicMatcher {
@@ -103,6 +110,7 @@ export function grant0x(claims: Claims, hubUrl: URL): MercureGrant {
     canPublish: (topic) => anyMatches(publish, topic),
     canSubscribe: (topic) => anyMatches(subscribe, topic),
     payloadFor: () => payload,
+    subscribeScope: scopeOf(subscribe),
   };
 }
 
@@ -154,5 +162,6 @@ export function grant10(claims: Claims, hubUrl: URL): MercureGrant {
     canPublish: (topic) => anyMatches(publish, topic),
     canSubscribe: (topic) => anyMatches(subscribe, topic),
     payloadFor: (_type, matcher) => subscribeDetails.find((d) => anyMatches(d.matchers, matcher))?.payload,
+    subscribeScope: scopeOf(subscribe),
   };
 }

@@ -6,7 +6,8 @@ import { ApiError } from "../http/errors.js";
 import { readChunks } from "../http/event-body.js";
 import { rateLimited, type PublishLimiter } from "../http/rate-limit.js";
 import type { EventLog } from "../store/event-log.js";
-import { insufficientScope, type MercureClient } from "./client.js";
+import { authError, type MercureClient } from "./client.js";
+import { insufficientScope } from "./tokens.js";
 import { inReservedNamespace, topicProblem } from "./selectors.js";
 import { MAX_ID_LENGTH, MAX_TOPIC_LENGTH, MAX_TOPICS, MAX_TYPE_LENGTH, MERCURE_UPDATE, type MercureUpdate } from "./update.js";
 
@@ -41,7 +42,7 @@ export async function publishUpdate(c: Context, deps: PublishDeps, tenant: strin
   const form = new URLSearchParams(body);
   const { id, update } = readUpdate(form, hubUrl);
   for (const topic of update.topics) {
-    if (!client.canPublish(topic)) throw insufficientScope(`this token may not publish to the topic "${topic}" (nothing was published)`);
+    if (!client.canPublish(topic)) throw authError(insufficientScope(`this token may not publish to the topic "${topic}" (nothing was published)`));
   }
   const admission = await deps.limiter.take(client.rateKey, 1, bytes);
   if (!admission.ok) throw rateLimited(deps.limiter, admission.retryAfterSec);

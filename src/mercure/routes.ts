@@ -9,8 +9,6 @@ import { subscribeUpdates, type SubscribeDeps } from "./subscribe.js";
 export interface MercureDeps extends ClientDeps, SubscribeDeps, PublishDeps {
   /** The tenant `/.well-known/mercure` serves (SWITCHBOARD_MERCURE_TENANT); null: that mount answers 404. */
   wellKnownTenant: string | null;
-  /** The origins whose pages may use a tenant's hub from the browser, credentials included (never `*`). */
-  corsOrigins(tenant: string): readonly string[];
 }
 
 export const WELL_KNOWN = "/.well-known/mercure";
@@ -26,7 +24,7 @@ export function mercureRoutes(deps: MercureDeps) {
   const app = new Hono<AppEnv>();
   const hub = (c: Context<AppEnv>, tenant: string, path: string) => {
     const hubUrl = new URL(path, new URL(c.req.url).origin);
-    const cors = corsHeaders(c, deps.corsOrigins(tenant));
+    const cors = corsHeaders(c, deps.mercure.settings(tenant).corsOrigins);
     return { hubUrl, cors };
   };
   const subscribe = async (c: Context<AppEnv>, tenant: string, path: string) => {
@@ -41,7 +39,7 @@ export function mercureRoutes(deps: MercureDeps) {
     return publishUpdate(c, deps, tenant, client, hubUrl);
   };
   const preflight = (c: Context<AppEnv>, tenant: string) => {
-    const headers = corsHeaders(c, deps.corsOrigins(tenant));
+    const headers = corsHeaders(c, deps.mercure.settings(tenant).corsOrigins);
     if (!headers["Access-Control-Allow-Origin"]) return c.body(null, 204);
     return c.body(null, 204, {
       ...headers,

@@ -8,7 +8,7 @@ import { openStream, type StreamDeps } from "../http/stream-routes.js";
 import { nextTurn } from "../next-turn.js";
 import type { EventLog } from "../store/event-log.js";
 import type { AddressCaps } from "./address-caps.js";
-import type { MercureClient } from "./client.js";
+import type { MercureClient, MercureConfig } from "./client.js";
 import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
 import { subscriptionEvent, type Subscription } from "./subscription-events.js";
 import { MERCURE_TYPES, mercureFrame, updateOf } from "./update.js";
@@ -60,8 +60,8 @@ const mixed = () => new ApiError(400, "invalid_selector", "use topic= selectors 
 
 export interface SubscribeDeps extends StreamDeps {
   log: EventLog;
-  /** Whether a tenant publishes subscription events (and answers its subscriptions API). */
-  subscriptionEvents(tenant: string): boolean;
+  /** Each tenant's settings: whether it publishes subscription events. */
+  mercure: MercureConfig;
   /** Anonymous streams per address group (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS). */
   anonymousCaps: AddressCaps;
   trustProxy: number;
@@ -114,7 +114,7 @@ export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: 
   };
   try {
     const response = await openStream(c, deps, selector, position, { headers, grant, until: client.expiresAt, resetFrames: false, onClose });
-    if (deps.subscriptionEvents(tenant)) {
+    if (deps.mercure.settings(tenant).subscriptions) {
       const subscriber = `urn:uuid:${randomUUID()}`;
       const subscriptions = matchers.map((matcher): Subscription => ({ draft, hubPath: hubUrl.pathname, matcher, subscriber, payload: client.payloadFor(matcher) }));
       closing.push(announce(deps, tenant, subscriptions));
