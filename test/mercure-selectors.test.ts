@@ -304,6 +304,14 @@ describe("a set of matchers", () => {
     expect(set.matchesAny(["https://example.com/b", "/readers/3"])).toBe(false);
     expect(set.matchesAny([])).toBe(false);
   });
+  it("compares 0.x selectors that are not templates as strings, and tries the templates", () => {
+    const set = new TopicMatcherSet([selector("https://example.com/{id"), selector("https://example.com/a"), selector("https://example.com/b/{id}")]);
+    expect(set.matches("https://example.com/{id")).toBe(true);
+    expect(set.matches("https://example.com/a")).toBe(true);
+    expect(set.matches("https://example.com/b/1")).toBe(true);
+    expect(set.matches("https://example.com/b/{id}")).toBe(true);
+    expect(set.matches("https://example.com/c")).toBe(false);
+  });
   it("matches everything with a wildcard among them, and nothing when empty", () => {
     expect(new TopicMatcherSet([exact("x"), compileMatcher("urlpattern", "*", HUB)]).matches("anything")).toBe(true);
     expect(new TopicMatcherSet([]).matches("anything")).toBe(false);

@@ -201,7 +201,7 @@ class Builder {
   readonly out2: number[] = [];
   readonly setOf: number[] = [];
   readonly sets: CharSet[] = [];
-  readonly #setIds = new Map<string, number>();
+  readonly #setIds = new Map<string | number, number>();
 
   constructor(private readonly maxStates: number) {}
 
@@ -246,7 +246,9 @@ class Builder {
   }
 
   #setId(set: CharSet): number {
-    const key = set.ranges.join(",");
+    const r = set.ranges;
+    // A literal character's set is one code unit: its number is its key (most sets are such).
+    const key = r.length === 2 && r[0] === r[1] ? r[0] : r.join(",");
     let id = this.#setIds.get(key);
     if (id === undefined) {
       id = this.sets.length;
@@ -266,31 +268,70 @@ interface Classes {
 }
 
 /**
- * Splits the code units into classes no set of the automaton tells apart
- * (the boundaries of all their ranges, then intervals with the same
- * membership merged), so the DFA's rows have a few entries, not 65,536.
+ * Splits the code units into classes no set of the automaton tells apart,
+ * so the DFA's rows have a few entries, not 65,536: the boundaries of all
+ * the sets' ranges cut the code units into intervals, and each set in turn
+ * splits the classes it covers part of (partition refinement). The work is
+ * the intervals each set covers, summed: linear for the literal characters
+ * of a pattern (one interval each), so compiling a long pattern stays cheap.
  */
 function partition(sets: readonly CharSet[]): Classes {
-  const cuts = new Set<number>([0, 128]);
+  let cutCount = 2;
+  for (const set of sets) cutCount += set.ranges.length;
+  const cuts = new Int32Array(cutCount);
+  let n = 0;
+  cuts[n++] = 0;
+  cuts[n++] = 128;
   for (const set of sets) {
-    for (const [lo, hi] of set.pairs()) {
-      cuts.add(lo);
-      if (hi < MAX_UNIT) cuts.add(hi + 1);
+    const r = set.ranges;
+    for (let k = 0; k < r.length; k += 2) {
+      cuts[n++] = r[k];
+      cuts[n++] = r[k + 1] + 1; // MAX_UNIT + 1 starts no interval: dropped below
     }
   }
-  const starts = [...cuts].sort((a, b) => a - b);
-  const classOfSignature = new Map<string, number>();
-  const representatives: number[] = [];
-  const intervalClass = starts.map((start) => {
-    const signature = sets.map((set) => (set.has(start) ? "1" : "0")).join("");
-    let cls = classOfSignature.get(signature);
-    if (cls === undefined) {
-      cls = representatives.length;
-      representatives.push(start);
-      classOfSignature.set(signature, cls);
+  cuts.sort();
+  const starts: number[] = [];
+  for (const cut of cuts) if (cut <= MAX_UNIT && cut !== starts[starts.length - 1]) starts.push(cut);
+  const indexOf = (unit: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] < unit) lo = mid + 1;
+      else hi = mid;
     }
-    return cls;
+    return lo;
+  };
+  const classOf = new Int32Array(starts.length);
+  // Per class: the last set that split it, and the class its covered part went to (arrays, not a Map per set).
+  const splitBy: number[] = [-1];
+  const splitTo: number[] = [0];
+  sets.forEach((set, s) => {
+    const r = set.ranges;
+    for (let k = 0; k < r.length; k += 2) {
+      for (let i = indexOf(r[k]); i < starts.length && starts[i] <= r[k + 1]; i++) {
+        const from = classOf[i];
+        if (splitBy[from] !== s) {
+          splitBy[from] = s;
+          splitTo[from] = splitBy.length;
+          splitBy.push(-1);
+          splitTo.push(0);
+        }
+        classOf[i] = splitTo[from];
+      }
+    }
   });
+  // Number the classes left densely, in order of their first interval.
+  const dense = new Int32Array(splitBy.length).fill(-1);
+  const representatives: number[] = [];
+  const intervalClass = new Int32Array(starts.length);
+  for (let i = 0; i < starts.length; i++) {
+    if (dense[classOf[i]] < 0) {
+      dense[classOf[i]] = representatives.length;
+      representatives.push(starts[i]);
+    }
+    intervalClass[i] = dense[classOf[i]];
+  }
   const ascii = new Uint16Array(128);
   let interval = 0;
   for (let unit = 0; unit < 128; unit++) {
@@ -299,11 +340,11 @@ function partition(sets: readonly CharSet[]): Classes {
   }
   const highStarts: number[] = [];
   const highClasses: number[] = [];
-  starts.forEach((start, i) => {
-    if (start >= 128 && (highClasses.length === 0 || highClasses[highClasses.length - 1] !== intervalClass[i])) {
-      highStarts.push(start);
+  for (let i = 0; i < starts.length; i++) {
+    if (starts[i] >= 128 && (highClasses.length === 0 || highClasses[highClasses.length - 1] !== intervalClass[i])) {
+      highStarts.push(starts[i]);
       highClasses.push(intervalClass[i]);
     }
-  });
+  }
   return { count: representatives.length, representatives, ascii, highStarts, highClasses };
 }

@@ -30,6 +30,9 @@ export { topicProblem } from "./topic-text.js";
  * `*` is the wildcard in every type. Templates and URL patterns compile to
  * automata (automaton.ts), never to a JavaScript RegExp, whose backtracking
  * a crafted pattern could make take exponential time on the event loop.
+ * Compiling costs tens of µs (linear in the source's length, up to a few ms
+ * at the limits); a compiled matcher is cheap to run and safe to share, so
+ * compile once per distinct (type, source, hub URL).
  */
 
 export type MatcherType = "exact" | "urlpattern" | "selector";
@@ -98,8 +101,13 @@ export function compileMatcher(type: MatcherType, source: string, hubUrl: URL): 
   }
 }
 
+/** Matchers that are a string comparison with their source (exact ones, and 0.x selectors that are no template). */
+const comparisons = new WeakSet<TopicMatcher>();
+
 function exactMatcher(type: MatcherType, source: string): TopicMatcher {
-  return { type, source, matches: (topic) => topic === source };
+  const matcher: TopicMatcher = { type, source, matches: (topic) => topic === source };
+  comparisons.add(matcher);
+  return matcher;
 }
 
 function selectorMatcher(source: string): TopicMatcher {
@@ -138,7 +146,8 @@ function urlPatternMatcher(source: string, hubUrl: URL): TopicMatcher {
 
 /**
  * Many matchers as one (a subscriber's subscriptions, a token's grants):
- * exact ones in a Set, a `*` anywhere short-circuiting, the rest tried in turn.
+ * string comparisons in a Set, a `*` anywhere short-circuiting, the rest
+ * tried in turn.
  */
 export class TopicMatcherSet {
   readonly #everything: boolean;
@@ -148,7 +157,7 @@ export class TopicMatcherSet {
   constructor(readonly matchers: readonly TopicMatcher[]) {
     this.#everything = matchers.some((m) => m.source === "*");
     for (const m of matchers) {
-      if (m.type === "exact") this.#exact.add(m.source);
+      if (comparisons.has(m)) this.#exact.add(m.source);
       else this.#patterns.push(m);
     }
   }

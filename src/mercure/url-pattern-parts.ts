@@ -50,6 +50,7 @@ export function parsePatternString(input: string, options: PartOptions, encode: 
   const tokens = tokenize(input, "strict");
   const segmentWildcard = segmentWildcardRegexp(options);
   const parts: Part[] = [];
+  const names = new Set<string>();
   let pendingFixed = "";
   let index = 0;
   let nextNumericName = 0;
@@ -112,7 +113,8 @@ export function parsePatternString(input: string, options: PartOptions, encode: 
     let name = "";
     if (nameToken !== null) name = nameToken.value;
     else name = String(nextNumericName++);
-    if (parts.some((p) => p.name === name)) throw new PatternSyntaxError(`the group name "${name}" is used twice`);
+    if (names.has(name)) throw new PatternSyntaxError(`the group name "${name}" is used twice`);
+    names.add(name);
     parts.push({ type, value, modifier, name, prefix: encode(prefix), suffix: encode(suffix) });
   };
 

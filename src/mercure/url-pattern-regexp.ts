@@ -61,6 +61,12 @@ const CLASS_SYNTAX = "()[]{}/-\\|";
 const DOUBLE_PUNCTUATORS = "&!#$%*+,.:;<=>?@^`~";
 const CLASS_PUNCTUATOR_ESCAPES = "&-!#%,:;<=>@`~";
 
+const REPETITION = /\{(\d+)(,(\d*))?\}/y;
+const GROUP_NAME = /\?<([A-Za-z_$][\w$]*)>/y;
+const TWO_HEX = /[0-9A-Fa-f]{2}/y;
+const FOUR_HEX = /[0-9A-Fa-f]{4}/y;
+const BRACED_HEX = /\{([0-9A-Fa-f]{1,6})\}/y;
+
 export function parseGroupRegexp(source: string): Pattern {
   return new RegexpParser(source).parse();
 }
@@ -88,6 +94,18 @@ class RegexpParser {
     return this.source[this.#at + offset];
   }
 
+  /** The sticky expression's match right here, consumed, or null. */
+  #read(sticky: RegExp): RegExpExecArray | null {
+    sticky.lastIndex = this.#at;
+    const match = sticky.exec(this.source);
+    if (match !== null) this.#at += match[0].length;
+    return match;
+  }
+
+  #startsWith(text: string): boolean {
+    return this.source.startsWith(text, this.#at);
+  }
+
   #disjunction(): Pattern {
     const options = [this.#alternative()];
     while (this.#peek() === "|") {
@@ -112,9 +130,8 @@ class RegexpParser {
       this.#at++;
       [min, max] = c === "*" ? [0, Infinity] : c === "+" ? [1, Infinity] : [0, 1];
     } else if (c === "{") {
-      const bounds = /^\{(\d+)(,(\d*))?\}/.exec(this.source.slice(this.#at));
+      const bounds = this.#read(REPETITION);
       if (bounds === null) this.#fail(`"{" must be escaped when it does not start a repetition such as {2,5}`);
-      this.#at += bounds[0].length;
       min = Number(bounds[1]);
       max = bounds[2] === undefined ? min : bounds[3] === "" ? Infinity : Number(bounds[3]);
       if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT)) this.#refuse(`a repetition count above ${MAX_REPEAT}`);
@@ -156,15 +173,12 @@ class RegexpParser {
 
   #group(): Pattern {
     // The tokenizer lets only "(?" open a group inside a regexp group.
-    const rest = this.source.slice(this.#at);
-    if (rest.startsWith("?:")) {
+    if (this.#startsWith("?:")) {
       this.#at += 2;
-    } else if (rest.startsWith("?=") || rest.startsWith("?!") || rest.startsWith("?<=") || rest.startsWith("?<!")) {
+    } else if (this.#startsWith("?=") || this.#startsWith("?!") || this.#startsWith("?<=") || this.#startsWith("?<!")) {
       this.#refuse("a look-around assertion");
-    } else {
-      const named = /^\?<([A-Za-z_$][\w$]*)>/.exec(rest);
-      if (named === null) this.#refuse(`the group "(${rest.slice(0, 3)}…"`);
-      this.#at += named[0].length;
+    } else if (this.#read(GROUP_NAME) === null) {
+      this.#refuse(`the group "(${this.source.slice(this.#at, this.#at + 3)}…"`);
     }
     const inner = this.#disjunction();
     if (this.#peek() !== ")") this.#fail(`missing ")"`);
@@ -200,9 +214,8 @@ class RegexpParser {
       return CharSet.unit(letter.charCodeAt(0) % 32);
     }
     if (c === "x") {
-      const hex = /^[0-9A-Fa-f]{2}/.exec(this.source.slice(this.#at));
+      const hex = this.#read(TWO_HEX);
       if (hex === null) this.#fail(`"\\x" must be followed by two hexadecimal digits`);
-      this.#at += 2;
       return CharSet.unit(parseInt(hex[0], 16));
     }
     if (c === "u") return this.#unicodeEscape();
@@ -212,11 +225,9 @@ class RegexpParser {
   }
 
   #unicodeEscape(): CharSet {
-    const braced = /^\{([0-9A-Fa-f]{1,6})\}/.exec(this.source.slice(this.#at));
-    const plain = /^[0-9A-Fa-f]{4}/.exec(this.source.slice(this.#at));
-    const match = braced ?? plain;
+    const braced = this.#read(BRACED_HEX);
+    const match = braced ?? this.#read(FOUR_HEX);
     if (match === null) this.#fail(`"\\u" must be followed by four hexadecimal digits or {…}`);
-    this.#at += match[0].length;
     const code = parseInt(braced ? braced[1] : match[0], 16);
     if (code > 0x10ffff) this.#fail(`"\\u{${braced![1]}}" is beyond U+10FFFF`);
     // URL components are ASCII once canonicalized: a character beyond U+FFFF can never match one.

@@ -83,8 +83,8 @@ export class UrlPattern {
   }
 
   /** The standard's `test(topic, hubUrl)`: false when the topic is not a URL reference against the hub's URL. */
-  test(topic: string, hubUrl: string): boolean {
-    const url = topicComponents(topic, hubUrl);
+  test(topic: string, hubHref: string): boolean {
+    const url = topicComponents(topic, hubHref);
     if (url === null) return false;
     // The pathname first: it is where topics of one hub differ.
     const t = this.tests;
