@@ -1,34 +1,20 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { partialsOf, sessionCookie } from "./support/console.js";
 import { query } from "./support/database.js";
 import { historyPage } from "./support/history-pages.js";
-import { ADMIN_KEY, api, publish, startTestServer, type TestServer } from "./support/server.js";
+import { ADMIN_KEY, publish, startTestServer, type TestServer } from "./support/server.js";
 import { SseClient } from "./support/sse-client.js";
-import { createTenant, tenantKey, writeAccess } from "./support/tenants.js";
-
-const SESSION_SECRET = "mercure-console-test-session-secret-0123456789";
-
-/** Publishes one update to a tenant's hub as a Mercure publisher does (form-encoded); resolves with the update's id. */
-async function publishUpdate(server: TestServer, tenant: string, form: Record<string, string | string[]>): Promise<string> {
-  const body = new URLSearchParams();
-  for (const [name, value] of Object.entries(form)) for (const v of [value].flat()) body.append(name, v);
-  const res = await api(server, `/api/v1/tenants/${tenant}/mercure`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return text;
-}
+import { publishUpdate, SESSION_SECRET, sessionWithoutRead } from "./support/mercure.js";
+import { createTenant } from "./support/tenants.js";
 
 /** The tenant's rows of the topics summary, by topic, as stored. */
 async function topicRows(server: TestServer, tenant: string) {
   type Row = { topic: string; updates: number; last_event_id: number; last_update_id: string; last_type: string | null; last_private: number; last_published_at: number };
-  // Integers come back as numbers from SQLite and as bigint text from PostgreSQL.
-  const rows = await query<Row>(
+  return query<Row>(
     server,
     "SELECT topic, updates, last_event_id, last_update_id, last_type, last_private, last_published_at FROM mercure_topics WHERE tenant = ? ORDER BY topic",
     [tenant],
   );
-  return rows.map((r) => ({ ...r, updates: Number(r.updates), last_event_id: Number(r.last_event_id), last_private: Number(r.last_private), last_published_at: Number(r.last_published_at) }));
 }
 
 /** The log's mercure.update event of an update id. */
@@ -36,32 +22,6 @@ async function eventOf(server: TestServer, tenant: string, updateId: string) {
   const { events } = await historyPage(server, tenant, { types: "mercure.update", subject: updateId });
   expect(events).toHaveLength(1);
   return { id: events[0].id, ts: Date.parse(events[0].ts) };
-}
-
-/**
- * A console session of a key without the read scope. Signing in refuses
- * such a key, and a key's scopes never change, so no such session arises:
- * it is made here as the database would hold one, and its cookie signed
- * with the server's secret, to show the Mercure page keeps a private
- * update's data from it whatever lets it in.
- */
-async function sessionWithoutRead(server: TestServer, tenant: string): Promise<string> {
-  const key = await tenantKey(server, tenant, ["publish"]);
-  const id = `ses_${randomBytes(8).toString("hex")}`;
-  const token = randomBytes(24).toString("base64url");
-  const now = Date.now();
-  await writeAccess(
-    server,
-    "INSERT INTO console_sessions (id, token_hash, key_id, created_at, last_seen_at, expires_at, user_agent, address) VALUES (?, ?, ?, ?, ?, ?, '', '')",
-    id,
-    createHash("sha256").update(token).digest("hex"),
-    key.id,
-    now,
-    now,
-    now + 3_600_000,
-  );
-  const payload = `${id}.${token}`;
-  return `sb_session=${payload}.${createHmac("sha256", SESSION_SECRET).update(payload).digest("base64url")}`;
 }
 
 const page = async (server: TestServer, path: string, cookie: string) => {
@@ -161,6 +121,22 @@ describe("console: Mercure topics and updates", () => {
     expect(html).toContain("book.checked");
     // Another tenant's updates are not on this page.
     expect(html).not.toContain("elsewhere");
+  });
+
+  it("pages the topics by keyset, 50 a page, updates committed together in log order", async () => {
+    await createTenant(server, "many");
+    // One request: one commit, one time for all 53; the log position orders them.
+    const batch = Array.from({ length: 53 }, (_, i) => ({ type: "mercure.update", subject: `u${i}`, data: { topics: [`urn:many:${i}`], data: `d${i}` } }));
+    expect((await publish(server, "many", batch)).status).toBe(201);
+    const shown = (html: string) => [...html.matchAll(/data-topic="urn:many:(\d+)"/g)].map((m) => Number(m[1]));
+    const first = await page(server, "/t/many/mercure", cookie);
+    expect(shown(first)).toEqual(Array.from({ length: 50 }, (_, i) => 52 - i));
+    const older = /<a href="(\/t\/many\/mercure\?before=[^"]+)" rel="next">/.exec(first)![1].replaceAll("&amp;", "&");
+    const second = await page(server, older, cookie);
+    expect(shown(second)).toEqual([2, 1, 0]);
+    expect(second).not.toContain('rel="next"');
+    // A cursor that is not one reads as the first page.
+    expect(shown(await page(server, "/t/many/mercure?before=junk", cookie))).toEqual(shown(first));
   });
 
   it("never shows an update's data in the activity feeds every viewer shares, only its topic and whether it is private", async () => {

@@ -3,7 +3,6 @@ import { CURSOR_PARAM, cursorParam, parseCursor, renderPager } from "../../conso
 import { descending, listPanel } from "../../console/live-list.js";
 import type { PanelContext } from "../../console/panels.js";
 import { MERCURE_UPDATE, updateOf } from "../../mercure/update.js";
-import type { Cursor } from "../../store/keyset.js";
 import { TOPICS_PAGE, topicsPage, type MercureTopic } from "./queries.js";
 
 /** The page's path under /t/:tenant, and its parts' ids. */
@@ -12,13 +11,8 @@ const LIST = "mercure-topics";
 const ROWS = "mercure-topic-rows";
 const PAGER = "mercure-topics-pager";
 
-/** Where the page starts (`?before=`): the previous page's last topic, its ids compared as the integers they are. */
-function cursorOf(query: Record<string, string | undefined>): Cursor | null {
-  const cursor = parseCursor(query[CURSOR_PARAM]);
-  return cursor && /^\d{1,15}$/.test(String(cursor.id)) ? { at: cursor.at, id: Number(cursor.id) } : null;
-}
-
-const pageOf = (ctx: PanelContext) => topicsPage(ctx.db, ctx.tenant!, cursorOf(ctx.query));
+/** The page of topics `?before=` names (the previous page's last: its last publish time and event id). */
+const pageOf = (ctx: PanelContext) => topicsPage(ctx.db, ctx.tenant!, parseCursor(ctx.query[CURSOR_PARAM]));
 
 /** Where a topic sorts: most recently published first. */
 const order = (t: MercureTopic) => `${descending(t.lastPublishedAt)}${descending(t.lastEventId)}`;
