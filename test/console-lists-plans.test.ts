@@ -6,13 +6,14 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentCounts, agentPage } from "../src/domain/agents/list.js";
 import { channelCounts, channelPage } from "../src/domain/channels/list.js";
+import { topicsPage } from "../src/domain/mercure/queries.js";
 import { workflowHistory } from "../src/domain/workflows/history.js";
 import { workflowCounts, workflowPage } from "../src/domain/workflows/list.js";
 import { openDb, type Db } from "../src/store/db.js";
 import * as schema from "../src/store/schema.js";
 
 /**
- * Every query of the workflows, channels and agents lists, and of a
+ * Every query of the workflows, channels, agents and Mercure topics lists, and of a
  * workflow's history, reads through an index, on the real migrated
  * database: asked of SQLite itself (EXPLAIN QUERY PLAN) for the statements
  * the list functions actually run, never a full SCAN of a table. A search
@@ -63,12 +64,16 @@ describe("the lists read through indexes", () => {
     const ch = sqlite.prepare("INSERT INTO channels (tenant, channel_id, platform, name, state, created_at, updated_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     const ag = sqlite.prepare("INSERT INTO agents (tenant, agent_id, name, status, updated_at, event_id) VALUES (?, ?, ?, ?, ?, ?)");
     const ev = sqlite.prepare("INSERT INTO events (tenant, type, subject, data, ts) VALUES (?, ?, ?, '{}', ?)");
+    const mt = sqlite.prepare(
+      "INSERT INTO mercure_topics (tenant, topic_hash, topic, updates, last_event_id, last_update_id, last_private, last_published_at) VALUES (?, ?, ?, 1, ?, ?, 0, ?)",
+    );
     sqlite.transaction(() => {
       for (let i = 0; i < 3000; i++) {
         const tenant = i % 3 === 0 ? "other" : "demo";
         wf.run(tenant, `wf-${i}`, `Job ${i}`, ["running", "paused", "completed", "failed", "cancelled"][i % 5], i, i, i, i + 1);
         if (i < 600) ch.run(tenant, `ch-${i}`, "slack", `Line ${i}`, ["connecting", "connected", "failed", "disconnected"][i % 4], i, i, i + 1);
         if (i < 600) ag.run(tenant, `a-${i}`, `Agent ${i}`, ["available", "busy", "error", "disconnected"][i % 4], i, i + 1);
+        if (i < 600) mt.run(tenant, `h-${i}`, `urn:topic:${i}`, i + 1, `u-${i}`, i);
         ev.run(tenant, i % 2 ? "workflow.progress" : "agent.status", `wf-${i % 7}`, i);
       }
     })();
@@ -105,6 +110,8 @@ describe("the lists read through indexes", () => {
     ["agents: a status's later page", () => agentPage(recorded, "demo", { status: "busy", q: null, after: "a-101" }), /agents_tenant_status_name_idx \(tenant=\? AND status=\? AND \(name,agent_id\)>\(\?,\?\)\)/],
     ["agents: a search", () => agentPage(recorded, "demo", { status: null, q: "agent 4", after: null }), /agents_tenant_name_idx \(tenant=\?\)/],
     ["agents: the counts", () => agentCounts(recorded, "demo"), /COVERING INDEX agents_tenant_status_name_idx \(tenant=\?\)/],
+    ["Mercure topics: first page", () => topicsPage(recorded, "demo", null), /mercure_topics_tenant_published_idx \(tenant=\?\)/],
+    ["Mercure topics: a deep page", () => topicsPage(recorded, "demo", { at: 300, id: "301" }), /mercure_topics_tenant_published_idx \(tenant=\? AND \(last_published_at,last_event_id\)<\(\?,\?\)\)/],
     ["a workflow's history", () => workflowHistory(recorded, "demo", "wf-3", null), /events_tenant_subject_id_idx \(tenant=\? AND subject=\?\)/],
     ["a workflow's older history", () => workflowHistory(recorded, "demo", "wf-3", 2000), /events_tenant_subject_id_idx \(tenant=\? AND subject=\? AND id<\?\)/],
   ];

@@ -192,6 +192,7 @@ describe("the tenant's navigation", () => {
       "Chat /t/demo/sessions",
       "Channels /t/demo/channels",
       "Agents /t/demo/agents",
+      "Mercure /t/demo/mercure",
       "Activity /t/demo/feed",
       "Stats /t/demo/stats",
     ]);
@@ -201,6 +202,7 @@ describe("the tenant's navigation", () => {
     expect(current("/t/demo/sessions/new")).toEqual(["Chat"]);
     expect(current("/t/demo/agents/ada")).toEqual(["Agents"]);
     expect(current("/t/demo/feed")).toEqual(["Activity"]);
+    expect(current("/t/demo/mercure")).toEqual(["Mercure"]);
     expect(current("/t/demo/stats")).toEqual(["Stats"]);
     // A path that only starts like a section is not in it.
     expect(current("/t/demo/callsign")).toEqual([]);

@@ -1,4 +1,6 @@
+import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
+import type { FeedContext, FeedFilter } from "./feed.js";
 
 /**
  * How one topic's events read in the activity feed, from the domain that
@@ -22,6 +24,12 @@ export interface FeedTopic {
   folded?: readonly string[];
   /** What a subject is called where its id would mean little (a workflow's name, a session's title); null when unknown. */
   label?(db: Db, tenant: string, subject: string): string | null;
+  /**
+   * An event's data where a feed shows each item's data (`payloads`), in
+   * the topic's own words: markup from an escaping template. Default: its
+   * JSON under a fold.
+   */
+  payload?(ctx: FeedContext, f: FeedFilter, e: StoredEvent): string;
 }
 
 /** Every topic's feed wording, by topic. */

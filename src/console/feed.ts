@@ -24,6 +24,13 @@ export interface FeedFilter {
   client?: string | null;
   /** Each item shows its event's data, folded (a detail page's timeline); never from the URL. */
   payloads?: boolean;
+  /**
+   * Private Mercure updates show their data: the viewer could receive them
+   * from the hub. Never from the URL: only a page whose stream group is
+   * keyed by that right sets it. Without it a feed says an update is
+   * private, never what it holds.
+   */
+  privateData?: boolean;
 }
 
 /** What a feed renders from: the views, the state its labels are read from, its tenant (null: all) and its topics' wording. */
@@ -89,7 +96,8 @@ export interface FeedItem {
 export function renderFeedItem(ctx: FeedContext, f: FeedFilter, item: FeedItem): string {
   const { e, tick } = item;
   const data = JSON.parse(e.data) as Record<string, unknown>;
-  const label = e.subject === null ? null : (ctx.feed.get(topicOf(e.type))?.label?.(ctx.db, e.tenant, e.subject) ?? null);
+  const topic = ctx.feed.get(topicOf(e.type));
+  const label = e.subject === null ? null : (topic?.label?.(ctx.db, e.tenant, e.subject) ?? null);
   return ctx.views.render("partials/feed-item", {
     e,
     icon: helpers.eventIcon(e.type, data),
@@ -97,7 +105,8 @@ export function renderFeedItem(ctx: FeedContext, f: FeedFilter, item: FeedItem):
     subject: hasSubject(ctx, f, e) ? subjectKey(e) : null,
     fold: takesFold(ctx, f, e) ? (tick ? foldText(tick) : "") : null,
     allTenants: ctx.tenant === null,
-    payload: f.payloads ? JSON.stringify(data, null, 2) : null,
+    payload: f.payloads && !topic?.payload ? JSON.stringify(data, null, 2) : null,
+    detail: f.payloads && topic?.payload ? topic.payload(ctx, f, e) : null,
   });
 }
 

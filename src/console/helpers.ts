@@ -18,6 +18,7 @@ const TOPIC_ICONS: Record<string, string> = {
   chat: "✎",
   tool: "⚒",
   activity: "✉",
+  mercure: "☿",
 };
 
 export const helpers = {
@@ -138,6 +139,13 @@ export const helpers = {
         return `Cancel of tool ${who} requested`;
       case "tool.cancelled":
         return `Tool ${who} cancelled${d.reason ? `: ${d.reason}` : ""}`;
+      case "mercure.update": {
+        // Its topics and type, never its data: the feeds of every page show this line, whoever looks.
+        const topics = Array.isArray(data.topics) ? data.topics.map(String) : [];
+        const more = topics.length > 1 ? ` (+${topics.length - 1} more topic${topics.length > 2 ? "s" : ""})` : "";
+        const sse = typeof data.type === "string" ? ` · ${data.type.slice(0, 80)}` : "";
+        return `${data.private === true ? "Private update" : "Update"} on ${(topics[0] ?? "").slice(0, 160)}${more}${sse}`;
+      }
       default: {
         // Generic events: their type and subject, and the first text field a producer is likely to send.
         const text = ["message", "text", "title", "summary", "status"].map((k) => d[k]).find((v) => typeof v === "string");

@@ -26,6 +26,7 @@ const SECTIONS: readonly (readonly [label: string, path: string])[] = [
   ["Chat", "/sessions"],
   ["Channels", "/channels"],
   ["Agents", "/agents"],
+  ["Mercure", "/mercure"],
   ["Activity", "/feed"],
   ["Stats", "/stats"],
 ];

@@ -42,7 +42,8 @@ export class SharedRenders {
         return this.#get(`${this.#panelKey(panel, ctx)}|u|${ids}`, () => panel.update!(ctx, events));
       },
       feed: (ctx, filter) => {
-        const scope = `${ctx.tenant === null ? "a" : "t"}|${filter.every ? "e" : "c"}|${filter.payloads ? "p" : ""}`;
+        // Everything an item's markup depends on besides its event: a private update's data shows only to some viewers.
+        const scope = `${ctx.tenant === null ? "a" : "t"}|${filter.every ? "e" : "c"}|${filter.payloads ? "p" : ""}|${filter.privateData ? "v" : ""}`;
         return {
           item: (item) => this.#get(`f|${item.e.id}|${scope}|${item.tick?.id ?? ""}`, () => renderFeedItem(ctx, filter, item)),
           fold: (tick) => this.#get(`k|${tick.id}`, () => renderFold(ctx, tick)),

@@ -31,6 +31,8 @@ import { callsConsoleRoutes } from "./calls/console-routes.js";
 import { workflowsListPage } from "./workflows/list-panel.js";
 import { channelsListPage } from "./channels/fragments.js";
 import { agentsListPage } from "./agents/fragments.js";
+import { mercureFeed } from "./mercure/feed.js";
+import { mercureConsoleRoutes } from "./mercure/console-routes.js";
 
 /** Every domain Switchboard knows; each reserves its topics. */
 export function createDomains(ctx: DomainContext): Domains {
@@ -62,9 +64,9 @@ export const consolePanels: Panel[] = [...overview];
 export const adminPanels: Panel[] = [callsPanel];
 
 /** How each domain's events read in the console's activity feed. */
-export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed]);
+export const consoleFeed = feedTopics([callsFeed, agentsFeed, channelsFeed, workflowsFeed, chatFeed, toolsFeed, mercureFeed]);
 
-/** Each domain's console pages and control forms, and the list pages of workflows, channels and agents. */
+/** Each domain's console pages and control forms, the list pages of workflows, channels and agents, and the Mercure page. */
 export const domainConsoles = [
   callsConsoleRoutes,
   agentsConsoleRoutes,
@@ -74,4 +76,5 @@ export const domainConsoles = [
   workflowsListPage,
   channelsListPage,
   agentsListPage,
+  mercureConsoleRoutes,
 ];

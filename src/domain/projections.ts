@@ -7,6 +7,7 @@ import { agentsProjection } from "./agents/projection.js";
 import { callsProjection } from "./calls/projection.js";
 import { channelsProjection } from "./channels/projection.js";
 import { chatProjection } from "./chat/projection.js";
+import { mercureProjection } from "./mercure/projection.js";
 import type { Data, Projection } from "./domain.js";
 import { topicOf } from "./registry.js";
 import { workflowsProjection } from "./workflows/projection.js";
@@ -15,7 +16,7 @@ import { workflowsProjection } from "./workflows/projection.js";
  * Every domain's projection. Only this module (and what it imports) is
  * loaded by the log's writer thread: no routes, views or timers.
  */
-export const projections: readonly Projection[] = [callsProjection, agentsProjection, channelsProjection, workflowsProjection, chatProjection];
+export const projections: readonly Projection[] = [callsProjection, agentsProjection, channelsProjection, workflowsProjection, chatProjection, mercureProjection];
 
 const projectedTopics: ReadonlySet<string> = new Set(projections.flatMap((p) => p.topics));
 

@@ -56,7 +56,7 @@ const updateSchema = z.strictObject({
   retry: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
 
-/** The domain that reserves the `mercure` topic: one type, validated; no projection. */
+/** The domain that reserves the `mercure` topic: one type, validated; its topics are summed up by src/domain/mercure/projection.ts. */
 export const mercureDomain: Domain = {
   name: "mercure",
   topics: ["mercure"],

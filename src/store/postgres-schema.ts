@@ -5,6 +5,7 @@ import * as agents from "../domain/agents/schema.js";
 import * as calls from "../domain/calls/schema.js";
 import * as channels from "../domain/channels/schema.js";
 import * as chat from "../domain/chat/schema.js";
+import * as mercure from "../domain/mercure/schema.js";
 import * as workflows from "../domain/workflows/schema.js";
 import * as core from "./schema.js";
 
@@ -88,7 +89,7 @@ function getTableName(v: object): string | null {
 
 const mirrored = new Map<SQLiteTable, PgTableWithColumns<any>>();
 // A foreign key's table is looked up when drizzle reads a table's extras, once all are mirrored: any order does.
-for (const module of [core, agents, calls, channels, chat, workflows]) for (const table of tablesOf(module)) mirror(table, mirrored);
+for (const module of [core, agents, calls, channels, chat, workflows, mercure]) for (const table of tablesOf(module)) mirror(table, mirrored);
 
 /** Every table of the schema, mirrored; drizzle-kit reads the named exports below. */
 export const postgresTables = mirrored;
@@ -113,3 +114,4 @@ export const chatDeltas = of(chat.chatDeltas);
 export const toolRuns = of(chat.toolRuns);
 export const workflowsTable = of(workflows.workflows);
 export const workflowStateCounts = of(workflows.workflowStateCounts);
+export const mercureTopicsTable = of(mercure.mercureTopics);

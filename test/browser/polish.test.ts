@@ -17,7 +17,7 @@ function luminance(css: string): number {
 }
 
 /** A tenant's sections in the top bar's navigation. */
-const SECTIONS = ["Overview", "Calls", "Workflows", "Chat", "Channels", "Agents", "Activity", "Stats"];
+const SECTIONS = ["Overview", "Calls", "Workflows", "Chat", "Channels", "Agents", "Mercure", "Activity", "Stats"];
 
 /** The top bar as a signed-in operator sees it: its navigation links and the sign-out button. */
 async function topBar(page: Page): Promise<{ links: string[]; signOut: boolean }> {
