@@ -52,6 +52,8 @@ export interface AppDeps {
   ready?: () => boolean;
   /** On a cluster: the allowances every node shares (SharedRateLimiter); a single host keeps its own. */
   limiter?: PublishLimiter;
+  /** On a cluster: this node's id (StreamCensus), which the subscriptions it holds are marked with. */
+  node?: string;
 }
 
 /** Builds the HTTP application from its dependencies; never listens (see server.ts). */
@@ -96,6 +98,7 @@ export function createApp(deps: AppDeps) {
       maxEventBytes: config.MAX_EVENT_BYTES,
       checkData: deps.domains.normalize,
       mercure,
+      node: deps.node ?? "local",
       wellKnownTenant: config.SWITCHBOARD_MERCURE_TENANT ?? null,
       anonymousCaps: new AddressCaps(config.MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS),
       trustProxy: config.TRUST_PROXY,

@@ -14,6 +14,7 @@ import { readTls } from "./http/tls.js";
 import { Hub } from "./hub/hub.js";
 import { createLogger, type Logger } from "./logger.js";
 import { fullCollector } from "./memory.js";
+import { SubscriptionSweep } from "./mercure/subscription-sweep.js";
 import { TurnBudget } from "./turn-budget.js";
 import { createMetrics } from "./metrics.js";
 import { AccessStore } from "./store/access.js";
@@ -35,6 +36,11 @@ import { TenantStore } from "./store/tenants.js";
 const HISTORY_READERS = 2;
 /** How often the nodes of a cluster tell each other their open streams (the cap's precision across nodes). */
 const CENSUS_MS = 1_000;
+/**
+ * How long a Mercure subscription of a node that is not reporting stays active: a new node reports
+ * within CENSUS_MS, and a node is silent after a few seconds (StreamCensus); this leaves room for both.
+ */
+const ORPHANED_SUBSCRIPTION_MS = 30_000;
 
 export interface RunningServer {
   url: string;
@@ -108,13 +114,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     : null;
   census?.start();
   let leadership: Leadership | null = null;
+  const subscriptions = new SubscriptionSweep(log, db, logger);
   if (cluster) {
     const sweep = () => presence.sweep(connectedAgents(db), census!.workersElsewhere(), Date.now());
-    leadership = leadCluster(config, cluster, logger, (lead) => (leading = lead), [domains, sweeping(presence, sweep)]);
+    // Mercure subscriptions of nodes that went away end a while after the node fell silent.
+    const endOrphans = () => void subscriptions.sweep(census!.liveNodes(), Date.now() - ORPHANED_SUBSCRIPTION_MS);
+    leadership = leadCluster(config, cluster, logger, (lead) => (leading = lead), [domains, sweeping(presence, sweep), every(CENSUS_MS, endOrphans)]);
   } else {
     // One node: agents the log says are connected get a grace period to come back.
     presence.start(connectedAgents(db));
     domains.start();
+    // No stream outlives its process: the Mercure subscriptions the log says are active ended with the last one.
+    await subscriptions.sweep([], Date.now());
   }
 
   const views = new Views();
@@ -130,7 +141,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const ready = cluster ? () => cluster.ready() : undefined;
   const allowance = { ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY };
   const limiter = cluster ? new SharedRateLimiter(cluster.pool, allowance, logger) : undefined;
-  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access, ready, limiter });
+  const app = createApp({ config, db, sqlite, log, hub, keys, tenants, metrics, logger, domains, presence, views, sessions, access, ready, limiter, node: census?.node });
   const server = await new Promise<ServerType>((resolve, reject) => {
     // With a certificate, HTTP/2: every tab of a browser shares one connection, where HTTP/1.1 gives
     // an origin six, each held by a page's stream. HTTP/1.1 stays for clients without HTTP/2.
@@ -224,6 +235,21 @@ function leadCluster(config: Config, cluster: PostgresEventLog, logger: Logger, 
       retention = null;
     },
   });
+}
+
+/** Work a leader repeats, every `ms`, while it leads. */
+function every(ms: number, work: () => void): { start(): void; stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    start() {
+      timer = setInterval(work, ms);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+  };
 }
 
 /** The leader's presence sweeps: every CENSUS_MS, as often as the nodes tell each other their streams. */

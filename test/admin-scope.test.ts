@@ -24,7 +24,9 @@ const ADMIN_ROUTES = [
   { method: "GET", path: "/admin/live", console: true },
 ];
 const PUBLIC = ["GET /", "GET /login", "POST /login", "POST /logout", "GET /healthz", "GET /metrics", "GET /switch", "GET /favicon.ico", "GET /favicon.svg"];
-const perTenant = (path: string) => path.startsWith("/api/v1/tenants/:tenant") || path === "/t/:tenant" || path.startsWith("/t/:tenant/");
+// /.well-known/mercure is the Mercure hub of the one tenant SWITCHBOARD_MERCURE_TENANT names.
+const perTenant = (path: string) =>
+  path.startsWith("/api/v1/tenants/:tenant") || path === "/t/:tenant" || path.startsWith("/t/:tenant/") || path === "/.well-known/mercure" || path.startsWith("/.well-known/mercure/");
 
 /** The entities the write routes name, created before the table runs. */
 const PARAMS: Record<string, string> = { tenant: "demo", workflow: "wf-1", channel: "ch-1", session: "s-1", tool: "run-1", worker: "runner-1" };
@@ -63,7 +65,8 @@ describe("admin keys and the routes across tenants", () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // With the well-known Mercure hub on, so that its routes are checked like every other.
+    server = await startTestServer({ SWITCHBOARD_MERCURE_TENANT: "demo" });
     for (const h of holders) keys[h.name] = h.name === "admin" ? ADMIN_KEY : (await createKey(server, { tenant: h.tenant, scopes: h.scopes, label: h.name })).secret;
     // What the write routes act on, so that a refusal is about the key, not a missing entity.
     const seeded = await publish(server, "demo", [
@@ -122,7 +125,7 @@ describe("admin keys and the routes across tenants", () => {
     const head = await logHead(server);
     for (const route of writes) {
       const path = concrete(route.path);
-      const res = route.path.startsWith("/api/")
+      const res = route.path.startsWith("/api/") || route.path.startsWith("/.well-known/")
         ? await api(server, path, { method: route.method, key: keys["admin-read"], headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "note.added" }) })
         : await fetch(server.url + path, {
             method: "POST",

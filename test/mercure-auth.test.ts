@@ -208,12 +208,58 @@ describe("Mercure authorization", () => {
     expect(started).toMatchObject({ "@context": "https://mercure.rocks/", type: "Subscription", topic: "urn:watched", active: true, payload: { user: "ada" } });
     expect(started.subscriber).toMatch(/^urn:uuid:/);
     expect(started.id).toBe(`${path}/urn%3Awatched/${encodeURIComponent(started.subscriber)}`);
+
+    // The subscriptions API lists it, to a token that may subscribe to the API's paths.
+    const apiToken = await subscriberToken([`${path}{/topic,subscriber}`, path]);
+    const get = (p: string, token = apiToken) => fetch(`${server.url}${p}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    await vi.waitFor(async () => {
+      const all = await get(path);
+      expect(all.status).toBe(200);
+      expect(all.headers.get("content-type")).toBe("application/ld+json");
+      const body = await all.json();
+      expect(body).toMatchObject({ "@context": "https://mercure.rocks/", id: path, type: "Subscriptions" });
+      expect(body.lastEventID).toMatch(/^urn:uuid:/);
+      expect(body.subscriptions).toContainEqual(started);
+    }, WAIT);
+    const collection = await (await get(`${path}/urn%3Awatched`)).json();
+    expect(collection.subscriptions).toEqual([started]);
+    const one = await get(started.id);
+    expect(await one.json()).toMatchObject({ ...started, lastEventID: expect.any(String) });
+    expect((await get(`${path}/urn%3Anobody/urn%3Auuid%3Ax`)).status).toBe(404);
+    expect((await get(path, "")).status).toBe(401);
+    expect((await get(path, await subscriberToken(["urn:watched"]))).status).toBe(403);
+
     watched.close();
     await watcher.until(() => about("urn:watched").length >= 2);
     expect(about("urn:watched")[1]).toEqual({ ...started, active: false });
+    await vi.waitFor(async () => expect((await (await get(`${path}/urn%3Awatched`)).json()).subscriptions).toEqual([]), WAIT);
+    expect(await (await get(started.id)).json()).toMatchObject({ active: false });
     // Subscription events are private.
     expect(anonymousWatcher.messages).toEqual([]);
+  });
+
+  it("describes 1.0 subscriptions in 1.0's shape, in events and in the API", async () => {
+    const path = `${hub}/subscriptions`;
+    const watcher = await subscribe(`topic=${encodeURIComponent(`${path}/{+rest}`)}`, { authorization: `Bearer ${await subscriberToken([`${path}/{+rest}`])}` });
+    const pattern = "https://example.com/shelves/:id";
+    const watched = await subscribe(`match_urlpattern=${encodeURIComponent(pattern)}`, { authorization: `Bearer ${await subscriberToken([])}` });
+    expect(watched.status).toBe(200);
+    await watcher.until((c) => c.messages.some((m) => JSON.parse(m.data).match === pattern));
+    const frame = watcher.messages.find((m) => JSON.parse(m.data).match === pattern)!;
+    expect(frame.event).toBe("mercure");
+    const doc = JSON.parse(frame.data);
+    expect(doc).toMatchObject({ type: "subscription", match_type: "urlpattern", match: pattern, active: true });
+    expect(doc.id).toBe(`${path}/urlpattern/${encodeURIComponent(pattern)}/${encodeURIComponent(doc.subscriber)}`);
+    const api = await fetch(`${server.url}${path}/urlpattern/${encodeURIComponent(pattern)}`, { headers: { authorization: `Bearer ${await subscriberToken(["*"])}` } });
+    expect(api.headers.get("content-type")).toBe("application/json");
+    expect(api.headers.get("link")).toMatch(/rel="mercure"; last-event-id="[^"]+"; type="mercure"; content-type="application\/json"$/);
+    expect(await api.json()).toEqual({ id: `${path}/urlpattern/${encodeURIComponent(pattern)}`, type: "subscriptions", subscriptions: [doc] });
+    watched.close();
     await settings({ subscriptions: false });
+    await vi.waitFor(async () => {
+      const off = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${await subscriberToken(["*"])}` } });
+      expect(off.status).toBe(404);
+    }, WAIT);
   });
 });
 

@@ -5,8 +5,9 @@ import { ApiError } from "../http/errors.js";
 import { identify, type ClientDeps } from "./client.js";
 import { publishUpdate, type PublishDeps } from "./publish.js";
 import { subscribeUpdates, type SubscribeDeps } from "./subscribe.js";
+import { subscriptionsApi, type SubscriptionsApiDeps } from "./subscriptions-api.js";
 
-export interface MercureDeps extends ClientDeps, SubscribeDeps, PublishDeps {
+export interface MercureDeps extends ClientDeps, SubscribeDeps, PublishDeps, SubscriptionsApiDeps {
   /** The tenant `/.well-known/mercure` serves (SWITCHBOARD_MERCURE_TENANT); null: that mount answers 404. */
   wellKnownTenant: string | null;
 }
@@ -53,10 +54,20 @@ export function mercureRoutes(deps: MercureDeps) {
     return deps.wellKnownTenant;
   };
 
+  const subscriptions = (c: Context<AppEnv>, tenant: string, path: string) => {
+    const { hubUrl, cors } = hub(c, tenant, path);
+    for (const [name, value] of Object.entries(cors)) c.header(name, value);
+    return subscriptionsApi(c, deps, tenant, hubUrl);
+  };
+
   app.get("/api/v1/tenants/:tenant/mercure", (c) => subscribe(c, c.req.param("tenant"), tenantHubPath(c.req.param("tenant"))));
+  app.get("/api/v1/tenants/:tenant/mercure/subscriptions", (c) => subscriptions(c, c.req.param("tenant"), tenantHubPath(c.req.param("tenant"))));
+  app.get("/api/v1/tenants/:tenant/mercure/subscriptions/*", (c) => subscriptions(c, c.req.param("tenant"), tenantHubPath(c.req.param("tenant"))));
   app.post("/api/v1/tenants/:tenant/mercure", (c) => publish(c, c.req.param("tenant"), tenantHubPath(c.req.param("tenant"))));
   app.options("/api/v1/tenants/:tenant/mercure", (c) => preflight(c, c.req.param("tenant")));
   app.get(WELL_KNOWN, (c) => subscribe(c, wellKnown(), WELL_KNOWN));
+  app.get(`${WELL_KNOWN}/subscriptions`, (c) => subscriptions(c, wellKnown(), WELL_KNOWN));
+  app.get(`${WELL_KNOWN}/subscriptions/*`, (c) => subscriptions(c, wellKnown(), WELL_KNOWN));
   app.post(WELL_KNOWN, (c) => publish(c, wellKnown(), WELL_KNOWN));
   app.options(WELL_KNOWN, (c) => preflight(c, wellKnown()));
   return app;
@@ -73,6 +84,8 @@ export function discoveryLink() {
     await next();
     const tenant = c.req.param("tenant");
     if (tenant === undefined || c.req.method !== "GET" || !c.res.headers.get("content-type")?.startsWith("application/json")) return;
+    // The hub's own answers (the subscriptions API) name it already, with their cursor.
+    if (c.res.headers.has("link")) return;
     c.res.headers.append("Link", `<${new URL(tenantHubPath(tenant), c.req.url)}>; rel="mercure"`);
   });
 }

@@ -62,6 +62,8 @@ export interface SubscribeDeps extends StreamDeps {
   log: EventLog;
   /** Each tenant's settings: whether it publishes subscription events. */
   mercure: MercureConfig;
+  /** This node's id in its subscription events ("local" on a single host): who holds the subscription. */
+  node: string;
   /** Anonymous streams per address group (MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS). */
   anonymousCaps: AddressCaps;
   trustProxy: number;
@@ -135,7 +137,7 @@ export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: 
  */
 function announce(deps: SubscribeDeps, tenant: string, subscriptions: Subscription[]): () => void {
   const append = (active: boolean) =>
-    deps.log.append(tenant, subscriptions.map((s) => subscriptionEvent(s, active, `urn:uuid:${randomUUID()}`))).then(
+    deps.log.append(tenant, subscriptions.map((s) => subscriptionEvent(s, active, `urn:uuid:${randomUUID()}`, deps.node))).then(
       () => undefined,
       (err: Error) => deps.logger.warn("Mercure subscription event not appended", { tenant, active, error: err.message }),
     );

@@ -51,9 +51,14 @@ export function subscriptionDocument(s: Subscription, active: boolean): Record<s
   return doc;
 }
 
-/** The event of the log that announces a subscription starting (`active`) or ending. */
-export function subscriptionEvent(s: Subscription, active: boolean, id: string): NewEvent {
-  const update: MercureUpdate = { topics: [subscriptionTopic(s)], data: JSON.stringify(subscriptionDocument(s, active)), private: true };
-  if (s.draft === "1.0") update.type = "mercure";
+/** The event of the log that announces a subscription starting (`active`) or ending, held by a stream on `node`. */
+export function subscriptionEvent(s: Subscription, active: boolean, id: string, node: string): NewEvent {
+  return documentEvent(subscriptionTopic(s), subscriptionDocument(s, active), s.draft, id, node);
+}
+
+/** The event that carries a subscription's document (`type: "subscription"` is 1.0's: its events go as SSE type `mercure`). */
+export function documentEvent(topic: string, document: Record<string, unknown>, draft: Draft, id: string, node: string): NewEvent {
+  const update: MercureUpdate = { topics: [topic], data: JSON.stringify(document), private: true, node };
+  if (draft === "1.0") update.type = "mercure";
   return { type: MERCURE_SUBSCRIPTION, subject: id, data: JSON.stringify(update), key: null };
 }

@@ -35,6 +35,8 @@ export interface MercureUpdate {
   type?: string;
   /** The SSE `retry:` field, ms. */
   retry?: number;
+  /** A subscription event's: the node whose stream holds the subscription (never sent to subscribers). */
+  node?: string;
 }
 
 /**

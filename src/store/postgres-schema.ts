@@ -115,3 +115,4 @@ export const toolRuns = of(chat.toolRuns);
 export const workflowsTable = of(workflows.workflows);
 export const workflowStateCounts = of(workflows.workflowStateCounts);
 export const mercureTopicsTable = of(mercure.mercureTopics);
+export const mercureSubscriptionsTable = of(mercure.mercureSubscriptions);

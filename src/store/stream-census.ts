@@ -36,6 +36,7 @@ export class StreamCensus {
   readonly node = randomUUID();
   #elsewhere = new Map<string, number>();
   #workersElsewhere: ReadonlySet<string> = new Set();
+  #live: ReadonlySet<string> = new Set();
   /** What this node last reported, to write only what changed. */
   #reported = new Map<string, number>();
   #reportedWorkers = new Set<string>();
@@ -52,6 +53,11 @@ export class StreamCensus {
   /** Workers (`tenant\u0000worker`) whose command streams the other nodes held when they last reported. */
   workersElsewhere(): ReadonlySet<string> {
     return this.#workersElsewhere;
+  }
+
+  /** The nodes that reported streams within the last few seconds, this one included: those alive and connected. */
+  liveNodes(): ReadonlySet<string> {
+    return new Set([...this.#live, this.node]);
   }
 
   start(): void {
@@ -82,7 +88,7 @@ export class StreamCensus {
     const workers = new Set(this.options.workers());
     const joined = [...workers].filter((k) => !this.#reportedWorkers.has(k)).map(split);
     const left = [...this.#reportedWorkers].filter((k) => !workers.has(k)).map(split);
-    const { rows, held } = await inTransaction(pool, async (client) => {
+    const { rows, held, live } = await inTransaction(pool, async (client) => {
       if (changed.length > 0) {
         await client.query(
           `INSERT INTO node_streams (node, tenant, streams, at) SELECT $1, t, n, ${NOW} FROM unnest($2::text[], $3::bigint[]) AS c(t, n)
@@ -118,10 +124,12 @@ export class StreamCensus {
         `SELECT DISTINCT tenant, worker FROM node_workers WHERE node <> $1 AND at >= ${NOW} - $2`,
         [this.node, SILENT_MS],
       );
-      return { rows, held };
+      const { rows: live } = await client.query<{ node: string }>(`SELECT DISTINCT node FROM node_streams WHERE at >= ${NOW} - $1`, [SILENT_MS]);
+      return { rows, held, live };
     });
     this.#elsewhere = new Map(rows.map((r) => [r.tenant, Number(r.streams)]));
     this.#workersElsewhere = new Set(held.map((r) => `${r.tenant}\u0000${r.worker}`));
+    this.#live = new Set(live.map((r) => r.node));
     for (const [scope, n] of changed) this.#reported.set(scope, n);
     for (const scope of gone) this.#reported.delete(scope);
     this.#reportedWorkers = workers;

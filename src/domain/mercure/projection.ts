@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { StoredEvent } from "../../event.js";
-import { MERCURE_UPDATE, type MercureUpdate } from "../../mercure/update.js";
+import { MERCURE_SUBSCRIPTION, MERCURE_UPDATE, type MercureUpdate } from "../../mercure/update.js";
 import type { Db } from "../../store/db.js";
 import type { Data, Projection } from "../domain.js";
-import { mercureTopics } from "./schema.js";
+import { mercureSubscriptions, mercureTopics } from "./schema.js";
 
 /** A topic's key in `mercure_topics`. */
 export const topicHash = (topic: string): string => createHash("sha256").update(topic).digest("hex");
@@ -16,6 +16,7 @@ export const topicHash = (topic: string): string => createHash("sha256").update(
  * resource, and the canonical topic is what a publisher publishes on.
  */
 export async function projectUpdate(db: Db, e: StoredEvent, data: Data): Promise<void> {
+  if (e.type === MERCURE_SUBSCRIPTION) return projectSubscription(db, e, data as unknown as MercureUpdate);
   if (e.type !== MERCURE_UPDATE) return;
   const update = data as unknown as MercureUpdate;
   const topic = update.topics[0];
@@ -32,5 +33,32 @@ export async function projectUpdate(db: Db, e: StoredEvent, data: Data): Promise
     .onConflictDoUpdate({ target: [mercureTopics.tenant, mercureTopics.topicHash], set: { updates: sql`${mercureTopics.updates} + 1`, ...last } });
 }
 
-/** The Mercure topics' summary, kept by the log's writer. */
+/**
+ * A subscription event: the subscription's row takes its latest document,
+ * whether it is active, and the node whose stream holds it. Its topic is
+ * its id; the collection it is listed in (one matcher's subscriptions) is
+ * that topic without its last segment, the subscriber.
+ */
+async function projectSubscription(db: Db, e: StoredEvent, update: MercureUpdate): Promise<void> {
+  const topic = update.topics[0];
+  const document = update.data ?? "{}";
+  const { subscriber, active } = JSON.parse(document) as { subscriber: string; active: boolean };
+  const row = {
+    topic,
+    collectionHash: topicHash(topic.slice(0, topic.lastIndexOf("/"))),
+    subscriber,
+    active: active === true,
+    node: update.node ?? "local",
+    document,
+    lastEventId: e.id,
+    lastUpdateId: e.subject!,
+    updatedAt: e.ts,
+  };
+  await db
+    .insert(mercureSubscriptions)
+    .values({ tenant: e.tenant, topicHash: topicHash(topic), ...row })
+    .onConflictDoUpdate({ target: [mercureSubscriptions.tenant, mercureSubscriptions.topicHash], set: row });
+}
+
+/** The Mercure topics' summary and subscriptions, kept by the log's writer. */
 export const mercureProjection: Projection = { topics: ["mercure"], project: projectUpdate };

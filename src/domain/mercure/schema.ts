@@ -37,3 +37,42 @@ export const mercureTopics = sqliteTable(
     index("mercure_topics_tenant_published_idx").on(t.tenant, t.lastPublishedAt, t.lastEventId),
   ],
 );
+
+/**
+ * Every Mercure subscription a tenant's subscription events announced (see
+ * src/mercure/subscription-events.ts), with its latest document: what the
+ * subscriptions API lists. Kept in step with the log by the projection; a
+ * subscription whose node went away without announcing its end is ended
+ * by the hub (src/mercure/subscription-sweep.ts).
+ */
+export const mercureSubscriptions = sqliteTable(
+  "mercure_subscriptions",
+  {
+    tenant: text("tenant").notNull(),
+    /** SHA-256 of `topic`, hex: the row's key (a topic may be longer than an index entry holds). */
+    topicHash: text("topic_hash").notNull(),
+    /** The topic of its events, `{hub}/subscriptions/…`: its id and its path in the subscriptions API. */
+    topic: text("topic").notNull(),
+    /** SHA-256 of the collection it belongs to: the topic without its last segment (`/{subscriber}`). */
+    collectionHash: text("collection_hash").notNull(),
+    subscriber: text("subscriber").notNull(),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    /** The node whose stream holds it (a cluster's node id; "local" on a single host). */
+    node: text("node").notNull(),
+    /** Its latest document, as its latest event carried it (JSON). */
+    document: text("document").notNull(),
+    /** The log position and the Mercure id of its latest event. */
+    lastEventId: integer("last_event_id").notNull(),
+    lastUpdateId: text("last_update_id").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.topicHash] }),
+    // The API's collections: a tenant's active subscriptions, all or one matcher's, in the order they started.
+    index("mercure_subscriptions_active_idx").on(t.tenant, t.active, t.collectionHash, t.lastEventId),
+    // The hub's sweep of subscriptions whose node went away.
+    index("mercure_subscriptions_node_idx").on(t.active, t.node),
+    // The API's cursor: the tenant's latest subscription event.
+    index("mercure_subscriptions_latest_idx").on(t.tenant, t.lastEventId),
+  ],
+);
