@@ -7,7 +7,7 @@ import type { Data, Projection } from "../domain.js";
 import { mercureTopics } from "./schema.js";
 
 /** A topic's key in `mercure_topics`. */
-export const topicHash = (topic: string): string => createHash("sha256").update(topic).digest("hex");
+const topicHash = (topic: string): string => createHash("sha256").update(topic).digest("hex");
 
 /**
  * Counts an update on its canonical topic (the first) and records it as the

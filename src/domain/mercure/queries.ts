@@ -1,7 +1,6 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
 import { olderThan, pageOf, type Cursor, type Page } from "../../store/keyset.js";
-import { topicHash } from "./projection.js";
 import { mercureTopics } from "./schema.js";
 
 export type MercureTopic = typeof mercureTopics.$inferSelect;
@@ -25,10 +24,3 @@ export function topicsPage(db: Db, tenant: string, cursor: Cursor | null, size =
   return pageOf(rows, size, (t) => ({ at: t.lastPublishedAt, id: t.lastEventId }));
 }
 
-export function findTopic(db: Db, tenant: string, topic: string): MercureTopic | undefined {
-  return db
-    .select()
-    .from(mercureTopics)
-    .where(and(eq(mercureTopics.tenant, tenant), eq(mercureTopics.topicHash, topicHash(topic))))
-    .get();
-}
