@@ -25,14 +25,6 @@ export function topicsPage(db: Db, tenant: string, cursor: Cursor | null, size =
   return pageOf(rows, size, (t) => ({ at: t.lastPublishedAt, id: t.lastEventId }));
 }
 
-export function findTopic(db: Db, tenant: string, topic: string): MercureTopic | undefined {
-  return db
-    .select()
-    .from(mercureTopics)
-    .where(and(eq(mercureTopics.tenant, tenant), eq(mercureTopics.topicHash, topicHash(topic))))
-    .get();
-}
-
 export type MercureSubscription = typeof mercureSubscriptions.$inferSelect;
 
 /** The most subscriptions one answer of the subscriptions API lists (the drafts let a hub truncate). */
