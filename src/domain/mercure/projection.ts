@@ -6,7 +6,7 @@ import type { Db } from "../../store/db.js";
 import type { Data, Projection } from "../domain.js";
 import { mercureSubscriptions, mercureTopics } from "./schema.js";
 
-/** A topic's key in `mercure_topics`. */
+/** A topic's key in `mercure_topics` (and a subscription topic's in `mercure_subscriptions`). */
 export const topicHash = (topic: string): string => createHash("sha256").update(topic).digest("hex");
 
 /**
