@@ -276,22 +276,22 @@ interface Classes {
  * of a pattern (one interval each), so compiling a long pattern stays cheap.
  */
 function partition(sets: readonly CharSet[]): Classes {
-  let cutCount = 2;
-  for (const set of sets) cutCount += set.ranges.length;
-  const cuts = new Int32Array(cutCount);
-  let n = 0;
-  cuts[n++] = 0;
-  cuts[n++] = 128;
+  // The cuts as a bitmap over the code units, read back in order: no sort, whatever the number of sets.
+  const bits = new Uint32Array((MAX_UNIT + 1) / 32);
+  const cut = (unit: number) => (bits[unit >>> 5] |= 1 << (unit & 31));
+  cut(0);
+  cut(128);
   for (const set of sets) {
     const r = set.ranges;
     for (let k = 0; k < r.length; k += 2) {
-      cuts[n++] = r[k];
-      cuts[n++] = r[k + 1] + 1; // MAX_UNIT + 1 starts no interval: dropped below
+      cut(r[k]);
+      if (r[k + 1] < MAX_UNIT) cut(r[k + 1] + 1);
     }
   }
-  cuts.sort();
   const starts: number[] = [];
-  for (const cut of cuts) if (cut <= MAX_UNIT && cut !== starts[starts.length - 1]) starts.push(cut);
+  for (let w = 0; w < bits.length; w++) {
+    for (let word = bits[w]; word !== 0; word &= word - 1) starts.push(w * 32 + 31 - Math.clz32(word & -word));
+  }
   const indexOf = (unit: number) => {
     let lo = 0;
     let hi = starts.length - 1;
