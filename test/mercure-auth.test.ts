@@ -188,6 +188,15 @@ describe("Mercure authorization", () => {
     }, WAIT);
     const other = await fetch(`${server.url}${hub}`, { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    // The stream itself answers the allowed origin too, and only it.
+    const cookie = `mercureAuthorization=${await subscriberToken(["urn:cors"])}`;
+    const stream = await subscribe("topic=urn:cors", { origin: "https://app.example.com", cookie });
+    expect(stream.status).toBe(200);
+    expect(stream.headers["access-control-allow-origin"]).toBe("https://app.example.com");
+    expect(stream.headers["access-control-allow-credentials"]).toBe("true");
+    const elsewhere = await subscribe("topic=urn:cors", { origin: "https://evil.example", cookie });
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
   it("publishes subscription events, where the tenant turns them on, to subscribers allowed their topics", async () => {
