@@ -7,6 +7,7 @@ import { ApiError } from "../http/errors.js";
 import { openStream, type StreamDeps } from "../http/stream-routes.js";
 import { nextTurn } from "../next-turn.js";
 import type { EventLog } from "../store/event-log.js";
+import type { TurnBudget } from "../turn-budget.js";
 import type { AddressCaps } from "./address-caps.js";
 import type { MercureClient, MercureConfig } from "./client.js";
 import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
@@ -28,8 +29,12 @@ export type Draft = "0.x" | "1.0";
  * (exact, `*` or URI templates), or 1.0 `match=` / `match_<type>=`
  * matchers; a request holds one kind or the other. An unknown `match…`
  * name, a value the matcher type refuses, or too many are a 400.
+ *
+ * A long URL pattern or template takes up to a couple of milliseconds to
+ * compile: the selectors of one request are compiled within the loop's
+ * turn budget, handing the loop back between them when it is spent.
  */
-export function readSelectors(url: URL, hubUrl: URL): { draft: Draft; matchers: TopicMatcher[] } {
+export async function readSelectors(url: URL, hubUrl: URL, turn: TurnBudget): Promise<{ draft: Draft; matchers: TopicMatcher[] }> {
   const matchers: TopicMatcher[] = [];
   let draft: Draft | null = null;
   for (const [name, value] of url.searchParams) {
@@ -45,6 +50,7 @@ export function readSelectors(url: URL, hubUrl: URL): { draft: Draft; matchers: 
       type = MATCH_PARAMS[name];
     } else continue;
     if (matchers.length === MAX_SELECTORS) throw new ApiError(400, "too_many_selectors", `a subscription holds at most ${MAX_SELECTORS} topic selectors`);
+    if (matchers.length > 0 && !turn.hasTime()) await nextTurn();
     try {
       matchers.push(compileMatcher(type, value, hubUrl));
     } catch (err) {
@@ -80,7 +86,7 @@ export interface SubscribeDeps extends StreamDeps {
  */
 export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: string, client: MercureClient, hubUrl: URL, extraHeaders: Record<string, string>): Promise<Response> {
   const url = new URL(c.req.url);
-  const { draft, matchers } = readSelectors(url, hubUrl);
+  const { draft, matchers } = await readSelectors(url, hubUrl, deps.hub.turn);
   const requested = c.req.header("last-event-id") ?? url.searchParams.get("lastEventID") ?? url.searchParams.get("last_event_id");
   const headers = { ...extraHeaders };
   let position: number | null = null;
