@@ -99,6 +99,14 @@ describe("migrate: a single host's SQLite data moved to PostgreSQL", () => {
       if (/copied 300 of/.test(text)) kill();
     });
     expect(killed.signal).toBe("SIGKILL");
+    // A COMMIT the killed process had sent still completes in its backend after the process is gone:
+    // count once no other backend is left on the database.
+    await expect
+      .poll(async () => (await query<{ n: number }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"))[0].n, {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe(0);
     const partial = await query<{ n: number }>(url, "SELECT count(*) AS n FROM events");
     expect(partial[0].n).toBeGreaterThanOrEqual(300);
     expect(partial[0].n).toBeLessThan(1_702);
