@@ -254,15 +254,11 @@ function every(ms: number, work: () => void): { start(): void; stop(): void } {
 
 /** The leader's presence sweeps: every CENSUS_MS, as often as the nodes tell each other their streams. */
 function sweeping(presence: Presence, sweep: () => void): { start(): void; stop(): void } {
-  let timer: NodeJS.Timeout | null = null;
+  const timer = every(CENSUS_MS, sweep);
   return {
-    start() {
-      timer = setInterval(sweep, CENSUS_MS);
-      timer.unref();
-    },
+    start: () => timer.start(),
     stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
+      timer.stop();
       presence.stopSweeping();
     },
   };

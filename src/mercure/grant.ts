@@ -1,4 +1,4 @@
-import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
+import { compileMatcher, SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
 
 export type MercureProtocol = "0.x" | "1.0";
 
@@ -104,11 +104,13 @@ export function grant0x(claims: Claims, hubUrl: URL): MercureGrant {
   };
   const publish = selectors("publish");
   const subscribe = selectors("subscribe");
+  const publishing = new TopicMatcherSet(publish);
+  const subscribing = new TopicMatcherSet(subscribe);
   const payload = mercure.payload ?? undefined;
   return {
     ...base("0.x", claims),
-    canPublish: (topic) => anyMatches(publish, topic),
-    canSubscribe: (topic) => anyMatches(subscribe, topic),
+    canPublish: (topic) => publishing.matches(topic),
+    canSubscribe: (topic) => subscribing.matches(topic),
     payloadFor: () => payload,
     subscribeScope: scopeOf(subscribe),
   };
@@ -157,10 +159,12 @@ export function grant10(claims: Claims, hubUrl: URL): MercureGrant {
   const publish = details.filter((d) => d.actions.has("publish")).flatMap((d) => d.matchers);
   const subscribeDetails = details.filter((d) => d.actions.has("subscribe"));
   const subscribe = subscribeDetails.flatMap((d) => d.matchers);
+  const publishing = new TopicMatcherSet(publish);
+  const subscribing = new TopicMatcherSet(subscribe);
   return {
     ...base("1.0", claims),
-    canPublish: (topic) => anyMatches(publish, topic),
-    canSubscribe: (topic) => anyMatches(subscribe, topic),
+    canPublish: (topic) => publishing.matches(topic),
+    canSubscribe: (topic) => subscribing.matches(topic),
     payloadFor: (_type, matcher) => subscribeDetails.find((d) => anyMatches(d.matchers, matcher))?.payload,
     subscribeScope: scopeOf(subscribe),
   };

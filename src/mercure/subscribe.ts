@@ -10,7 +10,7 @@ import type { EventLog } from "../store/event-log.js";
 import type { TurnBudget } from "../turn-budget.js";
 import type { AddressCaps } from "./address-caps.js";
 import type { MercureClient, MercureConfig } from "./client.js";
-import { compileMatcher, SelectorError, type MatcherType, type TopicMatcher } from "./selectors.js";
+import { compileMatcher, SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
 import { subscriptionEvent, type Subscription } from "./subscription-events.js";
 import { MERCURE_TYPES, mercureFrame, updateOf } from "./update.js";
 
@@ -95,15 +95,14 @@ export async function subscribeUpdates(c: Context, deps: SubscribeDeps, tenant: 
     position = found ?? 0;
     headers[draft === "0.x" ? "Last-Event-ID" : "Mercure-Last-Event-ID"] = found === null ? "earliest" : requested;
   }
-  const wildcard = matchers.some((m) => m.source === "*");
-  const selects = (topics: readonly string[]) => wildcard || topics.some((topic) => matchers.some((m) => m.matches(topic)));
+  const selects = new TopicMatcherSet(matchers);
   const selector: Selector = {
     tenant,
     // Streams with the same selectors and the same right to private updates match the same events.
     key: `mercure|${client.scope}|${matchers.map((m) => `${m.type}:${m.source}`).sort().join("\u0000")}`,
     match: (e: StoredEvent) => {
       const update = updateOf(e);
-      return update !== null && selects(update.topics) && (!update.private || client.mayReceive(update.topics));
+      return update !== null && selects.matchesAny(update.topics) && (!update.private || client.mayReceive(update.topics));
     },
     encode: mercureFrame,
     narrow: { types: MERCURE_TYPES, subject: null },
