@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps) {
       maxBodyBytes: config.MAX_BODY_BYTES,
       maxEventBytes: config.MAX_EVENT_BYTES,
       checkData: deps.domains.normalize,
+      turn: deps.hub.turn,
       mercure,
       node: deps.node ?? "local",
       wellKnownTenant: config.SWITCHBOARD_MERCURE_TENANT ?? null,

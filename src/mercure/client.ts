@@ -3,6 +3,7 @@ import { getCookie } from "hono/cookie";
 import { ApiError } from "../http/errors.js";
 import type { ApiKey, KeyStore } from "../store/keys.js";
 import type { TenantStore } from "../store/tenants.js";
+import type { TurnBudget } from "../turn-budget.js";
 import { mercureKeys, type MercureSettings } from "../store/mercure-settings.js";
 import type { TopicMatcher } from "./selectors.js";
 import { insufficientScope, invalidToken, MercureAuthError, presentedToken, tokenRequired, verifyToken, type MercureGrant } from "./tokens.js";
@@ -33,6 +34,8 @@ export interface ClientDeps {
   keys: KeyStore;
   tenants: TenantStore;
   mercure: MercureConfig;
+  /** The loop's shared budget: a token's matchers are compiled within it. */
+  turn: TurnBudget;
 }
 
 /**
@@ -53,7 +56,7 @@ export async function identify(c: Context, deps: ClientDeps, tenant: string, rol
       if (token.from !== "header") throw invalidToken("a Switchboard API key goes in the Authorization header");
       return keyClient(deps, token.value, tenant, role);
     }
-    if (token) return grantClient(await verifyToken(token, mercureKeys(settings), role, hubUrl), tenant);
+    if (token) return grantClient(await verifyToken(token, mercureKeys(settings), role, hubUrl, Date.now(), deps.turn), tenant);
     if (role === "publish") throw tokenRequired("publishing needs credentials: a Mercure JWT or a Switchboard API key with the publish scope");
     if (!settings.anonymous) throw tokenRequired("this hub takes no anonymous subscribers: present a Mercure JWT (header or cookie) or a Switchboard API key");
   } catch (err) {

@@ -1,4 +1,6 @@
-import { compileMatcher, SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
+import type { TurnBudget } from "../turn-budget.js";
+import { matcherCache } from "./matcher-cache.js";
+import { SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
 
 export type MercureProtocol = "0.x" | "1.0";
 
@@ -63,13 +65,19 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const anyMatches = (matchers: readonly TopicMatcher[], topic: string) => matchers.some((m) => m.matches(topic));
 const scopeOf = (matchers: readonly TopicMatcher[]) => [...new Set(matchers.map((m) => `${m.type}:${m.source}`))].sort().join("\u0000");
 
+/** Where a grant's matchers are compiled: against which hub, within which turn budget (see MatcherCache). */
+export interface GrantContext {
+  hubUrl: URL;
+  turn: TurnBudget;
+}
+
 /** Compiles one matcher within the token's bounds; `count` is the matchers compiled so far. */
-function compile(type: MatcherType, source: string, hubUrl: URL, count: number, what: string): TopicMatcher {
+async function compile(type: MatcherType, source: string, ctx: GrantContext, count: number, what: string): Promise<TopicMatcher> {
   if (count >= GRANT_LIMITS.matchers) throw new GrantError(`more than ${GRANT_LIMITS.matchers} topic matchers`);
   if (source.length === 0) throw new GrantError(`${what} is empty`);
   if (source.length > GRANT_LIMITS.matcherLength) throw new GrantError(`${what} is longer than ${GRANT_LIMITS.matcherLength} characters`);
   try {
-    return compileMatcher(type, source, hubUrl);
+    return await matcherCache.compile(type, source, ctx.hubUrl, ctx.turn);
   } catch (err) {
     if (err instanceof SelectorError) throw new GrantError(`${what} is not a valid ${type} matcher: ${err.message}`);
     throw err;
@@ -90,20 +98,22 @@ function base(protocol: MercureProtocol, claims: Claims): Pick<MercureGrant, "pr
  * JWT is a 0.x token) grants nothing. A claim of the wrong shape makes the
  * token invalid rather than quietly granting less.
  */
-export function grant0x(claims: Claims, hubUrl: URL): MercureGrant {
+export async function grant0x(claims: Claims, ctx: GrantContext): Promise<MercureGrant> {
   const mercure = claims.mercure ?? {};
   if (!isObject(mercure)) throw new GrantError("the mercure claim must be an object");
   let count = 0;
-  const selectors = (name: "publish" | "subscribe"): TopicMatcher[] => {
-    const list = mercure[name] ?? [];
+  const selectors = async (name: "publish" | "subscribe"): Promise<TopicMatcher[]> => {
+    const list: unknown = mercure[name] ?? [];
     if (!Array.isArray(list)) throw new GrantError(`mercure.${name} must be an array of topic selectors`);
-    return list.map((s, i) => {
+    const matchers: TopicMatcher[] = [];
+    for (const [i, s] of list.entries()) {
       if (typeof s !== "string") throw new GrantError(`mercure.${name}[${i}] must be a string`);
-      return compile("selector", s, hubUrl, count++, `mercure.${name}[${i}]`);
-    });
+      matchers.push(await compile("selector", s, ctx, count++, `mercure.${name}[${i}]`));
+    }
+    return matchers;
   };
-  const publish = selectors("publish");
-  const subscribe = selectors("subscribe");
+  const publish = await selectors("publish");
+  const subscribe = await selectors("subscribe");
   const publishing = new TopicMatcherSet(publish);
   const subscribing = new TopicMatcherSet(subscribe);
   const payload = mercure.payload ?? undefined;
@@ -129,17 +139,17 @@ interface Detail {
  * what it grants. Details of other types are left alone; unknown actions
  * grant nothing.
  */
-export function grant10(claims: Claims, hubUrl: URL): MercureGrant {
+export async function grant10(claims: Claims, ctx: GrantContext): Promise<MercureGrant> {
   const entries = claims.authorization_details ?? [];
   if (!Array.isArray(entries)) throw new GrantError("authorization_details must be an array");
   if (entries.length > GRANT_LIMITS.details) throw new GrantError(`more than ${GRANT_LIMITS.details} authorization details`);
   let count = 0;
   const details: Detail[] = [];
-  entries.forEach((entry, i) => {
+  for (const [i, entry] of entries.entries()) {
     const at = `authorization_details[${i}]`;
     // RFC 9396: every entry is an object with a string type, whoever defined it.
     if (!isObject(entry) || typeof entry.type !== "string") throw new GrantError(`${at} must be an object with a string type`);
-    if (entry.type !== MERCURE_DETAIL_TYPE) return;
+    if (entry.type !== MERCURE_DETAIL_TYPE) continue;
     const { actions, topics, payload } = entry;
     if (!Array.isArray(actions) || actions.length === 0) throw new GrantError(`${at}.actions must be a non-empty array`);
     const bad = actions.findIndex((a) => typeof a !== "string");
@@ -147,15 +157,16 @@ export function grant10(claims: Claims, hubUrl: URL): MercureGrant {
     if (!Array.isArray(topics) || topics.length === 0) throw new GrantError(`${at}.topics must be a non-empty array`);
     if (topics.length > GRANT_LIMITS.topicsPerDetail) throw new GrantError(`${at}.topics has more than ${GRANT_LIMITS.topicsPerDetail} matchers`);
     if (payload !== undefined && !isObject(payload)) throw new GrantError(`${at}.payload must be an object`);
-    const matchers = topics.map((t, j) => {
+    const matchers: TopicMatcher[] = [];
+    for (const [j, t] of topics.entries()) {
       const where = `${at}.topics[${j}]`;
       if (!isObject(t) || typeof t.match !== "string") throw new GrantError(`${where} must be an object with a string match`);
       const type = t.match_type === undefined ? "exact" : t.match_type;
       if (type !== "exact" && type !== "urlpattern") throw new GrantError(`${where}.match_type must be exact or urlpattern`);
-      return compile(type, t.match, hubUrl, count++, `${where}.match`);
-    });
+      matchers.push(await compile(type, t.match, ctx, count++, `${where}.match`));
+    }
     details.push({ actions: new Set(actions as string[]), matchers, payload });
-  });
+  }
   const publish = details.filter((d) => d.actions.has("publish")).flatMap((d) => d.matchers);
   const subscribeDetails = details.filter((d) => d.actions.has("subscribe"));
   const subscribe = subscribeDetails.flatMap((d) => d.matchers);

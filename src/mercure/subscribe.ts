@@ -6,11 +6,12 @@ import { addressGroup, clientAddress } from "../http/client-address.js";
 import { ApiError } from "../http/errors.js";
 import { openStream, type StreamDeps } from "../http/stream-routes.js";
 import { nextTurn } from "../next-turn.js";
+import { matcherCache } from "./matcher-cache.js";
 import type { EventLog } from "../store/event-log.js";
 import type { TurnBudget } from "../turn-budget.js";
 import type { AddressCaps } from "./address-caps.js";
 import type { MercureClient, MercureConfig } from "./client.js";
-import { compileMatcher, SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
+import { SelectorError, TopicMatcherSet, type MatcherType, type TopicMatcher } from "./selectors.js";
 import { subscriptionEvent, type Subscription } from "./subscription-events.js";
 import { MERCURE_TYPES, mercureFrame, updateOf } from "./update.js";
 
@@ -32,7 +33,8 @@ export type Draft = "0.x" | "1.0";
  *
  * A long URL pattern or template takes up to a couple of milliseconds to
  * compile: the selectors of one request are compiled within the loop's
- * turn budget, handing the loop back between them when it is spent.
+ * turn budget, handing the loop back between them when it is spent, and
+ * kept for the next request that names them (MatcherCache).
  */
 export async function readSelectors(url: URL, hubUrl: URL, turn: TurnBudget): Promise<{ draft: Draft; matchers: TopicMatcher[] }> {
   const matchers: TopicMatcher[] = [];
@@ -50,9 +52,8 @@ export async function readSelectors(url: URL, hubUrl: URL, turn: TurnBudget): Pr
       type = MATCH_PARAMS[name];
     } else continue;
     if (matchers.length === MAX_SELECTORS) throw new ApiError(400, "too_many_selectors", `a subscription holds at most ${MAX_SELECTORS} topic selectors`);
-    if (matchers.length > 0 && !turn.hasTime()) await nextTurn();
     try {
-      matchers.push(compileMatcher(type, value, hubUrl));
+      matchers.push(await matcherCache.compile(type, value, hubUrl, turn));
     } catch (err) {
       if (err instanceof SelectorError) throw new ApiError(400, "invalid_selector", err.message);
       throw err;

@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
 import { invalidRequest, invalidToken } from "./auth-error.js";
+import { TurnBudget } from "../turn-budget.js";
 import { grant0x, grant10, GrantError, type MercureGrant } from "./grant.js";
 import { verificationKey, type MercureKeys } from "./keys.js";
 import type { PresentedToken } from "./presented-token.js";
@@ -24,6 +25,9 @@ const isAccessTokenType = (typ: unknown): boolean => typeof typ === "string" && 
  * Given a PresentedToken rather than its value, a 1.0 token from the query
  * parameter is refused (400 invalid_request): 1.0 forbids tokens in URLs.
  *
+ * The grant's matchers are compiled within `turn`, the server's shared
+ * budget (see MatcherCache).
+ *
  * Throws MercureAuthError 401 invalid_token on any failure, the reason in
  * its message only.
  */
@@ -33,6 +37,7 @@ export async function verifyToken(
   role: "publish" | "subscribe",
   hubUrl: URL,
   now: number = Date.now(),
+  turn: TurnBudget = new TurnBudget(),
 ): Promise<MercureGrant> {
   const value = typeof token === "string" ? token : token.value;
   const key = role === "publish" ? keys.publisher : keys.subscriber;
@@ -67,7 +72,7 @@ export async function verifyToken(
   }
 
   try {
-    return shaped10 ? grant10(claims, hubUrl) : grant0x(claims, hubUrl);
+    return await (shaped10 ? grant10 : grant0x)(claims, { hubUrl, turn });
   } catch (err) {
     if (err instanceof GrantError) throw invalidToken(err.message);
     throw err;
