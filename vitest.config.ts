@@ -46,6 +46,7 @@ const SQLITE_ONLY = [
   "test/mercure-subscriptions-crash.test.ts",
   "test/mercure-tokens.test.ts",
   "test/mercure-matcher-cache.test.ts",
+  "test/turn-memo.test.ts",
   // The hub and HTTP under load (replays sharing the loop, stalled and slow consumers, bodies, HTTP/2,
   // heartbeats, globs): their store reads are the history reads the other files check on both backends.
   "test/replay-fairness.test.ts",

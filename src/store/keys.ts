@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import { TurnMemo } from "../turn-memo.js";
 import type { WorkerBinding } from "../worker-binding.js";
 import type { Db } from "./db.js";
 import { apiKeys } from "./schema.js";
@@ -65,6 +66,8 @@ export class KeyStore {
   // prepared once.
   readonly #byHash;
   readonly #byId;
+  /** Keys by secret for this turn of the loop: a revocation by the CLI shows from the next turn. */
+  readonly #verified = new TurnMemo<string, ApiKey | null>();
 
   constructor(private readonly db: Db) {
     this.#byHash = db.select().from(apiKeys).where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt))).prepare();
@@ -103,11 +106,19 @@ export class KeyStore {
     return { key: toKey(row), secret };
   }
 
-  /** The live key for a secret, or null when unknown or revoked. Read on every request, so a revocation takes effect at once. */
+  /**
+   * The live key for a secret, or null when unknown or revoked. Read from
+   * the database once per turn of the event loop (TurnMemo), so a
+   * revocation takes effect at once, by the CLI as well as by this process.
+   */
   verify(secret: string): ApiKey | null {
+    return this.#verified.get(secret, this.#lookup);
+  }
+
+  #lookup = (secret: string): ApiKey | null => {
     const row = this.#byHash.get({ hash: hashKey(secret) });
     return row ? toKey(row) : null;
-  }
+  };
 
   /** The live key with this id (console sessions hold the id, never the secret), or null. */
   byId(id: string): ApiKey | null {
@@ -123,6 +134,7 @@ export class KeyStore {
     const row = this.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
     if (!row) throw new KeyError(`no key with id "${id}"`);
     if (row.revokedAt === null) this.db.update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id)).run();
+    this.#verified.clear();
     return toKey({ ...row, revokedAt: row.revokedAt ?? Date.now() });
   }
 

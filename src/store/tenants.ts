@@ -1,5 +1,6 @@
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { TENANT_PATTERN } from "../event.js";
+import { TurnMemo } from "../turn-memo.js";
 import type { Db } from "./db.js";
 import { tenants } from "./schema.js";
 
@@ -19,9 +20,10 @@ export class TenantStore {
   // misses are not cached, as the CLI may create a tenant while we run.
   readonly #known = new Set<string>();
   readonly #disabledAt;
+  /** Read on every request for a tenant, once per turn of the loop: the CLI may disable a tenant while we run. */
+  readonly #disabled = new TurnMemo<string, boolean>();
 
   constructor(private readonly db: Db) {
-    // Read on every request for a tenant and never cached: the CLI may disable a tenant while we run.
     this.#disabledAt = db.select({ at: tenants.disabledAt }).from(tenants).where(eq(tenants.slug, sql.placeholder("slug"))).prepare();
   }
 
@@ -91,11 +93,14 @@ export class TenantStore {
     if (!this.exists(slug)) throw new TenantError(`no tenant "${slug}"`);
     const at = disabled ? (this.#disabledAt.get({ slug })?.at ?? Date.now()) : null;
     this.db.update(tenants).set({ disabledAt: at }).where(eq(tenants.slug, slug)).run();
+    this.#disabled.clear();
   }
 
   isDisabled(slug: string): boolean {
-    return (this.#disabledAt.get({ slug })?.at ?? null) !== null;
+    return this.#disabled.get(slug, this.#lookupDisabled);
   }
+
+  #lookupDisabled = (slug: string): boolean => (this.#disabledAt.get({ slug })?.at ?? null) !== null;
 
   list(): Tenant[] {
     return this.db
