@@ -47,6 +47,7 @@ const SQLITE_ONLY = [
   "test/mercure-tokens.test.ts",
   "test/mercure-matcher-cache.test.ts",
   "test/turn-memo.test.ts",
+  "test/hub-coalesce.test.ts",
   // The hub and HTTP under load (replays sharing the loop, stalled and slow consumers, bodies, HTTP/2,
   // heartbeats, globs): their store reads are the history reads the other files check on both backends.
   "test/replay-fairness.test.ts",

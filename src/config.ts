@@ -66,6 +66,12 @@ const schema = z.object({
   SSE_RECENT_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   /** How long a published event stays in that memory at most, so it returns to its baseline once traffic calms. */
   SSE_RECENT_MAX_AGE_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * A stream is written at most once per this many milliseconds while commits keep landing: a burst of
+   * small publishes costs each stream one write per window instead of one per commit. A commit after a
+   * quiet spell is written at once. 0 writes every turn of the loop.
+   */
+  SSE_COALESCE_MS: z.coerce.number().min(0).max(100).default(2),
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
   /**

@@ -66,6 +66,12 @@ export interface HubOptions {
   recentMaxAgeMs?: number;
   /** The loop's time per turn for work done in slices, shared with the rest of the server (see TurnBudget). */
   turn?: TurnBudget;
+  /**
+   * Streams are written at most once per this many milliseconds: frames of
+   * commits that land sooner after the last write wait for the next one,
+   * and go with it (see #scheduleFlush). Default 0: once per turn.
+   */
+  coalesceMs?: number;
   /** Called once the memory a burst took (queued frames, recent events) has been let go: a full collection returns it (see MemoryRelease). */
   onRelease?: () => void;
 }
@@ -110,6 +116,8 @@ export class Hub {
   /** Batch groups with pending events, oldest first: rendered in this order across turns. */
   readonly #toRender = new Set<Group>();
   #flushScheduled = false;
+  /** When the last flush began (performance.now()). */
+  #lastFlush = -Infinity;
   #publishedHead = 0;
   #slowDisconnects = 0;
   #writes = 0;
@@ -207,10 +215,21 @@ export class Hub {
     this.#scheduleFlush();
   }
 
+  /**
+   * Flushes in the next turn, or, when streams were written less than
+   * `coalesceMs` ago, once that much time has passed since. A burst of
+   * small commits (single-event publishes, each its own group) then costs
+   * each stream one write per window rather than one per commit: a write is
+   * a system call, the larger part of a delivery's cost. A lone commit
+   * after a quiet spell goes at once; a commit in a burst waits at most
+   * `coalesceMs`.
+   */
   #scheduleFlush(): void {
     if ((this.#dirty.length > 0 || this.#toRender.size > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(this.#flush);
+      const wait = this.#lastFlush + (this.options.coalesceMs ?? 0) - performance.now();
+      if (wait > 0) setTimeout(this.#flush, wait);
+      else setImmediate(this.#flush);
     }
   }
 
@@ -235,6 +254,7 @@ export class Hub {
 
   #flush = (): void => {
     this.#flushScheduled = false;
+    this.#lastFlush = performance.now();
     this.#renderSlice();
     // A burst to a thousand streams is a thousand writes of up to a megabyte each, copied by the kernel:
     // they go as much as the turn's budget allows, the rest (oldest first) on the next turn.
@@ -248,7 +268,11 @@ export class Hub {
     this.#writes += i;
     // Nothing is published while this runs: the streams left over are the only dirty ones, and still have their queues.
     if (i < dirty.length) this.#dirty = dirty.slice(i);
-    this.#scheduleFlush();
+    // What the budget left over (streams, console renders) goes on in the next turn, not a window later.
+    if (this.#dirty.length > 0 || this.#toRender.size > 0) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
   };
 
   /**

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { StoredEvent } from "../src/event.js";
+import { Hub } from "../src/hub/hub.js";
+import { jsonFrame } from "../src/hub/json-frame.js";
+import type { Sink } from "../src/hub/sink.js";
+import { nextTurn } from "../src/next-turn.js";
+
+/**
+ * The hub writes a stream at most once per `coalesceMs` while commits keep
+ * landing, and at once after a quiet spell. The hub is plain code with a
+ * byte sink (no HTTP), so its writes are counted exactly here; the clock
+ * and timers are vitest's, so the window passes when the test says so.
+ */
+
+const WINDOW = 50;
+
+/** A sink that records each gathered write as the text of its chunks. */
+function recordingSink(): Sink & { writes: string[] } {
+  const writes: string[] = [];
+  return {
+    writes,
+    chunked: false,
+    write(chunks, written) {
+      writes.push(Buffer.concat(chunks).toString());
+      written();
+    },
+    buffered: () => 0,
+    end() {},
+    destroy() {},
+  };
+}
+
+let id = 0;
+const event = (): StoredEvent => ({ id: ++id, tenant: "acme", type: "bench.tick", subject: null, data: `{"n":${id}}`, key: null, ts: 0 });
+
+function liveStream(coalesceMs: number) {
+  const hub = new Hub({ maxBuffer: 1 << 20, heartbeatMs: 60_000, maxStreamsPerTenant: 10, coalesceMs });
+  const sink = recordingSink();
+  const sub = hub.subscribe({ tenant: "acme", key: "all", match: () => true, encode: jsonFrame }, sink, id);
+  sub.state = "live";
+  return { hub, sink };
+}
+
+/** Runs the loop for a few turns: what is due without the clock moving gets written. */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await nextTurn();
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("coalescing a burst of commits into one write per stream", () => {
+  it("writes a first commit at once, holds the next ones for the window, then writes them together", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const { hub, sink } = liveStream(WINDOW);
+    const first = event();
+    hub.publish([first]);
+    await turns();
+    expect(sink.writes).toEqual([jsonFrame(first)]);
+
+    // Two more commits, each in its own turn, within the window: nothing is written yet.
+    const second = event();
+    hub.publish([second]);
+    await turns();
+    const third = event();
+    hub.publish([third]);
+    await turns();
+    expect(sink.writes).toHaveLength(1);
+
+    vi.advanceTimersByTime(WINDOW);
+    await turns();
+    expect(sink.writes).toEqual([jsonFrame(first), jsonFrame(second) + jsonFrame(third)]);
+
+    // After a quiet spell longer than the window, a commit goes without waiting.
+    vi.advanceTimersByTime(WINDOW * 2);
+    const fourth = event();
+    hub.publish([fourth]);
+    await turns();
+    expect(sink.writes.at(-1)).toBe(jsonFrame(fourth));
+    hub.closeAll();
+  });
+
+  it("with a window of 0 writes every turn's commits in that turn", async () => {
+    const { hub, sink } = liveStream(0);
+    const events = [event(), event(), event()];
+    for (const e of events) {
+      hub.publish([e]);
+      await turns();
+    }
+    expect(sink.writes).toEqual(events.map(jsonFrame));
+    hub.closeAll();
+  });
+});
