@@ -6,7 +6,7 @@
 import os from "node:os";
 import type { Options } from "./options.js";
 import { machineTicks, rssBytes } from "./proc-stats.js";
-import type { DeliveryResult, PublishResult, SubscribeResult } from "./protocol.js";
+import type { DeliveryResult, HttpTarget, PublishResult, PublishShape, SubscribeResult } from "./protocol.js";
 import type { Target } from "./servers.js";
 import type { Worker } from "./workers.js";
 
@@ -59,8 +59,24 @@ export async function sampleRss(pid: number, samples = 5, gapMs = 200): Promise<
   return median(v);
 }
 
+/**
+ * What a fan-out run publishes to and counts: a server under test (a Target
+ * is one, its name the group), or one of several paths on one server (the
+ * Mercure scenario's native and Mercure streams).
+ */
+export interface FanoutPath {
+  /** The group the subscriber workers count its streams' deliveries in. */
+  name: string;
+  /** The server whose CPU a run measures. */
+  pid: number;
+  stream: HttpTarget;
+  publish: HttpTarget;
+  /** How its events are published, when not as the events API's small ticks. */
+  publishAs?: PublishShape;
+}
+
 /** Opens n streams to the target, split over the subscriber workers; they count in `group` (the target's name unless given). */
-export async function subscribeAll(bench: Bench, target: Target, n: number, measureLatency: boolean, group: string = target.name) {
+export async function subscribeAll(bench: Bench, target: Pick<FanoutPath, "name" | "stream">, n: number, measureLatency: boolean, group: string = target.name) {
   const t0 = performance.now();
   const shares = split(n, bench.subs.length);
   const results = await Promise.all(
@@ -99,9 +115,9 @@ export const warmUpEvents = (bench: Bench, streams: number) => Math.max(5, Math.
  * costs out of the measured runs (traced: the first ~25 events to fresh
  * streams arrive 30-100 ms late on every stream, then it settles).
  */
-export async function warmUp(bench: Bench, target: Target, streams: number, events = warmUpEvents(bench, streams)): Promise<void> {
+export async function warmUp(bench: Bench, target: Omit<FanoutPath, "pid" | "stream">, streams: number, events = warmUpEvents(bench, streams)): Promise<void> {
   const warm = await bench.pubs[0].call<PublishResult>(
-    { op: "publish", target: target.publish, mode: "steady", count: events, rate: bench.opts.steadyRate, batch: 1, conns: 4, timeoutMs: 20_000 },
+    { op: "publish", target: target.publish, mode: "steady", count: events, rate: bench.opts.steadyRate, batch: 1, conns: 4, timeoutMs: 20_000, ...target.publishAs },
     40_000,
   );
   if (warm.acked === 0) throw new Error(`warm-up publish failed: ${warm.errorSamples.join(" | ")}`);

@@ -5,11 +5,12 @@
  */
 import type { TargetName } from "./servers.js";
 
-export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "cluster", "isolation"] as const;
+export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "mercure", "cluster", "isolation"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /**
  * `npm run bench` alone runs these; `isolation` is asked for by name or with
- * `--isolation`, `cluster` by name (it starts a PostgreSQL server).
+ * `--isolation`, `cluster` by name (it starts a PostgreSQL server), and
+ * `mercure` by name (a comparison of its own, on a server of its own).
  */
 const DEFAULT_SCENARIOS: readonly Scenario[] = ["disk", "memory", "fanout", "ingest", "replay"];
 
@@ -57,6 +58,25 @@ export interface Options {
   serverEnv: Record<string, string>;
   iso: IsolationOptions;
   cluster: ClusterOptions;
+  mercure: MercureOptions;
+}
+
+/** The Mercure selectors the comparison subscribes with, each a path beside the native one. */
+export const MERCURE_SELECTORS = ["exact", "template"] as const;
+export type MercureSelector = (typeof MERCURE_SELECTORS)[number];
+
+/** Sizes of the Mercure scenario; see bench/README.md, "Mercure fan-out beside native streams". */
+export interface MercureOptions {
+  /** Streams per path (native, and each Mercure selector); each size is a comparison of its own. */
+  sizes: number[];
+  selectors: MercureSelector[];
+  /** Events/s, the same on every path, and the length of a run. */
+  rate: number;
+  seconds: number;
+  /** Runs of each path, alternating. */
+  repeats: number;
+  /** Bytes of JSON in each event's data (the native event's `data`, the Mercure update's `data`). */
+  payloadBytes: number;
 }
 
 /** Sizes of the cluster scenario; see bench/README.md, "Several nodes on PostgreSQL". */
@@ -136,8 +156,7 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
     return v;
   };
   const isolationOnly = /^(1|true|yes)$/i.test(vars.BENCH_ISOLATION ?? "") && !vars.BENCH_SCENARIOS;
-  const sizes = (vars.BENCH_FANOUT_SIZES ?? (quick ? "1000" : "1000,5000")).split(",").map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_FANOUT_SIZES must be a list of positive integers`);
+  const sizes = ints("FANOUT_SIZES", "1000,5000", "1000");
 
   return {
     quick,
@@ -198,6 +217,14 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),
+    },
+    mercure: {
+      sizes: ints("MERCURE_SIZES", "1000", "200"),
+      selectors: list<MercureSelector>("MERCURE_SELECTORS", MERCURE_SELECTORS, MERCURE_SELECTORS),
+      rate: num("MERCURE_RATE", 50, 50),
+      seconds: num("MERCURE_SECONDS", 5, 3),
+      repeats: num("MERCURE_REPEATS", 5, 3),
+      payloadBytes: num("MERCURE_PAYLOAD_BYTES", 200, 200),
     },
     cluster: {
       ingestConns: num("CLUSTER_INGEST_CONNS", 6, 6),

@@ -31,7 +31,7 @@ export type Command =
       timeoutMs: number;
       /** Event JSON texts to send in turn instead of timestamped ticks (domain events, large payloads). */
       events?: string[];
-    }
+    } & PublishShape
   | {
       op: "ingest";
       target: HttpTarget;
@@ -58,6 +58,19 @@ export type Command =
   | { op: "probeClose" }
   /** Server pids to kill if the orchestrator dies without stopping them (SIGKILL leaves no exit handler). */
   | { op: "guard"; pids: number[] };
+
+/** How a fan-out publisher shapes its timestamped ticks, when not as the events API's small JSON events. */
+export interface PublishShape {
+  /** Pads each tick's data to this many bytes (JSON text), so every path carries the same payload. */
+  payloadBytes?: number;
+  /**
+   * Sends each tick as a Mercure update on this topic (form-encoded, one a
+   * request, steady mode only), with the tick's data as the update's data and
+   * an id ending in its send time in µs: numbers that grow, as the log's ids
+   * do, for the subscribers' counting (see sse-subscribers.ts).
+   */
+  mercureTopic?: string;
+}
 
 export interface SubscribeResult {
   opened: number;

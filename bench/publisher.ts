@@ -1,7 +1,8 @@
 /**
  * The publisher side of a load-client worker: fan-out events carrying their
- * send time (steady or burst), and durable-ingest load from prebuilt
- * requests, on keep-alive raw-socket connections.
+ * send time (steady or burst; to the events API, or as Mercure updates), and
+ * durable-ingest load from prebuilt requests, on keep-alive raw-socket
+ * connections.
  */
 import { Histogram, wallNow } from "./histogram.js";
 import { HttpConnection, postHead, postRequest, type Endpoint } from "./http-client.js";
@@ -9,12 +10,37 @@ import type { Command, HttpTarget, IngestResult, PublishResult } from "./protoco
 
 export const endpointOf = (t: HttpTarget): Endpoint => ({ host: t.host, port: t.port });
 
-/** A fan-out event: `t` is the wall-clock send time the receivers subtract from their own. */
-function tickJson(seq: number, t: number): string {
-  return `{"type":"bench.tick","subject":"s1","data":{"t":${t.toFixed(3)},"seq":${seq},"src":"bench"}}`;
+/**
+ * A fan-out event's data: `t` is the wall-clock send time the receivers
+ * subtract from their own. Padded to `bytes` of JSON when that is more than
+ * it takes already.
+ */
+function tickData(seq: number, t: number, bytes = 0): string {
+  const base = `{"t":${t.toFixed(3)},"seq":${seq},"src":"bench"`;
+  // `,"pad":"` and `"}` around the padding.
+  const pad = bytes - base.length - 10;
+  return pad > 0 ? `${base},"pad":"${"x".repeat(pad)}"}` : base + "}";
 }
 
-function lastIdOf(body: Buffer): { first: number; last: number } | null {
+function tickJson(seq: number, t: number, bytes?: number): string {
+  return `{"type":"bench.tick","subject":"s1","data":${tickData(seq, t, bytes)}}`;
+}
+
+/**
+ * A tick as a Mercure update: the same data, and an id ending in the send
+ * time in µs, which grows from one update to the next as log ids do.
+ */
+function tickForm(encodedTopic: string, seq: number, t: number, bytes?: number): string {
+  const id = `urn:switchboard-bench:tick:${Math.round(t * 1000)}`;
+  return `topic=${encodedTopic}&id=${encodeURIComponent(id)}&data=${encodeURIComponent(tickData(seq, t, bytes))}`;
+}
+
+function lastIdOf(body: Buffer, mercure: boolean): { first: number; last: number } | null {
+  if (mercure) {
+    // The hub answers with the update's id as text.
+    const m = /(\d+)\s*$/.exec(body.toString("utf8"));
+    return m ? { first: Number(m[1]), last: Number(m[1]) } : null;
+  }
   try {
     const ids = (JSON.parse(body.toString("utf8")) as { ids?: number[] }).ids;
     if (!Array.isArray(ids) || ids.length === 0) return null;
@@ -25,20 +51,28 @@ function lastIdOf(body: Buffer): { first: number; last: number } | null {
 }
 
 export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise<PublishResult> {
+  const mercure = cmd.mercureTopic !== undefined;
+  if (mercure && cmd.mode !== "steady") throw new Error("Mercure takes one update a request: publish to it in steady mode");
   const ep = endpointOf(cmd.target);
   const res: PublishResult = { sent: 0, acked: 0, firstId: Infinity, lastId: 0, startWall: wallNow(), endWall: 0, errors: 0, errorSamples: [], late: 0, requestP99Ms: NaN, requestMaxMs: NaN };
   const deadline = performance.now() + cmd.timeoutMs;
   const conns = Array.from({ length: Math.max(1, cmd.conns) }, () => new HttpConnection(ep));
   const requests = new Histogram();
+  const topic = encodeURIComponent(cmd.mercureTopic ?? "");
   // Given events are sent as they are (they carry no send time); otherwise timestamped ticks.
-  const eventAt = cmd.events?.length ? (seq: number) => cmd.events![seq % cmd.events!.length] : (seq: number, t: number) => tickJson(seq, t);
+  const eventAt = cmd.events?.length
+    ? (seq: number) => cmd.events![seq % cmd.events!.length]
+    : mercure
+      ? (seq: number, t: number) => tickForm(topic, seq, t, cmd.payloadBytes)
+      : (seq: number, t: number) => tickJson(seq, t, cmd.payloadBytes);
+  const singleType = mercure ? "application/x-www-form-urlencoded" : "application/json";
   const send = async (conn: HttpConnection, body: string, contentType: string, events: number) => {
     res.sent += events;
     try {
       const sentAt = performance.now();
       const reply = await conn.request(postHead(ep, cmd.target.path, cmd.target.headers, contentType, Buffer.byteLength(body)) + body);
       requests.record((performance.now() - sentAt) * 1000);
-      const ids = reply.status >= 200 && reply.status < 300 ? lastIdOf(reply.body) : null;
+      const ids = reply.status >= 200 && reply.status < 300 ? lastIdOf(reply.body, mercure) : null;
       if (ids) {
         res.acked += events;
         res.firstId = Math.min(res.firstId, ids.first);
@@ -69,7 +103,7 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
       if (wait > 0.5) await new Promise((r) => setTimeout(r, wait));
       const conn = await acquire();
       if (performance.now() - due > interval) res.late++;
-      const p = send(conn, eventAt(i, wallNow()), "application/json", 1).finally(() => {
+      const p = send(conn, eventAt(i, wallNow()), singleType, 1).finally(() => {
         release(conn);
         inflight.delete(p);
       });

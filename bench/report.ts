@@ -13,6 +13,7 @@ import type { IngestFigures } from "./scenario-ingest.js";
 import type { MemoryFigures } from "./scenario-memory.js";
 import type { ReplayFigures } from "./scenario-replay.js";
 import type { ClusterResult } from "./scenario-cluster.js";
+import type { MercureResult } from "./scenario-mercure.js";
 import type { TargetName } from "./servers.js";
 
 export type Failed = { error: string };
@@ -40,6 +41,9 @@ export interface Results {
   /** The cluster scenario (issue 11), when asked for, and its table. */
   cluster?: ClusterResult;
   clusterTable?: Row[];
+  /** Mercure fan-out beside native streams (issue 12), when asked for, and its table. */
+  mercure?: MercureResult;
+  mercureTable?: Row[];
 }
 
 export interface Row {
@@ -75,7 +79,7 @@ function row(figure: string, unit: string, ours: number | undefined, floor: numb
   return { figure, unit, ours: o, floor: f, ratio, target: text, pass, ...(note ? { note } : {}) };
 }
 
-function runNote(r: FanoutRun | undefined, who: string): string | undefined {
+export function runNote(r: FanoutRun | undefined, who: string): string | undefined {
   if (!r) return undefined;
   const parts: string[] = [];
   if (r.delivered < r.expected) parts.push(`${who}: ${r.expected - r.delivered} of ${r.expected} deliveries missing`);

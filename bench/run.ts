@@ -20,6 +20,8 @@ import { idleMemory, memoryFigures, type MemoryResult } from "./scenario-memory.
 import { replay } from "./scenario-replay.js";
 import { CLUSTER_COLUMNS, clusterRows } from "./cluster-report.js";
 import { cluster } from "./scenario-cluster.js";
+import { MERCURE_COLUMNS, mercureRows, mercureVerdicts } from "./mercure-report.js";
+import { mercure } from "./scenario-mercure.js";
 import { killAllNow, onServersChange, startFloor, startOurs, type Target, type TargetName } from "./servers.js";
 import { startWorkers, type Worker } from "./workers.js";
 
@@ -122,8 +124,8 @@ async function main(): Promise<number> {
       }
     }
 
-    // Memory, cluster and isolation start servers of their own; the disk probe needs none.
-    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "cluster" && sc !== "isolation");
+    // Memory, Mercure, cluster and isolation start servers of their own; the disk probe needs none.
+    const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "mercure" && sc !== "cluster" && sc !== "isolation");
     for (const name of needServers ? opts.targets : []) {
       try {
         const t = await start(name);
@@ -181,6 +183,13 @@ async function main(): Promise<number> {
     }
     await each("replay", `Catch-up replay, ${opts.replayEvents} events`, results.replay, (t) => replay(b, t), (t) => t.replays);
 
+    // A server of its own, fresh (not grown by ingest), with the others stopped.
+    if (opts.scenarios.includes("mercure")) {
+      await Promise.allSettled(targets.map((t) => t.stop()));
+      targets.length = 0;
+      results.mercure = await mercure(b);
+    }
+
     // Its own servers (PostgreSQL, three nodes, a SQLite node) on cores the others no longer use.
     if (opts.scenarios.includes("cluster")) {
       await Promise.allSettled(targets.map((t) => t.stop()));
@@ -211,6 +220,14 @@ async function main(): Promise<number> {
     log(`Several nodes on PostgreSQL: PostgreSQL figures beside the SQLite node's, same run`);
     console.log(formatTable(cl, CLUSTER_COLUMNS) + "\n");
   }
+  if (results.mercure) {
+    const me = mercureRows(results.mercure);
+    results.mercureTable = me;
+    log(`Mercure fan-out beside native streams: one server, each path on a tenant of its own, runs alternating`);
+    console.log(formatTable(me, MERCURE_COLUMNS) + "\n");
+    for (const line of mercureVerdicts(results.mercure)) console.log(line);
+    console.log("");
+  }
   if (results.isolation) {
     const iso = isolationRows(results.isolation);
     results.isolationTable = iso;
@@ -240,6 +257,8 @@ function otherCpuOf(res: Results): number {
     for (const r of Object.values(per)) if (r && !("error" in r)) for (const run of [...r.steadyRuns, ...r.burstRuns]) v.push(run.otherCpuPct);
   for (const per of Object.values(res.ingest)) for (const r of Object.values(per)) if (r && !("error" in r)) v.push(r.otherCpuPct);
   for (const r of Object.values(res.cluster?.ingest ?? {})) if (r && !("error" in r)) v.push(r.otherCpuPct);
+  for (const cmp of Object.values(res.mercure?.sizes ?? {}))
+    if (!("error" in cmp)) for (const p of Object.values(cmp.paths)) if (p && !("error" in p)) for (const run of p.runs) v.push(run.otherCpuPct);
   const fanout = res.cluster?.fanout && !("error" in res.cluster.fanout) ? res.cluster.fanout : undefined;
   for (const side of [fanout?.sqlite, fanout?.postgres]) if (side && !("error" in side)) for (const run of side.runs) v.push(run.otherCpuPct);
   v.sort((a, b) => a - b);

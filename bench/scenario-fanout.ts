@@ -2,7 +2,7 @@
  * Fan-out: one publisher, N subscribers, at a steady rate and in bursts.
  * CPU per delivery, deliveries per second and publish-to-receive latency.
  */
-import { assertAlive, closeStreams, medianOf, subscribeAll, waitAll, waitQuiet, warmUp, type Bench } from "./bench-context.js";
+import { assertAlive, closeStreams, medianOf, subscribeAll, waitAll, waitQuiet, warmUp, type Bench, type FanoutPath } from "./bench-context.js";
 import { Histogram, type HistogramData } from "./histogram.js";
 import { CpuWindow } from "./proc-stats.js";
 import type { PublishResult } from "./protocol.js";
@@ -130,7 +130,7 @@ export async function fanout(bench: Bench, targets: readonly Target[], subscribe
   }
 }
 
-function fmtRun(r: FanoutRun): string {
+export function fmtRun(r: FanoutRun): string {
   return (
     `${Math.round(r.deliveredPerSec).toLocaleString("en-US")} deliveries/s, ` +
     `server ${r.serverCpuUsPerDelivery.toFixed(2)} µs/delivery, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, publish max ${r.publishMaxMs.toFixed(0)} ms` +
@@ -139,9 +139,14 @@ function fmtRun(r: FanoutRun): string {
   );
 }
 
-async function fanoutRun(
+/**
+ * One measured run: publishes as `spec` says to `target`, waits until every
+ * stream of its group has the last event, and reads the server's CPU over
+ * that window.
+ */
+export async function fanoutRun(
   bench: Bench,
-  target: Target,
+  target: FanoutPath,
   streams: number,
   spec: { mode: "steady" | "burst"; count: number; rate: number; batch: number; conns: number; timeoutMs: number },
 ): Promise<FanoutRun> {
@@ -149,7 +154,7 @@ async function fanoutRun(
   const busyBefore = await waitQuiet(bench);
   const cpu = new CpuWindow(target.pid, bench.clientPids);
   cpu.start();
-  const pub = await bench.pubs[0].call<PublishResult>({ op: "publish", target: target.publish, ...spec }, spec.timeoutMs + 30_000);
+  const pub = await bench.pubs[0].call<PublishResult>({ op: "publish", target: target.publish, ...spec, ...target.publishAs }, spec.timeoutMs + 30_000);
   // Everything published must reach every stream; the window closes when the last one has it.
   const results = pub.lastId > 0 ? await waitAll(bench, target.name, pub.lastId, 60_000) : [];
   const c = cpu.stop();

@@ -1,8 +1,9 @@
 /**
  * What the isolation cases ask of our server besides load, all through its
- * public surface: the CLI (a tenant and a key of its own for the probe), the
- * console's login form (a session cookie for page streams), and /metrics
- * (event-loop delay, open streams, slow-consumer cuts).
+ * public surface: the CLI (a tenant and a key of its own for the probe; the
+ * Mercure scenario's tenants too), the console's login form (a session
+ * cookie for page streams), and /metrics (event-loop delay, open streams,
+ * slow-consumer cuts).
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -30,12 +31,17 @@ function cli(target: Target, args: string[]): Promise<string> {
   });
 }
 
+/** Creates a tenant (the CLI works while the server runs). */
+export async function createTenant(target: Target, tenant: string): Promise<void> {
+  await cli(target, ["tenants", "create", tenant]);
+}
+
 /**
  * Creates a tenant and a read+publish key bound to it (the CLI works while
  * the server runs); resolves with the key's secret.
  */
 export async function createTenantKey(target: Target, tenant: string): Promise<string> {
-  await cli(target, ["tenants", "create", tenant]);
+  await createTenant(target, tenant);
   const out = await cli(target, ["keys", "create", "--tenant", tenant, "--scopes", "read,publish", "--label", `bench ${tenant}`]);
   // The secret is printed alone on an indented line, once.
   const secret = /^\s{2}(\S{24,})\s*$/m.exec(out)?.[1];

@@ -1,8 +1,8 @@
 /**
  * The subscriber side of a load-client worker: SSE streams on raw sockets,
  * grouped by the server they go to. Parsing is the least that still counts
- * correctly: de-chunk, find `\n\n`, read the `id:` and pull the publisher's
- * timestamp out of the data for the latency histogram.
+ * correctly: de-chunk, find `\n\n`, read the number the `id:` ends with and
+ * pull the publisher's timestamp out of the data for the latency histogram.
  */
 import net from "node:net";
 import { Histogram, wallNow } from "./histogram.js";
@@ -68,6 +68,11 @@ class Subscriber {
   readonly #measure: boolean;
   readonly #g: Group;
   #carry = "";
+  /**
+   * The highest id seen. A log position grows frame by frame; a bench
+   * Mercure update's id is its send time, and updates sent on several
+   * connections can reach the log in another order.
+   */
   lastId = 0;
   open = false;
   /** Status and body start of a refused stream, for the report. */
@@ -134,10 +139,10 @@ class Subscriber {
       if (end < 0) break;
       // Event frames start with "id: "; `retry:` and `: keep-alive` comments are skipped.
       if (text.charCodeAt(start) === 105 /* i */ && text.charCodeAt(start + 1) === 100 /* d */) {
+        // The id's last run of digits: the log position (native), or the send time a bench Mercure update's id ends with.
         let id = 0;
         let k = start + 3;
-        if (text.charCodeAt(k) === 32) k++;
-        for (let c = text.charCodeAt(k); c >= 48 && c <= 57; c = text.charCodeAt(++k)) id = id * 10 + (c - 48);
+        for (let c = text.charCodeAt(k); c !== 10 && k < end; c = text.charCodeAt(++k)) id = c >= 48 && c <= 57 ? id * 10 + (c - 48) : 0;
         if (this.#measure) {
           const p = text.indexOf('"t":', k);
           if (p >= 0 && p < end) g.latency.record((recvNow - parseFloat(text.slice(p + 4, p + 30))) * 1000);
@@ -146,7 +151,7 @@ class Subscriber {
         if (g.firstRecv === 0) g.firstRecv = recvNow;
         g.lastRecv = recvNow;
         const reached = id >= g.targetId && this.lastId < g.targetId;
-        this.lastId = id;
+        if (id > this.lastId) this.lastId = id;
         if (reached) g.reachedOne();
       }
       start = end + 2;
