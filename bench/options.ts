@@ -3,6 +3,7 @@
  * flag (`BENCH_IDLE_CONNS=2000` or `--idle-conns=2000`); `BENCH_QUICK=1`
  * (or `--quick`) switches every default to a smoke-test size.
  */
+import { DEBIAN_NCHAN_MODULE, DEBIAN_NGINX } from "./nchan.js";
 import type { TargetName } from "./servers.js";
 
 export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "cluster", "isolation"] as const;
@@ -57,6 +58,31 @@ export interface Options {
   serverEnv: Record<string, string>;
   iso: IsolationOptions;
   cluster: ClusterOptions;
+  /** `--peers`: only the comparison with nchan and the Node floors (issue 13), sized by `peer`. */
+  peers: boolean;
+  peer: PeerOptions;
+}
+
+/** Sizes of the `--peers` mode; see bench/README.md, "Beside nchan (issue 13)". */
+export interface PeerOptions {
+  /** Fan-out subscribers at the steady rate, each size with ours, nchan and the floor side by side. */
+  sizes: number[];
+  /** Interleaved runs of every figure on every server (memory: fresh starts). */
+  runs: number;
+  /** The burst: this many single-event publishes, as fast as acked on `burstConns` connections, to `burstSubs` streams (0: no burst). */
+  burstSubs: number;
+  burstEvents: number;
+  burstConns: number;
+  /** Idle streams of the memory figure. */
+  memorySizes: number[];
+  /** Concurrent clients of the single-event POST runs (ours against the bare node:http handler). */
+  postConns: number[];
+  replayEvents: number;
+  /** Replayed events are padded so that each one's SSE frame is about this long. */
+  replayFrameBytes: number;
+  /** nginx and its nchan module; Debian's paths unless set. */
+  nginx: string;
+  nchanModule: string;
 }
 
 /** Sizes of the cluster scenario; see bench/README.md, "Several nodes on PostgreSQL". */
@@ -136,13 +162,14 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
     return v;
   };
   const isolationOnly = /^(1|true|yes)$/i.test(vars.BENCH_ISOLATION ?? "") && !vars.BENCH_SCENARIOS;
+  const peers = /^(1|true|yes)$/i.test(vars.BENCH_PEERS ?? "");
   const sizes = (vars.BENCH_FANOUT_SIZES ?? (quick ? "1000" : "1000,5000")).split(",").map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_FANOUT_SIZES must be a list of positive integers`);
 
   return {
     quick,
     targets: list<TargetName>("TARGETS", ["floor", "ours"], ["floor", "ours"]),
-    scenarios: isolationOnly ? ["isolation"] : list<Scenario>("SCENARIOS", SCENARIOS, DEFAULT_SCENARIOS),
+    scenarios: peers ? [] : isolationOnly ? ["isolation"] : list<Scenario>("SCENARIOS", SCENARIOS, DEFAULT_SCENARIOS),
     clients: num("CLIENTS", 4, 4),
     publishers: num("PUBLISHERS", 2, 2),
     connectConcurrency: num("CONNECT_CONCURRENCY", 64, 64),
@@ -198,6 +225,20 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),
+    },
+    peers,
+    peer: {
+      sizes: ints("PEER_SIZES", "1000,5000,10000", "1000"),
+      runs: num("PEER_RUNS", 3, 1),
+      burstSubs: num("PEER_BURST_SUBS", 1000, 1000),
+      burstEvents: num("PEER_BURST_EVENTS", 2000, 2000, 0),
+      burstConns: num("PEER_BURST_CONNS", 8, 8),
+      memorySizes: ints("PEER_MEMORY_SIZES", "1000,10000", "1000"),
+      postConns: ints("PEER_POST_CONNS", "8,32", "8"),
+      replayEvents: num("PEER_REPLAY_EVENTS", 1_000_000, 100_000),
+      replayFrameBytes: num("PEER_REPLAY_FRAME_BYTES", 312, 312),
+      nginx: vars.BENCH_NGINX || DEBIAN_NGINX,
+      nchanModule: vars.BENCH_NCHAN_MODULE || DEBIAN_NCHAN_MODULE,
     },
     cluster: {
       ingestConns: num("CLUSTER_INGEST_CONNS", 6, 6),

@@ -5,18 +5,30 @@
  */
 import { Histogram, wallNow } from "./histogram.js";
 import { HttpConnection, postHead, postRequest, type Endpoint } from "./http-client.js";
-import type { Command, HttpTarget, IngestResult, PublishResult } from "./protocol.js";
+import { idKey, type Command, type HttpTarget, type IngestResult, type PublishResult } from "./protocol.js";
 
 export const endpointOf = (t: HttpTarget): Endpoint => ({ host: t.host, port: t.port });
 
-/** A fan-out event: `t` is the wall-clock send time the receivers subtract from their own. */
-function tickJson(seq: number, t: number): string {
-  return `{"type":"bench.tick","subject":"s1","data":{"t":${t.toFixed(3)},"seq":${seq},"src":"bench"}}`;
+/**
+ * A fan-out event: `t` is the wall-clock send time the receivers subtract
+ * from their own. With `padTo`, a `pad` string in the data brings it to
+ * that many bytes (when it is shorter).
+ */
+export function tickJson(seq: number, t: number, padTo = 0): string {
+  const head = `{"type":"bench.tick","subject":"s1","data":{"t":${t.toFixed(3)},"seq":${seq},"src":"bench"`;
+  const pad = padTo - head.length - `,"pad":""}}`.length;
+  return pad > 0 ? `${head},"pad":"${"x".repeat(pad)}"}}` : `${head}}}`;
 }
 
+/** The ids a publish was given: ours and the floor list them (`ids`), nchan names the last (`last_message_id`). */
 function lastIdOf(body: Buffer): { first: number; last: number } | null {
   try {
-    const ids = (JSON.parse(body.toString("utf8")) as { ids?: number[] }).ids;
+    const reply = JSON.parse(body.toString("utf8")) as { ids?: number[]; last_message_id?: string };
+    if (typeof reply.last_message_id === "string") {
+      const id = idKey(reply.last_message_id);
+      return Number.isFinite(id) ? { first: id, last: id } : null;
+    }
+    const ids = reply.ids;
     if (!Array.isArray(ids) || ids.length === 0) return null;
     return { first: ids[0], last: ids[ids.length - 1] };
   } catch {
@@ -31,7 +43,8 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
   const conns = Array.from({ length: Math.max(1, cmd.conns) }, () => new HttpConnection(ep));
   const requests = new Histogram();
   // Given events are sent as they are (they carry no send time); otherwise timestamped ticks.
-  const eventAt = cmd.events?.length ? (seq: number) => cmd.events![seq % cmd.events!.length] : (seq: number, t: number) => tickJson(seq, t);
+  const padTo = cmd.target.padTicksTo ?? 0;
+  const eventAt = cmd.events?.length ? (seq: number) => cmd.events![seq % cmd.events!.length] : (seq: number, t: number) => tickJson(seq, t, padTo);
   const send = async (conn: HttpConnection, body: string, contentType: string, events: number) => {
     res.sent += events;
     try {
@@ -77,7 +90,8 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
     }
     await Promise.all(inflight);
   } else {
-    // Burst: NDJSON batches back to back on every connection, as fast as the server acks them.
+    // Burst: NDJSON batches back to back on every connection, as fast as the server acks them;
+    // with batches of 1, single-event JSON POSTs (what webhooks send, and all nchan takes).
     let seq = 0;
     const lane = async (conn: HttpConnection) => {
       while (seq < cmd.count && performance.now() < deadline) {
@@ -85,6 +99,10 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
         const first = seq;
         seq += n;
         const t = wallNow();
+        if (cmd.batch === 1) {
+          await send(conn, eventAt(first, t), "application/json", 1);
+          continue;
+        }
         let body = "";
         for (let k = 0; k < n; k++) body += eventAt(first + k, t) + "\n";
         await send(conn, body, "application/x-ndjson", n);

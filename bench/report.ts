@@ -13,6 +13,8 @@ import type { IngestFigures } from "./scenario-ingest.js";
 import type { MemoryFigures } from "./scenario-memory.js";
 import type { ReplayFigures } from "./scenario-replay.js";
 import type { ClusterResult } from "./scenario-cluster.js";
+import type { PeersResult } from "./peers.js";
+import type { PeerRow } from "./peers-report.js";
 import type { TargetName } from "./servers.js";
 
 export type Failed = { error: string };
@@ -40,6 +42,9 @@ export interface Results {
   /** The cluster scenario (issue 11), when asked for, and its table. */
   cluster?: ClusterResult;
   clusterTable?: Row[];
+  /** The `--peers` mode (issue 13): ours beside nchan and the Node floors, and its table. */
+  peers?: PeersResult;
+  peersTable?: PeerRow[];
 }
 
 export interface Row {
@@ -75,7 +80,7 @@ function row(figure: string, unit: string, ours: number | undefined, floor: numb
   return { figure, unit, ours: o, floor: f, ratio, target: text, pass, ...(note ? { note } : {}) };
 }
 
-function runNote(r: FanoutRun | undefined, who: string): string | undefined {
+export function runNote(r: FanoutRun | undefined, who: string): string | undefined {
   if (!r) return undefined;
   const parts: string[] = [];
   if (r.delivered < r.expected) parts.push(`${who}: ${r.expected - r.delivered} of ${r.expected} deliveries missing`);

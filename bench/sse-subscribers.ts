@@ -7,7 +7,7 @@
 import net from "node:net";
 import { Histogram, wallNow } from "./histogram.js";
 import { ResponseParser } from "./http-response.js";
-import type { Command, DeliveryResult, HttpTarget, SubscribeResult } from "./protocol.js";
+import { ID_TAG_SCALE, type Command, type DeliveryResult, type HttpTarget, type SubscribeResult } from "./protocol.js";
 
 /** Receive time of the socket read being scanned: every frame in one read arrived together. */
 let recvNow = 0;
@@ -138,6 +138,12 @@ class Subscriber {
         let k = start + 3;
         if (text.charCodeAt(k) === 32) k++;
         for (let c = text.charCodeAt(k); c >= 48 && c <= 57; c = text.charCodeAt(++k)) id = id * 10 + (c - 48);
+        // nchan's `<seconds>:<n>`: the same key as idKey() makes of it (protocol.ts).
+        if (text.charCodeAt(k) === 58 /* : */) {
+          let tag = 0;
+          for (let c = text.charCodeAt(++k); c >= 48 && c <= 57; c = text.charCodeAt(++k)) tag = tag * 10 + (c - 48);
+          id = id * ID_TAG_SCALE + tag;
+        }
         if (this.#measure) {
           const p = text.indexOf('"t":', k);
           if (p >= 0 && p < end) g.latency.record((recvNow - parseFloat(text.slice(p + 4, p + 30))) * 1000);
