@@ -7,6 +7,8 @@
  *
  *   GET  /stream   200 text/event-stream, kept open
  *   POST /publish  one JSON event, a JSON array, or NDJSON lines
+ *   POST /accept   one JSON event: parsed and answered 201, nothing else (the
+ *                  floor for single-event POSTs: what any Node handler pays)
  *   GET  /healthz  200 when listening
  *
  * Frames carry the same JSON shape as Switchboard's (id, tenant, type,
@@ -56,6 +58,18 @@ function publish(body: string, ndjson: boolean, res: http.ServerResponse): void 
   res.writeHead(201, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
 }
 
+/** Reads, parses, answers: no frame, no streams, so it measures node:http and JSON.parse alone. */
+function accept(body: string, res: http.ServerResponse): void {
+  try {
+    JSON.parse(body);
+  } catch {
+    res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad json"}');
+    return;
+  }
+  const out = `{"ids":[${++nextId}]}`;
+  res.writeHead(201, { "content-type": "application/json", "content-length": out.length }).end(out);
+}
+
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?", 1)[0];
   if (req.method === "GET" && path === "/stream") {
@@ -70,6 +84,12 @@ const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => publish(Buffer.concat(chunks).toString("utf8"), /ndjson/.test(req.headers["content-type"] ?? ""), res));
+    return;
+  }
+  if (req.method === "POST" && path === "/accept") {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => accept(Buffer.concat(chunks).toString("utf8"), res));
     return;
   }
   if (req.method === "GET" && path === "/healthz") {

@@ -3,6 +3,7 @@
  * flag (`BENCH_IDLE_CONNS=2000` or `--idle-conns=2000`); `BENCH_QUICK=1`
  * (or `--quick`) switches every default to a smoke-test size.
  */
+import { DEBIAN_NCHAN_MODULE, DEBIAN_NGINX } from "./nchan.js";
 import type { TargetName } from "./servers.js";
 
 export const SCENARIOS = ["disk", "memory", "fanout", "ingest", "replay", "mercure", "cluster", "isolation"] as const;
@@ -59,6 +60,9 @@ export interface Options {
   iso: IsolationOptions;
   cluster: ClusterOptions;
   mercure: MercureOptions;
+  /** `--peers`: only the comparison with nchan and the Node floors (issue 13), sized by `peer`. */
+  peers: boolean;
+  peer: PeerOptions;
 }
 
 /** The Mercure selectors the comparison subscribes with, each a path beside the native one. */
@@ -77,6 +81,28 @@ export interface MercureOptions {
   repeats: number;
   /** Bytes of JSON in each event's data (the native event's `data`, the Mercure update's `data`). */
   payloadBytes: number;
+}
+
+/** Sizes of the `--peers` mode; see bench/README.md, "Beside nchan (issue 13)". */
+export interface PeerOptions {
+  /** Fan-out subscribers at the steady rate, each size with ours, nchan and the floor side by side. */
+  sizes: number[];
+  /** Interleaved runs of every figure on every server (memory: fresh starts). */
+  runs: number;
+  /** The burst: this many single-event publishes, as fast as acked on `burstConns` connections, to `burstSubs` streams (0: no burst). */
+  burstSubs: number;
+  burstEvents: number;
+  burstConns: number;
+  /** Idle streams of the memory figure. */
+  memorySizes: number[];
+  /** Concurrent clients of the single-event POST runs (ours against the bare node:http handler). */
+  postConns: number[];
+  replayEvents: number;
+  /** Replayed events are padded so that each one's SSE frame is about this long. */
+  replayFrameBytes: number;
+  /** nginx and its nchan module; Debian's paths unless set. */
+  nginx: string;
+  nchanModule: string;
 }
 
 /** Sizes of the cluster scenario; see bench/README.md, "Several nodes on PostgreSQL". */
@@ -156,12 +182,13 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
     return v;
   };
   const isolationOnly = /^(1|true|yes)$/i.test(vars.BENCH_ISOLATION ?? "") && !vars.BENCH_SCENARIOS;
+  const peers = /^(1|true|yes)$/i.test(vars.BENCH_PEERS ?? "");
   const sizes = ints("FANOUT_SIZES", "1000,5000", "1000");
 
   return {
     quick,
     targets: list<TargetName>("TARGETS", ["floor", "ours"], ["floor", "ours"]),
-    scenarios: isolationOnly ? ["isolation"] : list<Scenario>("SCENARIOS", SCENARIOS, DEFAULT_SCENARIOS),
+    scenarios: peers ? [] : isolationOnly ? ["isolation"] : list<Scenario>("SCENARIOS", SCENARIOS, DEFAULT_SCENARIOS),
     clients: num("CLIENTS", 4, 4),
     publishers: num("PUBLISHERS", 2, 2),
     connectConcurrency: num("CONNECT_CONCURRENCY", 64, 64),
@@ -225,6 +252,20 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       seconds: num("MERCURE_SECONDS", 5, 3),
       repeats: num("MERCURE_REPEATS", 5, 3),
       payloadBytes: num("MERCURE_PAYLOAD_BYTES", 200, 200),
+    },
+    peers,
+    peer: {
+      sizes: ints("PEER_SIZES", "1000,5000,10000", "1000"),
+      runs: num("PEER_RUNS", 3, 1),
+      burstSubs: num("PEER_BURST_SUBS", 1000, 1000),
+      burstEvents: num("PEER_BURST_EVENTS", 2000, 2000, 0),
+      burstConns: num("PEER_BURST_CONNS", 8, 8),
+      memorySizes: ints("PEER_MEMORY_SIZES", "1000,10000", "1000"),
+      postConns: ints("PEER_POST_CONNS", "8,32", "8"),
+      replayEvents: num("PEER_REPLAY_EVENTS", 1_000_000, 100_000),
+      replayFrameBytes: num("PEER_REPLAY_FRAME_BYTES", 312, 312),
+      nginx: vars.BENCH_NGINX || DEBIAN_NGINX,
+      nchanModule: vars.BENCH_NCHAN_MODULE || DEBIAN_NCHAN_MODULE,
     },
     cluster: {
       ingestConns: num("CLUSTER_INGEST_CONNS", 6, 6),

@@ -11,7 +11,24 @@ export interface HttpTarget {
   port: number;
   path: string;
   headers: Record<string, string>;
+  /**
+   * Fan-out ticks published here are padded to this many bytes of JSON, so
+   * a server that frames events more tersely (nchan) still writes frames of
+   * our size (bench/frame-bytes.ts measures both).
+   */
+  padTicksTo?: number;
 }
+
+/**
+ * An event id as one increasing number. Ours and the floor count 1, 2, 3…;
+ * nchan's ids are `<unix seconds>:<n-th message of that second>`, which
+ * become seconds × 10⁶ + n (below 2⁵³ until the year 2255).
+ */
+export function idKey(id: string): number {
+  const colon = id.indexOf(":");
+  return colon < 0 ? Number(id) : Number(id.slice(0, colon)) * ID_TAG_SCALE + Number(id.slice(colon + 1));
+}
+export const ID_TAG_SCALE = 1_000_000;
 
 export type Command =
   | { op: "subscribe"; group: string; target: HttpTarget; count: number; concurrency: number; timeoutMs: number; measureLatency: boolean }

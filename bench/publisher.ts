@@ -6,10 +6,11 @@
  */
 import { Histogram, wallNow } from "./histogram.js";
 import { HttpConnection, postHead, postRequest, type Endpoint } from "./http-client.js";
-import type { Command, HttpTarget, IngestResult, PublishResult } from "./protocol.js";
+import { idKey, type Command, type HttpTarget, type IngestResult, type PublishResult } from "./protocol.js";
 
 export const endpointOf = (t: HttpTarget): Endpoint => ({ host: t.host, port: t.port });
 
+/**
 /**
  * A fan-out event's data: `t` is the wall-clock send time the receivers
  * subtract from their own. Padded to `bytes` of JSON when that is more than
@@ -22,7 +23,14 @@ function tickData(seq: number, t: number, bytes = 0): string {
   return pad > 0 ? `${base},"pad":"${"x".repeat(pad)}"}` : base + "}";
 }
 
-function tickJson(seq: number, t: number, bytes?: number): string {
+/** What a tick's JSON holds besides its data. */
+const TICK_WRAPPER = `{"type":"bench.tick","subject":"s1","data":}`.length;
+
+/** The data bytes that make a whole tick `eventBytes` long (a peer's frames padded to ours). */
+export const tickDataBytes = (eventBytes: number): number => Math.max(0, eventBytes - TICK_WRAPPER);
+
+/** A fan-out event, its data padded to `bytes` of JSON. */
+export function tickJson(seq: number, t: number, bytes?: number): string {
   return `{"type":"bench.tick","subject":"s1","data":${tickData(seq, t, bytes)}}`;
 }
 
@@ -35,14 +43,19 @@ function tickForm(encodedTopic: string, seq: number, t: number, bytes?: number):
   return `topic=${encodedTopic}&id=${encodeURIComponent(id)}&data=${encodeURIComponent(tickData(seq, t, bytes))}`;
 }
 
+/** The ids a publish was given: ours and the floor list them (`ids`), nchan names the last (`last_message_id`), Mercure answers with one as text. */
 function lastIdOf(body: Buffer, mercure: boolean): { first: number; last: number } | null {
   if (mercure) {
-    // The hub answers with the update's id as text.
     const m = /(\d+)\s*$/.exec(body.toString("utf8"));
     return m ? { first: Number(m[1]), last: Number(m[1]) } : null;
   }
   try {
-    const ids = (JSON.parse(body.toString("utf8")) as { ids?: number[] }).ids;
+    const reply = JSON.parse(body.toString("utf8")) as { ids?: number[]; last_message_id?: string };
+    if (typeof reply.last_message_id === "string") {
+      const id = idKey(reply.last_message_id);
+      return Number.isFinite(id) ? { first: id, last: id } : null;
+    }
+    const ids = reply.ids;
     if (!Array.isArray(ids) || ids.length === 0) return null;
     return { first: ids[0], last: ids[ids.length - 1] };
   } catch {
@@ -60,11 +73,12 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
   const requests = new Histogram();
   const topic = encodeURIComponent(cmd.mercureTopic ?? "");
   // Given events are sent as they are (they carry no send time); otherwise timestamped ticks.
+  const dataBytes = cmd.payloadBytes ?? tickDataBytes(cmd.target.padTicksTo ?? 0);
   const eventAt = cmd.events?.length
     ? (seq: number) => cmd.events![seq % cmd.events!.length]
     : mercure
-      ? (seq: number, t: number) => tickForm(topic, seq, t, cmd.payloadBytes)
-      : (seq: number, t: number) => tickJson(seq, t, cmd.payloadBytes);
+      ? (seq: number, t: number) => tickForm(topic, seq, t, dataBytes)
+      : (seq: number, t: number) => tickJson(seq, t, dataBytes);
   const singleType = mercure ? "application/x-www-form-urlencoded" : "application/json";
   const send = async (conn: HttpConnection, body: string, contentType: string, events: number) => {
     res.sent += events;
@@ -111,7 +125,8 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
     }
     await Promise.all(inflight);
   } else {
-    // Burst: NDJSON batches back to back on every connection, as fast as the server acks them.
+    // Burst: NDJSON batches back to back on every connection, as fast as the server acks them;
+    // with batches of 1, single-event JSON POSTs (what webhooks send, and all nchan takes).
     let seq = 0;
     const lane = async (conn: HttpConnection) => {
       while (seq < cmd.count && performance.now() < deadline) {
@@ -119,6 +134,10 @@ export async function publish(cmd: Extract<Command, { op: "publish" }>): Promise
         const first = seq;
         seq += n;
         const t = wallNow();
+        if (cmd.batch === 1) {
+          await send(conn, eventAt(first, t), "application/json", 1);
+          continue;
+        }
         let body = "";
         for (let k = 0; k < n; k++) body += eventAt(first + k, t) + "\n";
         await send(conn, body, "application/x-ndjson", n);

@@ -12,6 +12,8 @@ export function replay(cmd: Extract<Command, { op: "replay" }>): Promise<ReplayR
     const t0 = performance.now();
     const out: ReplayResult = { events: 0, lastId: 0, elapsedMs: 0, headMs: 0, bytes: 0, timedOut: false, error: null };
     let carry = "";
+    /** The last few hundred bytes read. */
+    let tail = "";
     let done = false;
     const finish = (error: string | null, timedOut = false) => {
       if (done) return;
@@ -33,6 +35,7 @@ export function replay(cmd: Extract<Command, { op: "replay" }>): Promise<ReplayR
         if (status !== 200) return finish(`HTTP ${status}: ${bytes.toString("utf8").slice(0, 300)}`);
         out.bytes += bytes.length;
         const text = carry.length > 0 ? carry + bytes.toString("latin1") : bytes.toString("latin1");
+        tail = text.length >= 300 ? text : tail.slice(-300) + text;
         let start = 0;
         for (;;) {
           const end = text.indexOf("\n\n", start);
@@ -53,7 +56,8 @@ export function replay(cmd: Extract<Command, { op: "replay" }>): Promise<ReplayR
         }
         carry = start === 0 ? text : text.slice(start);
       },
-      onEnd: () => finish("stream ended before the last event"),
+      // What the server said last (a final frame naming why, say) goes in the report.
+      onEnd: () => finish(`stream ended before the last event; it ended with ${JSON.stringify(tail.slice(-300))}`),
     });
     const socket = net.connect({
       host: cmd.target.host,

@@ -14,6 +14,8 @@ import type { MemoryFigures } from "./scenario-memory.js";
 import type { ReplayFigures } from "./scenario-replay.js";
 import type { ClusterResult } from "./scenario-cluster.js";
 import type { MercureResult } from "./scenario-mercure.js";
+import type { PeersResult } from "./peers.js";
+import type { PeerRow } from "./peers-report.js";
 import type { TargetName } from "./servers.js";
 
 export type Failed = { error: string };
@@ -44,6 +46,9 @@ export interface Results {
   /** Mercure fan-out beside native streams (issue 12), when asked for, and its table. */
   mercure?: MercureResult;
   mercureTable?: Row[];
+  /** The `--peers` mode (issue 13): ours beside nchan and the Node floors, and its table. */
+  peers?: PeersResult;
+  peersTable?: PeerRow[];
 }
 
 export interface Row {

@@ -16,12 +16,14 @@ import { fanout } from "./scenario-fanout.js";
 import { ingest } from "./scenario-ingest.js";
 import { formatIsolationTable, isolationNotes, isolationRows } from "./isolation-report.js";
 import { isolation } from "./scenario-isolation.js";
-import { idleMemory, memoryFigures, type MemoryResult } from "./scenario-memory.js";
+import { memoryRounds } from "./scenario-memory.js";
 import { replay } from "./scenario-replay.js";
 import { CLUSTER_COLUMNS, clusterRows } from "./cluster-report.js";
 import { cluster } from "./scenario-cluster.js";
 import { MERCURE_COLUMNS, mercureRows, mercureVerdicts } from "./mercure-report.js";
 import { mercure } from "./scenario-mercure.js";
+import { peers } from "./peers.js";
+import { formatPeerTable, peerOtherCpu, peerRows } from "./peers-report.js";
 import { killAllNow, onServersChange, startFloor, startOurs, type Target, type TargetName } from "./servers.js";
 import { startWorkers, type Worker } from "./workers.js";
 
@@ -53,7 +55,7 @@ async function main(): Promise<number> {
     ingest: { single: {}, ndjson: {} },
     replay: {},
   };
-  log(`Switchboard bench${opts.quick ? " (quick)" : ""}: ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memGiB} GiB, Node ${process.version}`);
+  log(`Switchboard bench${opts.quick ? " (quick)" : ""}${opts.peers ? " --peers" : ""}: ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memGiB} GiB, Node ${process.version}`);
 
   const workers: Worker[] = [];
   let bench: Bench | null = null;
@@ -92,37 +94,8 @@ async function main(): Promise<number> {
     const start = (name: TargetName) => (name === "floor" ? startFloor() : startOurs(opts.serverEnv));
 
     // Memory first, each sample on a freshly started server: later scenarios grow heaps that
-    // never shrink back, and RSS has no GC to ask for from outside. Runs alternate between targets.
-    if (opts.scenarios.includes("memory")) {
-      const runs: Record<string, MemoryResult[]> = {};
-      const failed: Record<string, string> = {};
-      for (let r = 0; r < opts.memoryRepeats; r++) {
-        for (const name of r % 2 === 0 ? opts.targets : [...opts.targets].reverse()) {
-          if (failed[name]) continue;
-          log(`Idle memory, ${opts.idleConns} connections, fresh ${name} #${r + 1}`);
-          let t: Target | null = null;
-          try {
-            t = await start(name);
-            targets.push(t);
-            const m = await idleMemory(b, t);
-            (runs[name] ??= []).push(m);
-            log(`  ${(m.bytesPerConn / 1024).toFixed(2)} KiB per connection (${m.opened} opened, RSS ${(m.rssBeforeBytes / 2 ** 20).toFixed(1)} → ${(m.rssAfterBytes / 2 ** 20).toFixed(1)} MiB)`);
-          } catch (err) {
-            failed[name] = (err as Error).message;
-            log(`  error: ${failed[name]}`);
-          } finally {
-            if (t) {
-              await t.stop();
-              targets.splice(targets.indexOf(t), 1);
-            }
-          }
-        }
-      }
-      for (const name of opts.targets) {
-        if (failed[name]) results.memory[name] = { error: failed[name] };
-        else if (runs[name]) results.memory[name] = memoryFigures(runs[name]);
-      }
-    }
+    // never shrink back.
+    if (opts.scenarios.includes("memory")) results.memory = await memoryRounds(b, opts.targets, start, targets);
 
     // Memory, Mercure, cluster and isolation start servers of their own; the disk probe needs none.
     const needServers = opts.scenarios.some((sc) => sc !== "memory" && sc !== "disk" && sc !== "mercure" && sc !== "cluster" && sc !== "isolation");
@@ -189,6 +162,8 @@ async function main(): Promise<number> {
       targets.length = 0;
       results.mercure = await mercure(b);
     }
+    // `--peers`: nothing else runs, and it starts its own servers.
+    if (opts.peers) results.peers = await peers(b, targets);
 
     // Its own servers (PostgreSQL, three nodes, a SQLite node) on cores the others no longer use.
     if (opts.scenarios.includes("cluster")) {
@@ -214,6 +189,13 @@ async function main(): Promise<number> {
   results.table = rows;
   console.log("");
   if (rows.length) console.log(formatTable(rows) + "\n");
+  if (results.peers) {
+    const pr = peerRows(results.peers, opts);
+    results.peersTable = pr;
+    const f = results.peers.frames;
+    log(`Beside nchan (issue 13): median (min–max) of ${opts.peer.runs} interleaved run(s) per server; frames of one event: ${(["ours", "nchan", "floor"] as const).map((n) => `${n} ${f[n] ?? "?"} B`).join(", ")}`);
+    console.log(formatPeerTable(pr) + "\n");
+  }
   if (results.cluster) {
     const cl = clusterRows(results.cluster);
     results.clusterTable = cl;
@@ -242,7 +224,7 @@ async function main(): Promise<number> {
   }
   const waited = opts.quietBudgetSeconds - (bench?.quietBudgetMs ?? opts.quietBudgetSeconds * 1000) / 1000;
   if (waited > 1) log(`Waited ${waited.toFixed(1)} s in total for the machine to quieten between windows.`);
-  log(`Total run time ${results.durationSec} s. CPU figures are from /proc/<pid>/stat of each process; ratios are ours ÷ floor from this run.`);
+  log(`Total run time ${results.durationSec} s. CPU figures are from /proc/<pid>/stat of each process; ratios are ours ÷ ${opts.peers ? "the server each row names" : "floor"} from this run.`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}latest.json`;
   writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
@@ -261,6 +243,7 @@ function otherCpuOf(res: Results): number {
     if (!("error" in cmp)) for (const p of Object.values(cmp.paths)) if (p && !("error" in p)) for (const run of p.runs) v.push(run.otherCpuPct);
   const fanout = res.cluster?.fanout && !("error" in res.cluster.fanout) ? res.cluster.fanout : undefined;
   for (const side of [fanout?.sqlite, fanout?.postgres]) if (side && !("error" in side)) for (const run of side.runs) v.push(run.otherCpuPct);
+  if (res.peers) v.push(...peerOtherCpu(res.peers));
   v.sort((a, b) => a - b);
   return v.length ? v[v.length >> 1] : NaN;
 }

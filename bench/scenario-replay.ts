@@ -55,6 +55,8 @@ export async function replay(bench: Bench, target: Target): Promise<ReplayFigure
       error: res.timedOut ? "timed out" : res.error,
     };
     bench.log(`  replay #${r + 1}: ${res.events} events in ${res.elapsedMs.toFixed(0)} ms${run.error ? ` (${run.error})` : ""}`);
+    // The server may have logged why it ended the stream.
+    if (run.error) bench.log(`  ${target.name}'s last output: ${target.output().split("\n").slice(-5).join(" | ") || "(none)"}`);
     runs.push(run);
     await sleep(300);
   }

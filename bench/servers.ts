@@ -1,10 +1,11 @@
 /**
- * Starts the two servers under test as child processes and stops them.
+ * Starts the servers under test as child processes and stops them.
  * Ours runs compiled, as `npm start` runs it (`node dist/main.js`); the
- * floor as `node --import tsx bench/floor.ts`. Either way the pid we sample
- * is the server itself (no npm or tsx CLI process in between). Memory per
- * connection is a difference on one server, so the floor's loader does not
- * count in it.
+ * floor as `node --import tsx bench/floor.ts`; nginx with nchan (the
+ * `--peers` mode, bench/nchan.ts) as one nginx process. Either way the pid
+ * we sample is the server itself (no npm or tsx CLI process in between).
+ * Memory per connection is a difference on one server, so the floor's
+ * loader does not count in it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -27,7 +28,8 @@ export function buildOurs(): void {
   if (r.status !== 0) throw new Error(`the build failed (exit ${r.status})`);
 }
 
-export type TargetName = "floor" | "ours";
+/** `nchan` only in the `--peers` mode: it takes single-event publishes only (no NDJSON batches). */
+export type TargetName = "floor" | "ours" | "nchan";
 
 export interface Target {
   name: TargetName;
@@ -106,7 +108,7 @@ export function freePort(): Promise<number> {
 export async function startFloor(): Promise<Target> {
   const port = await freePort();
   const file = fileURLToPath(new URL("./floor.ts", import.meta.url));
-  const t = await launch("floor", file, port, {}, undefined);
+  const t = await launch("floor", ...nodeCommand(file), port, {}, undefined);
   return {
     ...t,
     stream: { host: HOST, port, path: "/stream", headers: {} },
@@ -145,7 +147,7 @@ export async function startOurs(extraEnv: Record<string, string> = {}, cluster?:
     PUBLISH_RATE_PER_KEY: "0",
     ...extraEnv,
   };
-  const t = await launch("ours", OURS_MAIN, port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));
+  const t = await launch("ours", ...nodeCommand(OURS_MAIN), port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));
   const auth = { Authorization: `Bearer ${key}` };
   return {
     ...t,
@@ -159,11 +161,23 @@ export async function startOurs(extraEnv: Record<string, string> = {}, cluster?:
 
 type Launched = Pick<Target, "name" | "pid" | "port" | "exited" | "output" | "stop">;
 
-async function launch(name: TargetName, file: string, port: number, env: Record<string, string>, cleanup: (() => void) | undefined): Promise<Launched> {
-  // Compiled JavaScript runs as is; the TypeScript floor through the tsx loader. BENCH_SERVER_NODE_ARGS adds
-  // flags Node refuses in NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
+/** Node running `file`: compiled JavaScript as is, TypeScript through the tsx loader. */
+function nodeCommand(file: string): [string, string[]] {
+  // BENCH_SERVER_NODE_ARGS adds flags Node refuses in NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...(file.endsWith(".js") ? [file] : ["--import", "tsx", file])], {
+  return [process.execPath, [...nodeArgs, ...(file.endsWith(".js") ? [file] : ["--import", "tsx", file])]];
+}
+
+/** Starts `command` as a server listening on `port` and waits until its GET /healthz answers 200. */
+export async function launch(
+  name: TargetName,
+  command: string,
+  args: string[],
+  port: number,
+  env: Record<string, string>,
+  cleanup: (() => void) | undefined,
+): Promise<Launched> {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST, ...env },
     // stdin is a pipe we never close: the floor exits when it closes, i.e. when this process dies.

@@ -7,7 +7,7 @@
 import net from "node:net";
 import { Histogram, wallNow } from "./histogram.js";
 import { ResponseParser } from "./http-response.js";
-import type { Command, DeliveryResult, HttpTarget, SubscribeResult } from "./protocol.js";
+import { ID_TAG_SCALE, type Command, type DeliveryResult, type HttpTarget, type SubscribeResult } from "./protocol.js";
 
 /** Receive time of the socket read being scanned: every frame in one read arrived together. */
 let recvNow = 0;
@@ -139,10 +139,23 @@ class Subscriber {
       if (end < 0) break;
       // Event frames start with "id: "; `retry:` and `: keep-alive` comments are skipped.
       if (text.charCodeAt(start) === 105 /* i */ && text.charCodeAt(start + 1) === 100 /* d */) {
-        // The id's last run of digits: the log position (native), or the send time a bench Mercure update's id ends with.
+        // The log position (native), the send time a bench Mercure update's id ends with, or nchan's message id.
         let id = 0;
         let k = start + 3;
-        for (let c = text.charCodeAt(k); c !== 10 && k < end; c = text.charCodeAt(++k)) id = c >= 48 && c <= 57 ? id * 10 + (c - 48) : 0;
+        if (text.charCodeAt(k) === 32) k++;
+        // nchan's `<seconds>:<n>` is keyed as idKey() keys it (protocol.ts); any other id by its last run of digits.
+        let head = -1; // -1: only digits so far; -2: not nchan's shape; else the seconds before the colon
+        for (let c = text.charCodeAt(k); c !== 10 && k < end; c = text.charCodeAt(++k)) {
+          if (c >= 48 && c <= 57) id = id * 10 + (c - 48);
+          else if (c === 58 /* : */ && head === -1) {
+            head = id;
+            id = 0;
+          } else {
+            head = -2;
+            id = 0;
+          }
+        }
+        if (head >= 0) id = head * ID_TAG_SCALE + id;
         if (this.#measure) {
           const p = text.indexOf('"t":', k);
           if (p >= 0 && p < end) g.latency.record((recvNow - parseFloat(text.slice(p + 4, p + 30))) * 1000);
