@@ -28,6 +28,25 @@ describe("recent events kept for replays", () => {
     expect(ids(ring.page(10, null, all, jsonFrame, 1 << 20, 100).frames)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
   });
 
+  it("serves a whole page when the frames it encodes push the ring over its bound (eviction waits for the page)", () => {
+    // Events alone fill the ring to just under its bound; each frame a replay encodes adds its bytes,
+    // and evicting then (which may compact the ring's array) must not pull entries from under the page.
+    const data = JSON.stringify({ pad: "p".repeat(40) });
+    const probe = new RecentEvents(1 << 20, 60_000);
+    const perEvent = probe.push(event(1, "a", "x.y", data)).bytes;
+    probe.stop();
+    const ring = new RecentEvents(perEvent * 3000, 60_000);
+    // 1,100 evicted first, so that an eviction compacts the array (more than 1,024 dead slots, over half of it).
+    for (let id = 1; id <= 4100; id++) ring.push(event(id, "a", "x.y", data));
+    const from = 4100 - ring.size;
+    const page = ring.page(from, "a", all, jsonFrame, 1 << 30, 2000);
+    expect(ids(page.frames)).toEqual(Array.from({ length: 2000 }, (_, i) => from + 1 + i));
+    expect(page.through).toBe(from + 2000);
+    // The ring has let go of what the frames pushed it past its bound, once the page was made.
+    expect(ring.bytes).toBeLessThanOrEqual(ring.maxBytes);
+    ring.stop();
+  });
+
   it("stops a page at its byte or frame bound, where the next one continues", () => {
     const ring = new RecentEvents(1 << 20, 60_000);
     for (let id = 1; id <= 10; id++) ring.push(event(id, "a", "x.y", JSON.stringify({ pad: "p".repeat(100) })));

@@ -67,6 +67,8 @@ export class RecentEvents {
   #entries: (PublishedEvent | null)[] = [];
   #head = 0;
   #bytes = 0;
+  /** While a page is made: the frames it encodes grow the ring, and eviction waits for the page's end (see page). */
+  #paging = false;
   /** Every event published with an id above this is in the ring. */
   #from = 0;
   readonly #timer: NodeJS.Timeout | null;
@@ -117,7 +119,7 @@ export class RecentEvents {
   /** An entry it holds made a frame. */
   grew(bytes: number): void {
     this.#bytes += bytes;
-    if (this.#bytes > this.maxBytes) this.#evict();
+    if (this.#bytes > this.maxBytes && !this.#paging) this.#evict();
   }
 
   /** Whether a replay at `cursor` finds every event it still needs here. */
@@ -139,6 +141,26 @@ export class RecentEvents {
     maxFrames: number,
     /** The highest id retention has pruned of a tenant: memory may still hold events the log no longer has. */
     prunedThrough: (tenant: string) => number = () => 0,
+  ): RecentPage {
+    // Evicting while the page encodes frames would null or move the very entries it walks: it waits, and
+    // the ring exceeds its bound by at most this page's new frames meanwhile.
+    this.#paging = true;
+    try {
+      return this.#page(cursor, tenant, match, encode, maxBytes, maxFrames, prunedThrough);
+    } finally {
+      this.#paging = false;
+      if (this.#bytes > this.maxBytes) this.#evict();
+    }
+  }
+
+  #page(
+    cursor: number,
+    tenant: string | null,
+    match: (e: StoredEvent) => boolean,
+    encode: Encode,
+    maxBytes: number,
+    maxFrames: number,
+    prunedThrough: (tenant: string) => number,
   ): RecentPage {
     const pruned = new Map<string, number>();
     const frames: Buffer[] = [];
