@@ -1,12 +1,12 @@
 /**
  * Answers remembered until the event loop's next turn. Some lookups run on
  * every request (which key a secret is, whether a tenant is disabled) and
- * must see a change made by another process (the CLI) at once; under load
- * one turn serves dozens of requests with the same key, and asking the
- * database once per turn is as current as asking it per request, as every
- * request of a turn is answered after the same reads anyway. Bounded: a
- * turn of requests with distinct secrets asks the database each time past
- * the bound rather than growing the map.
+ * must see a change made by another process (the CLI) at once. Under load
+ * one turn serves dozens of requests with the same key; asking the database
+ * once per turn is as current as asking per request, since requests read in
+ * the same turn could not tell which came first anyway. Bounded: past the
+ * bound, a turn of requests with distinct secrets asks the database each
+ * time rather than growing the map.
  */
 export class TurnMemo<K, V> {
   readonly #answers = new Map<K, V>();

@@ -2,9 +2,9 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { ApiError } from "../http/errors.js";
 import type { ApiKey, KeyStore } from "../store/keys.js";
+import { mercureKeys, type MercureSettings } from "../store/mercure-settings.js";
 import type { TenantStore } from "../store/tenants.js";
 import type { TurnBudget } from "../turn-budget.js";
-import { mercureKeys, type MercureSettings } from "../store/mercure-settings.js";
 import type { TopicMatcher } from "./selectors.js";
 import { insufficientScope, invalidToken, MercureAuthError, presentedToken, tokenRequired, verifyToken, type MercureGrant } from "./tokens.js";
 

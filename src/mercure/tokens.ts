@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
-import { invalidRequest, invalidToken } from "./auth-error.js";
 import { TurnBudget } from "../turn-budget.js";
+import { invalidRequest, invalidToken } from "./auth-error.js";
 import { grant0x, grant10, GrantError, type MercureGrant } from "./grant.js";
 import { verificationKey, type MercureKeys } from "./keys.js";
 import type { PresentedToken } from "./presented-token.js";
