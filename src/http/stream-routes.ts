@@ -124,10 +124,11 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
   let sub: Subscriber | undefined;
   let unwatch = () => {};
   const query = (after: number, limit: number) => ({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null });
-  const readFrames = options.jsonFrames ? deps.log.readFrames?.bind(deps.log) : undefined;
+  // Called on the log itself, not bound per stream: an idle stream keeps as few objects as it can.
+  const framed = options.jsonFrames === true && deps.log.readFrames !== undefined;
   const reads = readAhead(
-    readFrames
-      ? (after, limit) => readFrames(query(after, limit))
+    framed
+      ? (after, limit) => deps.log.readFrames!(query(after, limit))
       : (after, limit) => deps.log.read(query(after, limit)).then((page) => ({ ...page, events: page.events.filter(selector.match) })),
     deps.hub.readAhead,
     () => sub!.sink.buffered() < sub!.maxBuffer / 4,
