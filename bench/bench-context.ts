@@ -144,6 +144,21 @@ export async function waitQuiet(bench: Bench): Promise<number> {
   }
 }
 
+/**
+ * A fan-out comparison's start, for each server or path: `n` measuring
+ * streams opened on `path` (of the live `server`) and warmed up. Throws when
+ * none opens; says so when some did not.
+ */
+export async function openWarmed(bench: Bench, server: Target, path: Pick<FanoutPath, "name" | "stream"> & Omit<FanoutPath, "pid" | "stream">, n: number) {
+  assertAlive(server);
+  const sub = await subscribeAll(bench, path, n, true);
+  if (sub.opened === 0) throw new Error(`no stream opened: ${sub.failures.join(" | ")}`);
+  if (sub.failed > 0) bench.log(`  warning: ${path.name}: ${sub.failed} of ${n} streams failed to open: ${sub.failures[0]}`);
+  await warmUp(bench, path, sub.opened);
+  bench.log(`  ${path.name}: ${sub.opened} streams open in ${(sub.connectMs / 1000).toFixed(1)} s`);
+  return sub;
+}
+
 export function assertAlive(target: Target): void {
   const why = target.exited();
   if (why) throw new Error(`${target.name} server ${why}\n--- its output ---\n${target.output()}`);

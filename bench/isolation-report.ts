@@ -6,6 +6,7 @@
  * comes back within 10% of the baseline.
  */
 import type { PhaseFigures, SeriesFigures } from "./isolation-phase.js";
+import { layoutTable } from "./report.js";
 import type { IsolationResult } from "./scenario-isolation.js";
 
 export const P99_FACTOR = 3;
@@ -100,7 +101,5 @@ export function isolationNotes(results: IsolationResult[]): string[] {
 export function formatIsolationTable(rows: IsolationRow[]): string {
   const head = ["Case: figure", "Quiet", "Load", "Load/quiet", "Target", "Met"];
   const body = rows.map((r) => [r.figure, r.quiet, r.load, r.ratio === null ? "—" : `${r.ratio.toFixed(1)}×`, r.target, r.pass === null ? "" : r.pass ? "yes" : "NO"]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
-  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  return layoutTable(head, body, [1, 3]);
 }

@@ -5,7 +5,7 @@
  */
 import type { Options } from "./options.js";
 import type { PeersResult } from "./peers.js";
-import { runNote, type Failed, type PerTarget } from "./report.js";
+import { fmt, layoutTable, runNote, tableNotes, type Failed, type PerTarget } from "./report.js";
 import type { FanoutResult, FanoutRun } from "./scenario-fanout.js";
 import type { IngestFigures } from "./scenario-ingest.js";
 import type { TargetName } from "./servers.js";
@@ -136,13 +136,6 @@ export function peerRows(res: PeersResult, opts: Options): PeerRow[] {
   return rows;
 }
 
-function fmt(v: number, unit: string): string {
-  if (unit.endsWith("/s")) return Math.round(v).toLocaleString("en-US");
-  if (Math.abs(v) >= 100) return v.toFixed(0);
-  if (Math.abs(v) >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-
 /** `median (min–max)`, or the median alone for one run. */
 function cell(s: Stat | null, unit: string): string {
   if (!s) return "—";
@@ -161,13 +154,7 @@ export function formatPeerTable(rows: PeerRow[]): string {
     r.goal,
     r.met === null ? "?" : r.met ? "met" : "not met",
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
-  const out = [line(head), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const b of body) out.push(line(b));
-  const notes = rows.filter((r) => r.note).map((r) => `  * ${r.figure}: ${r.note}`);
-  if (notes.length) out.push("", "Notes:", ...notes);
-  return out.join("\n");
+  return layoutTable(head, body, [2, 5], tableNotes(rows));
 }
 
 /** CPU of other processes (% of one core) in every measured window of the mode, for the run's summary line. */

@@ -177,7 +177,8 @@ export function buildRows(res: Results): Row[] {
   return rows;
 }
 
-function fmt(v: number | null, unit: string): string {
+/** A figure as the tables print it: rates whole with thousands separators, other figures to about three digits. */
+export function fmt(v: number | null, unit: string): string {
   if (v === null) return "—";
   if (unit.endsWith("/s")) return Math.round(v).toLocaleString("en-US");
   if (Math.abs(v) >= 100) return v.toFixed(0);
@@ -197,11 +198,20 @@ export function formatTable(rows: Row[], columns: { ours: string; floor: string;
     r.target || "",
     r.pass === null ? "" : r.pass ? "yes" : "NO",
   ]);
+  return layoutTable(head, body, [2, 4], tableNotes(rows));
+}
+
+/** The rows' notes, one line each under the table. */
+export const tableNotes = (rows: readonly { figure: string; note?: string }[]): string[] => rows.filter((r) => r.note).map((r) => `  * ${r.figure}: ${r.note}`);
+
+/**
+ * A plain-text table: each column as wide as its widest cell, the columns
+ * `right[0]` to `right[1]` (the figures) aligned right, then the notes.
+ */
+export function layoutTable(head: string[], body: string[][], right: [number, number], notes: string[] = []): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
-  const out = [line(head), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const b of body) out.push(line(b));
-  const notes = rows.filter((r) => r.note).map((r) => `  * ${r.figure}: ${r.note}`);
+  const line = (cells: string[]) => cells.map((c, i) => (i >= right[0] && i <= right[1] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const out = [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
   if (notes.length) out.push("", "Notes:", ...notes);
   return out.join("\n");
 }

@@ -2,7 +2,7 @@
  * Fan-out: one publisher, N subscribers, at a steady rate and in bursts.
  * CPU per delivery, deliveries per second and publish-to-receive latency.
  */
-import { assertAlive, closeStreams, medianOf, subscribeAll, waitAll, waitQuiet, warmUp, type Bench, type FanoutPath } from "./bench-context.js";
+import { assertAlive, closeStreams, medianOf, openWarmed, waitAll, waitQuiet, type Bench, type FanoutPath } from "./bench-context.js";
 import { Histogram, type HistogramData } from "./histogram.js";
 import { CpuWindow } from "./proc-stats.js";
 import type { PublishResult } from "./protocol.js";
@@ -70,13 +70,8 @@ export async function fanout(bench: Bench, targets: readonly Target[], subscribe
   try {
     for (const t of targets) {
       try {
-        assertAlive(t);
-        const sub = await subscribeAll(bench, t, subscribers, true);
-        if (sub.opened === 0) throw new Error(`no stream opened: ${sub.failures.join(" | ")}`);
-        if (sub.failed > 0) bench.log(`  warning: ${t.name}: ${sub.failed} of ${subscribers} streams failed to open: ${sub.failures[0]}`);
-        await warmUp(bench, t, sub.opened);
+        const sub = await openWarmed(bench, t, t, subscribers);
         entries.push({ t, opened: sub.opened, failures: sub.failures, connectMs: sub.connectMs, steadyRuns: [], burstRuns: [] });
-        bench.log(`  ${t.name}: ${sub.opened} streams open in ${(sub.connectMs / 1000).toFixed(1)} s`);
       } catch (err) {
         out[t.name] = { error: (err as Error).message };
         bench.log(`  error: ${t.name}: ${(err as Error).message}`);

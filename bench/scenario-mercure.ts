@@ -8,7 +8,7 @@
  * (native, Mercure, Mercure, native, …). Each Mercure path's server CPU
  * per delivery is held to within 15% of native's.
  */
-import { assertAlive, closeStreams, medianOf, subscribeAll, warmUp, type Bench, type FanoutPath } from "./bench-context.js";
+import { assertAlive, closeStreams, medianOf, openWarmed, type Bench, type FanoutPath } from "./bench-context.js";
 import type { MercureSelector } from "./options.js";
 import type { Failed } from "./report.js";
 import { fanoutRun, fmtRun, type FanoutRun } from "./scenario-fanout.js";
@@ -128,13 +128,8 @@ async function compare(bench: Bench, t: Target, paths: readonly Path[], n: numbe
   try {
     for (const p of paths) {
       try {
-        assertAlive(t);
-        const sub = await subscribeAll(bench, p, n, true);
-        if (sub.opened === 0) throw new Error(`no stream opened: ${sub.failures.join(" | ")}`);
-        if (sub.failed > 0) bench.log(`  warning: ${p.name}: ${sub.failed} of ${n} streams failed to open: ${sub.failures[0]}`);
-        await warmUp(bench, p, sub.opened);
+        const sub = await openWarmed(bench, t, p, n);
         entries.push({ path: p, opened: sub.opened, connectMs: sub.connectMs, runs: [] });
-        bench.log(`  ${p.name}: ${sub.opened} streams open in ${(sub.connectMs / 1000).toFixed(1)} s`);
       } catch (err) {
         out.paths[p.name] = { error: (err as Error).message };
         bench.log(`  error: ${p.name}: ${(err as Error).message}`);

@@ -222,12 +222,13 @@ export class Hub {
    * each stream one write per window rather than one per commit: a write is
    * a system call, the larger part of a delivery's cost. A lone commit
    * after a quiet spell goes at once; a commit in a burst waits at most
-   * `coalesceMs`.
+   * `coalesceMs`. `now`: in the next turn whatever the window (what a
+   * flush's budget left over).
    */
-  #scheduleFlush(): void {
+  #scheduleFlush(now = false): void {
     if ((this.#dirty.length > 0 || this.#toRender.size > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      const wait = this.#lastFlush + (this.options.coalesceMs ?? 0) - performance.now();
+      const wait = now ? 0 : this.#lastFlush + (this.options.coalesceMs ?? 0) - performance.now();
       if (wait > 0) setTimeout(this.#flush, wait);
       else setImmediate(this.#flush);
     }
@@ -269,10 +270,7 @@ export class Hub {
     // Nothing is published while this runs: the streams left over are the only dirty ones, and still have their queues.
     if (i < dirty.length) this.#dirty = dirty.slice(i);
     // What the budget left over (streams, console renders) goes on in the next turn, not a window later.
-    if (this.#dirty.length > 0 || this.#toRender.size > 0) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#scheduleFlush(true);
   };
 
   /**

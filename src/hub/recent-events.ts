@@ -146,42 +146,30 @@ export class RecentEvents {
     // the ring exceeds its bound by at most this page's new frames meanwhile.
     this.#paging = true;
     try {
-      return this.#page(cursor, tenant, match, encode, maxBytes, maxFrames, prunedThrough);
+      const pruned = new Map<string, number>();
+      const frames: Buffer[] = [];
+      let bytes = 0;
+      let i = this.#firstAfter(cursor);
+      let through = cursor;
+      const end = Math.min(this.#entries.length, i + SCAN_PER_PAGE);
+      for (; i < end && bytes < maxBytes && frames.length < maxFrames; i++) {
+        const entry = this.#entries[i]!;
+        through = entry.event.id;
+        const e = entry.event;
+        if ((tenant !== null && e.tenant !== tenant) || !match(e)) continue;
+        let gone = pruned.get(e.tenant);
+        if (gone === undefined) pruned.set(e.tenant, (gone = prunedThrough(e.tenant)));
+        if (e.id <= gone) continue;
+        const frame = entry.frame(encode);
+        if (!frame) continue;
+        frames.push(frame.bytes);
+        bytes += frame.bytes.length;
+      }
+      return { frames, bytes, through };
     } finally {
       this.#paging = false;
       if (this.#bytes > this.maxBytes) this.#evict();
     }
-  }
-
-  #page(
-    cursor: number,
-    tenant: string | null,
-    match: (e: StoredEvent) => boolean,
-    encode: Encode,
-    maxBytes: number,
-    maxFrames: number,
-    prunedThrough: (tenant: string) => number,
-  ): RecentPage {
-    const pruned = new Map<string, number>();
-    const frames: Buffer[] = [];
-    let bytes = 0;
-    let i = this.#firstAfter(cursor);
-    let through = cursor;
-    const end = Math.min(this.#entries.length, i + SCAN_PER_PAGE);
-    for (; i < end && bytes < maxBytes && frames.length < maxFrames; i++) {
-      const entry = this.#entries[i]!;
-      through = entry.event.id;
-      const e = entry.event;
-      if ((tenant !== null && e.tenant !== tenant) || !match(e)) continue;
-      let gone = pruned.get(e.tenant);
-      if (gone === undefined) pruned.set(e.tenant, (gone = prunedThrough(e.tenant)));
-      if (e.id <= gone) continue;
-      const frame = entry.frame(encode);
-      if (!frame) continue;
-      frames.push(frame.bytes);
-      bytes += frame.bytes.length;
-    }
-    return { frames, bytes, through };
   }
 
   /** Index of the first entry with an id above `cursor`. */
