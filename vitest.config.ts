@@ -18,6 +18,7 @@ const SQLITE_ONLY = [
   "test/demo-orphans.test.ts",
   "test/session-status-upgrade.test.ts",
   "test/type-counts.test.ts",
+  "test/body-turns.test.ts",
   "test/event-reads.test.ts",
   "test/console-list-queries.test.ts",
   "test/console-lists-plans.test.ts",

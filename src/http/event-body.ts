@@ -70,7 +70,7 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
   };
   const scanner: ValueScanner = ndjson ? new LineScanner(scanLimits) : new BatchScanner(scanLimits);
   try {
-    await readChunks(c, limits.maxBodyBytes, (chunk) => scanner.feed(chunk));
+    await readChunks(c, limits.maxBodyBytes, (chunk) => scanner.feed(chunk), limits.turn);
     scanner.end();
   } catch (err) {
     if (err instanceof ScanError) throw invalidJson(err.message);
@@ -135,8 +135,13 @@ const invalidJson = (reason: string) => new ApiError(400, "invalid_json", `the b
  * Streams the body through `onChunk` as text, failing with 413 past `max`
  * bytes. On Node it reads the IncomingMessage directly: building the Web
  * `Request` body stream costs more than the rest of a small publish.
+ *
+ * With a `turn`, reading stops for the rest of a turn once its budget is
+ * spent: a socket read can hand over up to 2 MB of body at once (libuv
+ * reads on while the kernel has data), and scanning that in one go would
+ * hold the loop for tens of milliseconds.
  */
-export async function readChunks(c: Context, max: number, onChunk: (text: string) => void): Promise<void> {
+export async function readChunks(c: Context, max: number, onChunk: (text: string) => void, turn?: TurnBudget): Promise<void> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const decode = (value?: Uint8Array) => {
     try {
@@ -146,7 +151,7 @@ export async function readChunks(c: Context, max: number, onChunk: (text: string
     }
   };
   const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
-  if (incoming) return readIncoming(incoming, max, (chunk) => onChunk(decode(chunk)), () => onChunk(decode()));
+  if (incoming) return readIncoming(incoming, max, (chunk) => onChunk(decode(chunk)), () => onChunk(decode()), turn);
   const body = c.req.raw.body;
   if (!body) return;
   const reader = body.getReader();
@@ -157,7 +162,9 @@ export async function readChunks(c: Context, max: number, onChunk: (text: string
       if (done) break;
       total += value.byteLength;
       if (total > max) throw tooLarge(max);
+      turn?.hasTime();
       onChunk(decode(value));
+      if (turn && !turn.hasTime()) await nextTurn();
     }
     onChunk(decode());
   } finally {
@@ -165,7 +172,7 @@ export async function readChunks(c: Context, max: number, onChunk: (text: string
   }
 }
 
-function readIncoming(incoming: NodeBindings["incoming"], max: number, onData: (chunk: Buffer) => void, onEnd: () => void): Promise<void> {
+function readIncoming(incoming: NodeBindings["incoming"], max: number, onData: (chunk: Buffer) => void, onEnd: () => void, turn?: TurnBudget): Promise<void> {
   return new Promise((resolve, reject) => {
     let total = 0;
     const done = (err?: unknown) => {
@@ -177,7 +184,13 @@ function readIncoming(incoming: NodeBindings["incoming"], max: number, onData: (
       total += chunk.length;
       try {
         if (total > max) throw tooLarge(max);
+        turn?.hasTime(); // the first work of a turn starts its clock
         onData(chunk);
+        if (turn && !turn.hasTime()) {
+          // What the socket already read waits in the stream; it is read on from the next turn.
+          incoming.pause();
+          setImmediate(resume);
+        }
       } catch (err) {
         done(err);
       }
@@ -190,6 +203,7 @@ function readIncoming(incoming: NodeBindings["incoming"], max: number, onData: (
         done(err);
       }
     };
+    const resume = () => incoming.resume();
     const closed = () => done(new Error("the client closed the connection before the body ended"));
     incoming.on("data", data).on("end", end).on("error", done).on("close", closed);
   });
