@@ -58,13 +58,16 @@ export interface ClusterFanout {
 
 type Side = { name: "sqlite" | "postgres"; publishTo: Node; groups: StreamGroup[]; connectMs: number; runs: ClusterFanoutRun[]; error?: string };
 
-export async function clusterFanout(bench: Bench, servers: ClusterServers): Promise<ClusterFanout> {
+/**
+ * `n` streams on the SQLite node and `n` spread over `pgNodes`, the first of which takes the publishes;
+ * runs alternate between the two sides.
+ */
+export async function clusterFanout(bench: Bench, servers: ClusterServers, n: number, pgNodes: Node[]): Promise<ClusterFanout> {
   const o = bench.opts.cluster;
-  const n = o.subscribers;
   const eventsPerRun = Math.max(1, Math.round(o.rate * o.seconds));
   const layouts: [Side["name"], Node[]][] = [
     ["sqlite", [servers.sqlite]],
-    ["postgres", servers.pgNodes],
+    ["postgres", pgNodes],
   ];
   const sides: Side[] = [];
   const failed: Partial<Record<Side["name"], Failed>> = {};

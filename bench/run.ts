@@ -241,8 +241,10 @@ function otherCpuOf(res: Results): number {
   for (const r of Object.values(res.cluster?.ingest ?? {})) if (r && !("error" in r)) v.push(r.otherCpuPct);
   for (const cmp of Object.values(res.mercure?.sizes ?? {}))
     if (!("error" in cmp)) for (const p of Object.values(cmp.paths)) if (p && !("error" in p)) for (const run of p.runs) v.push(run.otherCpuPct);
-  const fanout = res.cluster?.fanout && !("error" in res.cluster.fanout) ? res.cluster.fanout : undefined;
-  for (const side of [fanout?.sqlite, fanout?.postgres]) if (side && !("error" in side)) for (const run of side.runs) v.push(run.otherCpuPct);
+  for (const fanout of [res.cluster?.fanout, res.cluster?.fanoutPerNode]) {
+    if (!fanout || "error" in fanout) continue;
+    for (const side of [fanout.sqlite, fanout.postgres]) if (!("error" in side)) for (const run of side.runs) v.push(run.otherCpuPct);
+  }
   if (res.peers) v.push(...peerOtherCpu(res.peers));
   v.sort((a, b) => a - b);
   return v.length ? v[v.length >> 1] : NaN;

@@ -42,6 +42,22 @@ export function unpackNew(columns: NewEventColumns, out: NewEvent[]): NewEvent[]
   return out;
 }
 
+export function packStored(events: readonly StoredEvent[]): StoredEventColumns {
+  const n = events.length;
+  const columns: StoredEventColumns = { ids: new Array(n), tenants: new Array(n), types: new Array(n), subjects: new Array(n), data: new Array(n), keys: new Array(n), ts: new Array(n) };
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    columns.ids[i] = e.id;
+    columns.tenants[i] = e.tenant;
+    columns.types[i] = e.type;
+    columns.subjects[i] = e.subject;
+    columns.data[i] = e.data;
+    columns.keys[i] = e.key;
+    columns.ts[i] = e.ts;
+  }
+  return columns;
+}
+
 export function unpackStored(columns: StoredEventColumns): StoredEvent[] {
   const { ids, tenants, types, subjects, data, keys, ts } = columns;
   const events: StoredEvent[] = new Array(ids.length);

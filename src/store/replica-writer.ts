@@ -3,6 +3,7 @@ import type { StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
 import { AppendRejected } from "./event-log.js";
+import { RowInserts } from "./row-inserts.js";
 import type { AppendHook } from "./sqlite-writer.js";
 import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
 
@@ -23,6 +24,7 @@ export const REPLICA_EVENTS = 10_000;
 export class ReplicaWriter {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
+  readonly #insertRows: RowInserts;
   readonly #trim: Database.Statement;
   readonly #typeCounts: TypeCounts;
 
@@ -30,9 +32,12 @@ export class ReplicaWriter {
     db: Db,
     private readonly hooks: readonly AppendHook[],
     private readonly logger: Logger,
+    /** Which types no hook has anything to do with (see SqliteWriterOptions.plain). */
+    private readonly plain: (type: string) => boolean = () => false,
   ) {
     this.#db = db.$client;
-    this.#insert = this.#db.prepare("INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)");
+    this.#insert = this.#db.prepare(`${INSERT_INTO} VALUES ${ROW}`);
+    this.#insertRows = new RowInserts(this.#db, INSERT_INTO, ROW);
     this.#trim = this.#db.prepare("DELETE FROM events WHERE id <= ?");
     this.#typeCounts = new TypeCounts(this.#db);
   }
@@ -43,7 +48,20 @@ export class ReplicaWriter {
     const counts: GroupCounts = new Map();
     db.exec("BEGIN");
     try {
-      for (const e of events) {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (this.plain(e.type)) {
+          // A run of events no projection reads can only be inserted: many rows a statement, no savepoint.
+          let end = i + 1;
+          while (end < events.length && this.plain(events[end].type)) end++;
+          this.#insertRows.insert(i, end, (params, j) => {
+            const p = events[j];
+            params.push(p.id, p.tenant, p.type, p.subject, p.data, p.key, p.ts);
+          });
+          for (let j = i; j < end; j++) countType(counts, events[j].tenant, events[j].type);
+          i = end - 1;
+          continue;
+        }
         db.exec("SAVEPOINT event");
         try {
           this.#insert.run(e.id, e.tenant, e.type, e.subject, e.data, e.key, e.ts);
@@ -77,3 +95,6 @@ export class ReplicaWriter {
     }
   }
 }
+
+const INSERT_INTO = "INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts)";
+const ROW = "(?, ?, ?, ?, ?, ?, NULL, ?)";

@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import type { StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { openDb, type Db } from "./db.js";
+import { packStored } from "./event-columns.js";
 import { loadSqlite, type TableCopy } from "./replica-tables.js";
 import type { SessionChange } from "./sessions.js";
 import { startThread } from "./threads.js";
@@ -66,7 +67,7 @@ export class Replica {
 
   /** Applies committed events (see ReplicaWriter); resolves once they are in the replica. */
   apply(events: StoredEvent[]): Promise<void> {
-    return this.#ask((id) => ({ op: "apply", id, events })).then(() => undefined);
+    return this.#ask((id) => ({ op: "apply", id, events: packStored(events) })).then(() => undefined);
   }
 
   /** Replaces whole tables (the access tables reloaded from PostgreSQL). */

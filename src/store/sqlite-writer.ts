@@ -3,6 +3,7 @@ import type { NewEvent, StoredEvent } from "../event.js";
 import { AppendRejected, keyReused, type RejectedStatus } from "./event-log.js";
 import { countType, TypeCounts, type GroupCounts } from "./type-counts.js";
 import type { WorkerBinding } from "../worker-binding.js";
+import { RowInserts } from "./row-inserts.js";
 
 /**
  * Runs inside the append transaction for every new event, before commit. A
@@ -49,9 +50,8 @@ export interface SqliteWriterOptions {
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
-  /** Inserts of INSERT_ROWS plain events at a time, and of INSERT_ROWS / 10. */
-  readonly #insertMany: Database.Statement;
-  readonly #insertSome: Database.Statement;
+  /** Runs of plain events, many rows per statement. */
+  readonly #insertPlainRows: RowInserts;
   readonly #findKey: Database.Statement;
   readonly #typeCounts: TypeCounts;
 
@@ -66,9 +66,8 @@ export class SqliteWriter {
     this.#db = db;
     this.#plain = options.plain ?? (() => false);
     this.#clock = options.clock ?? Date.now;
-    this.#insert = db.prepare(insertRows(1));
-    this.#insertMany = db.prepare(insertRows(INSERT_ROWS));
-    this.#insertSome = db.prepare(insertRows(INSERT_ROWS / 10));
+    this.#insert = db.prepare(`${INSERT_INTO} VALUES ${ROW}`);
+    this.#insertPlainRows = new RowInserts(db, INSERT_INTO, ROW);
     this.#findKey = db.prepare("SELECT id, key_fingerprint AS fingerprint FROM events WHERE tenant = ? AND key = ?");
     this.#typeCounts = new TypeCounts(db);
   }
@@ -157,33 +156,25 @@ export class SqliteWriter {
   }
 
   /**
-   * Inserts events[from, to), which need no key check and no hook, pushing
-   * their ids. A statement costs more than a row (SQLite opens the table's
-   * and each index's cursor, and reads and writes AUTOINCREMENT's counter,
-   * once per statement): many rows per statement cost about a fifth less
-   * per event. The rows of one statement take consecutive ids, as this is
-   * the only connection that appends.
+   * Inserts events[from, to), which need no key check and no hook, many
+   * rows per statement (RowInserts), pushing their ids: the rows of one
+   * statement take consecutive ids, as this is the only connection that
+   * appends.
    */
   #insertPlain(tenant: string, events: readonly NewEvent[], from: number, to: number, ts: number, ids: number[]): void {
-    const params: unknown[] = [];
-    let i = from;
-    while (i < to) {
-      const left = to - i;
-      const rows = left >= INSERT_ROWS ? INSERT_ROWS : left >= INSERT_ROWS / 10 ? INSERT_ROWS / 10 : 1;
-      const statement = rows === INSERT_ROWS ? this.#insertMany : rows === 1 ? this.#insert : this.#insertSome;
-      params.length = 0;
-      for (let r = 0; r < rows; r++, i++) {
+    this.#insertPlainRows.insert(
+      from,
+      to,
+      (params, i) => {
         const e = events[i];
         params.push(tenant, e.type, e.subject, e.data, null, null, ts);
-      }
-      const last = Number(statement.run(params).lastInsertRowid);
-      for (let id = last - rows + 1; id <= last; id++) ids.push(id);
-    }
+      },
+      (last, rows) => {
+        for (let id = last - rows + 1; id <= last; id++) ids.push(id);
+      },
+    );
   }
 }
 
-/** Rows per statement of plain events: 700 parameters, far below SQLite's limit. */
-const INSERT_ROWS = 100;
-
-const insertRows = (rows: number) =>
-  `INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts) VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`;
+const INSERT_INTO = "INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts)";
+const ROW = "(?, ?, ?, ?, ?, ?, ?)";

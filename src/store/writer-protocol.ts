@@ -1,6 +1,5 @@
-import type { StoredEvent } from "../event.js";
 import type { WorkerBinding } from "../worker-binding.js";
-import type { NewEventColumns } from "./event-columns.js";
+import type { NewEventColumns, StoredEventColumns } from "./event-columns.js";
 import type { TableCopy } from "./replica-tables.js";
 import type { RetentionOptions } from "./retention.js";
 import type { SessionChange } from "./sessions.js";
@@ -41,7 +40,7 @@ export type ToWriter =
   /** A small write besides the log (console sessions), applied between commit groups; answered with `written`. */
   | { op: "write"; id: number; change: SessionChange }
   /** Replica only: events PostgreSQL committed, to apply with their ids; answered with `applied`. */
-  | { op: "apply"; id: number; events: StoredEvent[] }
+  | { op: "apply"; id: number; events: StoredEventColumns }
   /** Replica only: tables to replace whole (the access tables, reloaded from PostgreSQL); answered with `applied`. */
   | { op: "load"; id: number; tables: TableCopy[] }
   /** A full garbage collection, after a burst (see EventLog.collectGarbage). */

@@ -12,7 +12,7 @@ import { fullCollector } from "../memory.js";
 import { nextTurn } from "../next-turn.js";
 import { CommitQueue } from "./commit-groups.js";
 import { openDb } from "./db.js";
-import { unpackNew } from "./event-columns.js";
+import { unpackNew, unpackStored } from "./event-columns.js";
 import { loadSqlite } from "./replica-tables.js";
 import { ReplicaWriter } from "./replica-writer.js";
 import { Retention, SqlitePruner } from "./retention.js";
@@ -39,7 +39,7 @@ const project = createProjector();
 const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
 const writer = new SqliteWriter(db.$client, hooks, { plain: (type) => !hasProjection(type) });
 const retention = new Retention(new SqlitePruner(db.$client), options.retention, logger);
-const replica = options.replica ? new ReplicaWriter(db, hooks, logger) : null;
+const replica = options.replica ? new ReplicaWriter(db, hooks, logger, (type) => !hasProjection(type)) : null;
 // A replica is a cache of what PostgreSQL checked: its rows arrive in PostgreSQL's order, copied whole.
 if (replica) db.$client.pragma("foreign_keys = OFF");
 /** A replica's work, one task at a time: an apply's transaction stays open while its projections are awaited. */
@@ -82,7 +82,7 @@ port.on("message", (message: ToWriter) => {
       setImmediate(flush);
     }
   } else if (message.op === "apply") {
-    inTurn(message.id, () => replica!.apply(message.events));
+    inTurn(message.id, () => replica!.apply(unpackStored(message.events)));
   } else if (message.op === "load") {
     inTurn(message.id, () => loadSqlite(db.$client, message.tables));
   } else if (message.op === "write") {
