@@ -19,6 +19,7 @@ const SQLITE_ONLY = [
   "test/session-status-upgrade.test.ts",
   "test/type-counts.test.ts",
   "test/body-turns.test.ts",
+  "test/replica-writer.test.ts",
   "test/event-reads.test.ts",
   "test/console-list-queries.test.ts",
   "test/console-lists-plans.test.ts",
