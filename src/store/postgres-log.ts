@@ -269,7 +269,7 @@ export class PostgresLog {
       }
       const id = next.next++;
       const stored: StoredEvent = { id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, ts };
-      rows.push({ id, tenant, type: e.type, subject: e.subject, data: e.data, key: e.key, fp: fingerprint });
+      rows.push([id, tenant, e.type, e.subject, e.data, e.key, fingerprint]);
       if (rows.length === INSERT_ROWS) await insertEvents(client, ts, rows.splice(0));
       if (e.key !== null) known.set(e.key, { id: stored.id, fingerprint });
       for (const hook of this.#hooks) await hook(db, stored, i, request);
@@ -390,21 +390,22 @@ export class PostgresLog {
 /** Events per INSERT statement while appending. */
 const INSERT_ROWS = 1_000;
 
-/** An event's columns as appended (all of a group share its timestamp), named as insertEvents reads them. */
-type EventRow = { id: number; tenant: string; type: string; subject: string | null; data: string; key: string | null; fp: string | null };
+/** An event's columns as appended (all of a group share its timestamp): id, tenant, type, subject, data, key, key_fingerprint. */
+type EventRow = [number, string, string, string | null, string, string | null, string | null];
 
 /**
  * Inserts rows of a group's events in one statement. The rows go as one JSON
- * parameter: V8 writes JSON natively, several times faster than the driver
- * quotes and escapes array literals element by element in JavaScript (2.3
- * against 0.6 µs a row), and PostgreSQL parses it in one pass.
+ * parameter, an array of arrays: V8 writes it natively, where the driver
+ * quotes and escapes an array literal element by element in JavaScript.
+ * Measured with 1,000-row inserts beside `unnest` of seven arrays: about 1
+ * µs less of the node's CPU a row, and the same of PostgreSQL's (jsonb;
+ * `json_to_recordset` cost PostgreSQL 3 µs more a row).
  */
 async function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow[]): Promise<void> {
   if (rows.length === 0) return;
   await client.query(
     `INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts)
-     SELECT id, tenant, type, subject, data, key, fp, $1
-       FROM json_to_recordset($2::json) AS r(id bigint, tenant text, type text, subject text, data text, key text, fp text)`,
+     SELECT (r->>0)::bigint, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, $1 FROM jsonb_array_elements($2::jsonb) AS r`,
     [ts, JSON.stringify(rows)],
   );
 }
@@ -414,7 +415,7 @@ function appendPlain(request: Pending, ts: number, ids: { next: number }, rows: 
   const out: AppendResult = { ids: [], appended: [] };
   for (const e of request.events) {
     const id = ids.next++;
-    rows.push({ id, tenant: request.tenant, type: e.type, subject: e.subject, data: e.data, key: null, fp: null });
+    rows.push([id, request.tenant, e.type, e.subject, e.data, null, null]);
     out.ids.push(id);
     out.appended.push({ id, tenant: request.tenant, type: e.type, subject: e.subject, data: e.data, key: null, ts });
   }
