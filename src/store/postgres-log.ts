@@ -173,17 +173,17 @@ export class PostgresLog {
     const outcomes: (AppendResult | AppendRejected)[] = [];
     let last = 0;
     try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+      // Ids are handed out here, under the lock, from the log's high-water mark: a refused request's ids
+      // go to the next one, as in SQLite, rather than leaving the gaps a sequence would. The statements
+      // that take no values from a client go together, one round trip each at the start and at the end:
+      // a round trip also waits for this node's busy loop to read its answer.
+      const opened = (await client.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last FROM events_id_seq`,
+      )) as unknown as pg.QueryResult<{ last: string }>[];
       const db = drizzle(client) as unknown as Db;
       const ts = (this.options.clock ?? Date.now)();
       const counts: GroupCounts = new Map();
-      // Ids are handed out here, under the lock, from the log's high-water mark: a refused request's ids
-      // go to the next one, as in SQLite, rather than leaving the gaps a sequence would.
-      const { rows: mark } = await client.query<{ last: number }>(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS last FROM events_id_seq",
-      );
-      const ids = { next: mark[0].last + 1 };
+      const ids = { next: Number(opened[2].rows[0].last) + 1 };
       const first = ids.next;
       // The rows of plain requests, inserted many per statement: a group of single-event publishes costs a few
       // round trips in all, not three per request.
@@ -215,10 +215,14 @@ export class PostgresLog {
       await insertEvents(client, ts, plainRows);
       await recordAppended(client, counts);
       // The mark never goes back (not even when retention empties the log): no id is ever handed out twice.
-      if (ids.next > first) await client.query("SELECT setval('events_id_seq', $1)", [ids.next - 1]);
-      // Sent at commit, to every node (this one too): the payload only wakes readers, who read by position.
-      if (last > 0) await client.query("SELECT pg_notify($1, $2)", [COMMIT_CHANNEL, String(last)]);
-      await client.query("COMMIT");
+      // The notification is sent at commit, to every node (this one too): its payload only wakes readers,
+      // who read by position. Both values are integers this node computed.
+      const closing = [
+        ...(ids.next > first ? [`SELECT setval('events_id_seq', ${ids.next - 1})`] : []),
+        ...(last > 0 ? [`SELECT pg_notify('${COMMIT_CHANNEL}', '${last}')`] : []),
+        "COMMIT",
+      ];
+      await client.query(closing.join("; "));
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       client.release(true);
