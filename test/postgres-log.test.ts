@@ -142,6 +142,26 @@ describe("the log on PostgreSQL, shared by several nodes", () => {
     expect(await allIds()).toHaveLength(1);
   });
 
+  it("stores every character COPY's text format escapes as sent, on the plain path and the keyed one", async () => {
+    await freshDatabase();
+    const n = await node();
+    // Written as COPY text (see insertEvents): backslashes, tabs, newlines and carriage returns are escaped,
+    // and "\N" is NULL only as a whole unescaped field.
+    const tricky = ["\\N", "a\tb", "line\nnext\r\n", "back\\slash \\\\ \\t", "\\"];
+    const sent: NewEvent[] = tricky.flatMap((s, i) => [
+      { type: "test.plain", subject: s, data: JSON.stringify({ s }), key: null },
+      { type: "test.keyed", subject: s, data: JSON.stringify({ s, i }), key: `${s}-${i}`, fingerprint: `fp\t${i}` },
+    ]);
+    const log = await PostgresLog.open({ url, logger, pollMs: 200, plain: (type) => type === "test.plain" });
+    nodes.push({ log, delivered: [] });
+    await log.append("acme", sent);
+    await n.log.append("acme", [event()]);
+    const { rows } = await admin.query<{ subject: string; data: string; key: string | null; fp: string | null }>(
+      "SELECT subject, data, key, key_fingerprint AS fp FROM events WHERE type <> 'test.happened' ORDER BY id",
+    );
+    expect(rows).toEqual(sent.map((e) => ({ subject: e.subject, data: e.data, key: e.key, fp: e.fingerprint ?? null })));
+  });
+
   it("catches up after losing its connection: a missed notification costs latency, never an event", async () => {
     await freshDatabase();
     const [a, b] = [await node(), await node()];

