@@ -64,7 +64,9 @@ export function clusterRows(res: ClusterResult): Row[] {
     const any = f ?? sq;
     const label = `NDJSON ingest, ${any?.conns ?? "?"} conns × ${any?.batch ?? "?"}, ${INGEST_LABELS[c]}`;
     const note = notes(errOf(r) && `PG: ${errOf(r)}`, errOf(res.ingest.sqlite) && `SQLite: ${errOf(res.ingest.sqlite)}`, ingestNote(f, "PG"), ingestNote(sq, "SQLite"));
-    const judge: Judge = c === "pg3" ? null : { kind: "min", value: INGEST_MIN_EVENTS_PER_SEC };
+    // The target is one node's, as on a cluster whose other nodes run on other machines: here B and C
+    // share the two cores, and their replicas' work is taken from node A's.
+    const judge: Judge = c === "pg1" ? { kind: "min", value: INGEST_MIN_EVENTS_PER_SEC } : null;
     rows.push(row(`${label}: durable events/s`, "events/s", f?.eventsPerSec, sq?.eventsPerSec, judge, note));
     const running = f ? (f.running.length === 1 ? "its node" : `sum over the ${f.running.length} nodes running`) : "?";
     rows.push(row(`${label}: Switchboard CPU per event (${running})`, "µs", f?.serverCpuUsPerEvent, sq?.serverCpuUsPerEvent));
