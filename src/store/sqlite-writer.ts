@@ -92,10 +92,13 @@ export class SqliteWriter {
     db.exec("BEGIN");
     try {
       for (const request of batch) {
-        db.exec("SAVEPOINT request");
+        // A request of plain events only can fail only with the whole transaction: it needs no savepoint
+        // of its own (two statements fewer for every single-event publish of a generic event).
+        const alone = !this.#onlyPlain(request.events);
+        if (alone) db.exec("SAVEPOINT request");
         try {
           const result = await this.#appendOne(request, ts);
-          db.exec("RELEASE request");
+          if (alone) db.exec("RELEASE request");
           outcomes.push({ seq: request.seq, ...result });
           let repeat = 0;
           for (let i = 0; i < request.events.length; i++) {
@@ -103,6 +106,7 @@ export class SqliteWriter {
             else countType(appended, request.tenant, request.events[i].type);
           }
         } catch (err) {
+          if (!alone) throw err;
           db.exec("ROLLBACK TO request; RELEASE request");
           if (!(err instanceof AppendRejected)) throw err;
           outcomes.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details, code: err.code } });
@@ -116,6 +120,12 @@ export class SqliteWriter {
       throw err;
     }
     return { ts, outcomes };
+  }
+
+  /** Whether every event is plain: no key to check, no hook to run, so nothing can reject it. */
+  #onlyPlain(events: readonly NewEvent[]): boolean {
+    for (const e of events) if (e.key !== null || !this.#plain(e.type)) return false;
+    return true;
   }
 
   async #appendOne(request: AppendRequest, ts: number): Promise<{ ids: number[]; repeats: number[] }> {
