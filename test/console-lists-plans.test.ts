@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentCounts, agentPage } from "../src/domain/agents/list.js";
 import { channelCounts, channelPage } from "../src/domain/channels/list.js";
 import { topicsPage } from "../src/domain/mercure/queries.js";
-import { workflowHistory } from "../src/domain/workflows/history.js";
 import { workflowCounts, workflowPage } from "../src/domain/workflows/list.js";
 import { openDb, type Db } from "../src/store/db.js";
 import * as schema from "../src/store/schema.js";
+import { SqliteSubjectHistory } from "../src/store/subject-history.js";
 
 /**
  * Every query of the workflows, channels, agents and Mercure topics lists, and of a
@@ -54,6 +54,8 @@ describe("the lists read through indexes", () => {
   let db: Db;
   let recorded: Db;
   const ran: Ran[] = [];
+  /** A workflow's history as SQLite reads it, on the recording connection. */
+  const history = () => new SqliteSubjectHistory(recorded.$client);
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "switchboard-plans-"));
@@ -112,8 +114,9 @@ describe("the lists read through indexes", () => {
     ["agents: the counts", () => agentCounts(recorded, "demo"), /COVERING INDEX agents_tenant_status_name_idx \(tenant=\?\)/],
     ["Mercure topics: first page", () => topicsPage(recorded, "demo", null), /mercure_topics_tenant_published_idx \(tenant=\?\)/],
     ["Mercure topics: a deep page", () => topicsPage(recorded, "demo", { at: 300, id: "301" }), /mercure_topics_tenant_published_idx \(tenant=\? AND \(last_published_at,last_event_id\)<\(\?,\?\)\)/],
-    ["a workflow's history", () => workflowHistory(recorded, "demo", "wf-3", null), /events_tenant_subject_id_idx \(tenant=\? AND subject=\?\)/],
-    ["a workflow's older history", () => workflowHistory(recorded, "demo", "wf-3", 2000), /events_tenant_subject_id_idx \(tenant=\? AND subject=\? AND id<\?\)/],
+    // The page a workflow's history shows on SQLite (the newest is the page below the head).
+    ["a workflow's history", () => history().read({ tenant: "demo", subject: "wf-3", topic: "workflow", before: 3001, limit: 51 }), /events_tenant_subject_id_idx \(tenant=\? AND subject=\? AND id<\?\)/],
+    ["a workflow's older history", () => history().read({ tenant: "demo", subject: "wf-3", topic: "workflow", before: 2000, limit: 51 }), /events_tenant_subject_id_idx \(tenant=\? AND subject=\? AND id<\?\)/],
   ];
 
   for (const [what, read, index] of cases) {

@@ -6,7 +6,7 @@ import type { StreamDeps } from "../http/stream-routes.js";
 import { openStream } from "../http/stream-routes.js";
 import { ApiError } from "../http/errors.js";
 import { feedBatch, renderFeed, type FeedFilter } from "./feed.js";
-import { eventsOf, type Panel, type PanelContext } from "./panels.js";
+import { eventsOf, type HistoryPanel, type Panel, type PanelContext } from "./panels.js";
 import { morphPartial, replacePartial } from "./partials.js";
 import type { Renders, SharedRenders } from "./shared-renders.js";
 
@@ -42,6 +42,8 @@ export async function openPageStream(
   deps: PageStreamDeps,
   options: {
     panels: Panel[];
+    /** The page's history panel, if it has one: updated after the panels. */
+    history?: HistoryPanel;
     ctx: PanelContext;
     /** The page's feed filter; null for a page without a feed. */
     filter: FeedFilter | null;
@@ -52,13 +54,14 @@ export async function openPageStream(
   },
 ): Promise<Response> {
   const { panels, filter, key } = options;
+  const history = options.history ?? null;
   // One render serves every page in the group, so it must carry no session's
   // CSRF token: forms in live partials get theirs from the page's
   // hx-headers (X-CSRF-Token), which htmx sends with every request.
   const ctx: PanelContext = { ...options.ctx, csrf: "" };
   const encodeBatch = (events: readonly StoredEvent[]): string | null => {
     try {
-      const parts = renderBatch(panels, ctx, filter, events, deps.sharedRenders.at(deps.log.head()));
+      const parts = renderBatch(panels, history, ctx, filter, events, deps.sharedRenders.at(deps.log.head()));
       return parts.length === 0 ? null : encodeFrame({ id: events[events.length - 1].id, data: parts.join("\n") });
     } catch (err) {
       deps.logger.error("page stream render failed", { group: key, error: String(err) });
@@ -80,9 +83,11 @@ export async function openPageStream(
   const head = deps.log.head();
   if (position !== null && (head - position > FAR_BEHIND || position < deps.log.prunedThrough(ctx.tenant) || position > head)) {
     // The panels and the head in one snapshot: the page continues from exactly the state it shows.
-    // Panels are morphed (what the operator is doing in them survives); the feed starts over.
+    // Panels are morphed (what the operator is doing in them survives); the feed starts over. What is read
+    // from the log (the history, the feed) is read at that head after it: nothing above it, all below it.
     const shown = deps.log.atHead(() => panels.map((p) => morphPartial(p.id, p.render(ctx))));
     const all = shown.value;
+    if (history) all.push(morphPartial(history.id, await history.render(ctx, deps.log, shown.head)));
     if (filter) all.push(replacePartial("feed-items", await renderFeed(deps.log, ctx, filter, shown.head)));
     prologue.push(encodeFrame({ id: shown.head, data: all.join("\n") }));
     position = shown.head;
@@ -108,10 +113,12 @@ function checkGroupRoom(deps: PageStreamDeps, tenant: string | null, key: string
 /**
  * The `<hx-partial>` parts for a run of events (ascending ids): for each
  * panel they affect, what its `update` sends (the items they changed), or
- * the whole panel morphed for a panel without one; then the feed's.
+ * the whole panel morphed for a panel without one; then the history
+ * panel's update; then the feed's.
  */
 export function renderBatch(
   panels: readonly Panel[],
+  history: HistoryPanel | null,
   ctx: PanelContext,
   filter: FeedFilter | null,
   events: readonly StoredEvent[],
@@ -123,6 +130,10 @@ export function renderBatch(
     if (own.length === 0) continue;
     if (panel.update) parts.push(...renders.update(panel, ctx, own));
     else parts.push(morphPartial(panel.id, renders.panel(panel, ctx)));
+  }
+  if (history) {
+    const own = eventsOf(history, events);
+    if (own.length > 0) parts.push(...renders.update(history, ctx, own));
   }
   if (filter) parts.push(...feedBatch(ctx, filter, events, renders.feed(ctx, filter)));
   return parts;

@@ -1,6 +1,7 @@
 import { topicOf } from "../domain/registry.js";
 import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
+import type { EventLog } from "../store/event-log.js";
 import type { FeedTopics } from "./feed-topic.js";
 import type { Views } from "./views.js";
 
@@ -55,6 +56,19 @@ export interface Panel {
   allTenants?: boolean;
 }
 
+/**
+ * A panel that lists the log's past events (a workflow's history): whole,
+ * it renders from events read through the log, asynchronously, since on
+ * PostgreSQL a node's copy of the state keeps only the log's latest events;
+ * live, it is updated by its events as a panel is. A page with one renders
+ * it after its state, at the head that state was read at.
+ */
+export interface HistoryPanel extends Pick<Panel, "id" | "topics" | "params"> {
+  /** The whole panel, showing nothing above `head`. */
+  render(ctx: PanelContext, log: EventLog, head: number): Promise<string>;
+  update(ctx: PanelContext, events: readonly StoredEvent[]): string[];
+}
+
 /** The events of a panel's topics: what its `update` is given. */
-export const eventsOf = (panel: Panel, events: readonly StoredEvent[]): StoredEvent[] =>
+export const eventsOf = (panel: Pick<Panel, "topics">, events: readonly StoredEvent[]): StoredEvent[] =>
   events.filter((e) => panel.topics.includes(topicOf(e.type)));

@@ -3,12 +3,15 @@ import { renderFeedItem, renderFold, type FeedFilter, type FeedRenders } from ".
 import { queryString } from "./page-query.js";
 import type { Panel, PanelContext } from "./panels.js";
 
+/** A panel or a history panel, as far as its updates are concerned. */
+type Updated = Pick<Panel, "update" | "params">;
+
 /** How a page stream renders its panels and feed. */
 export interface Renders {
   /** The whole panel. */
   panel(panel: Panel, ctx: PanelContext): string;
   /** The panel's `update` for these events (those of its topics). */
-  update(panel: Panel, ctx: PanelContext, events: readonly StoredEvent[]): string[];
+  update(panel: Updated, ctx: PanelContext, events: readonly StoredEvent[]): string[];
   /** Feed items and folds for a feed with this filter. */
   feed(ctx: PanelContext, filter: FeedFilter): FeedRenders;
 }
@@ -25,7 +28,7 @@ export interface Renders {
 export class SharedRenders {
   #head = -1;
   #renders = new Map<string, string | string[]>();
-  #panelIds = new WeakMap<Panel, number>();
+  #panelIds = new WeakMap<Updated, number>();
   #nextPanelId = 0;
 
   /** The renders to use with the log at `head` (the log's head now). */
@@ -53,7 +56,7 @@ export class SharedRenders {
   }
 
   /** Same tenant, rights and panel filters, same markup. Panels are told apart by identity: a detail page's (one agent's) is its own object. */
-  #panelKey(panel: Panel, ctx: PanelContext): string {
+  #panelKey(panel: Updated, ctx: PanelContext): string {
     let id = this.#panelIds.get(panel);
     if (id === undefined) this.#panelIds.set(panel, (id = this.#nextPanelId++));
     const params = panel.params ? queryString(panel.params(ctx.query)) : "";

@@ -12,6 +12,20 @@ export interface ReadQuery {
   subject?: string | null;
 }
 
+/**
+ * What to read of one subject's history, newest first: its events of one
+ * topic with ids below `before`, `limit` of them at most. A keyset page:
+ * the next (older) page starts below the last id of this one.
+ */
+export interface SubjectHistoryQuery {
+  tenant: string;
+  subject: string;
+  /** Events of types `<topic>.*` only. */
+  topic: string;
+  before: number;
+  limit: number;
+}
+
 export interface ReadPage {
   events: StoredEvent[];
   /**
@@ -109,6 +123,12 @@ export interface Retained {
 export interface EventLog {
   append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   read(query: ReadQuery): Promise<ReadPage>;
+  /**
+   * A page of one subject's history, newest first (see SubjectHistoryQuery): one seek of the
+   * (tenant, subject, id) index however long the history or the log. Asynchronous: on PostgreSQL
+   * the log is asked, since a node's replica keeps only its latest events.
+   */
+  subjectHistory(query: SubjectHistoryQuery): Promise<StoredEvent[]>;
   /** The same read as JSON stream frames, where the log has threads to make them (SQLite's readers). */
   readFrames?(query: ReadQuery): Promise<FramesPage>;
   /**

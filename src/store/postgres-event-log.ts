@@ -7,7 +7,7 @@ import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { TurnBudget } from "../turn-budget.js";
 import { CommitListeners } from "./commit-listeners.js";
-import type { AppendOptions, AppendResult, EventLog, ReadPage, ReadQuery, Retained } from "./event-log.js";
+import type { AppendOptions, AppendResult, EventLog, ReadPage, ReadQuery, Retained, SubjectHistoryQuery } from "./event-log.js";
 import { PostgresAccess } from "./postgres-access.js";
 import { PostgresLog } from "./postgres-log.js";
 import { migratePostgres } from "./postgres-migrate.js";
@@ -15,6 +15,7 @@ import { PostgresReader } from "./postgres-reads.js";
 import { readPostgres, REPLICA_TABLES } from "./replica-tables.js";
 import { Replica } from "./replica.js";
 import { ShuttingDown } from "./sqlite-event-log.js";
+import { postgresSubjectHistory } from "./subject-history.js";
 
 export interface PostgresEventLogOptions {
   url: string;
@@ -34,6 +35,8 @@ export interface PostgresEventLogOptions {
  * so an append resolves after its events are in the replica and fanned
  * out, as on SQLite. The head, `atHead` snapshots and retention's marks are
  * the replica's: the state a node shows is always the log through its head.
+ * Past events are always read from PostgreSQL, never from the replica's
+ * `events` (see REPLICA_EVENTS).
  */
 export class PostgresEventLog implements EventLog {
   readonly #listeners: CommitListeners;
@@ -106,6 +109,11 @@ export class PostgresEventLog implements EventLog {
 
   read(q: ReadQuery): Promise<ReadPage> {
     return this.#reader.read(q, this.head());
+  }
+
+  /** From PostgreSQL: the replica's `events` keeps the latest of the whole log only, and none from before the node started. */
+  subjectHistory(q: SubjectHistoryQuery): Promise<StoredEvent[]> {
+    return postgresSubjectHistory(this.pool, q);
   }
 
   head(): number {

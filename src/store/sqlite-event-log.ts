@@ -3,10 +3,11 @@ import type Database from "better-sqlite3";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import { packNew } from "./event-columns.js";
-import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type FramesPage, type ReadPage, type ReadQuery, type Retained } from "./event-log.js";
+import { AppendRejected, type AppendOptions, type AppendResult, type EventLog, type FramesPage, type ReadPage, type ReadQuery, type Retained, type SubjectHistoryQuery } from "./event-log.js";
 import { CommitListeners } from "./commit-listeners.js";
 import { ReaderPool } from "./reader-pool.js";
 import type { SessionChange } from "./sessions.js";
+import { SqliteSubjectHistory } from "./subject-history.js";
 import type { AppendOutcome } from "./sqlite-writer.js";
 import { nextTurn } from "../next-turn.js";
 import type { TurnBudget } from "../turn-budget.js";
@@ -62,6 +63,7 @@ export class SqliteEventLog implements EventLog {
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
   readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
+  readonly #subjectHistory: SqliteSubjectHistory;
   #writer!: Worker;
   /** Parts for the writer, sent together at the end of a turn (see #flushOutbox). */
   #outbox: AppendPart[] = [];
@@ -94,6 +96,7 @@ export class SqliteEventLog implements EventLog {
     this.#getLatest = sqlite.prepare("SELECT max(id) FROM events WHERE tenant = ?").pluck();
     this.#getPruned = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
     this.#getMaxPruned = sqlite.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
+    this.#subjectHistory = new SqliteSubjectHistory(sqlite);
     // A deferred transaction: its first read fixes the snapshot that the head and every read in it see.
     this.#snapshot = sqlite.transaction((read: () => unknown) => ({ head: this.head(), value: read() }));
   }
@@ -185,6 +188,10 @@ export class SqliteEventLog implements EventLog {
 
   read(q: ReadQuery): Promise<ReadPage> {
     return this.readers.read(q);
+  }
+
+  async subjectHistory(q: SubjectHistoryQuery): Promise<StoredEvent[]> {
+    return this.#subjectHistory.read(q);
   }
 
   readFrames(q: ReadQuery): Promise<FramesPage> {

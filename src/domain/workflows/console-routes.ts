@@ -24,17 +24,15 @@ type Ctx = Context<ConsoleEnv>;
 export function workflowsConsoleRoutes(deps: ConsoleDeps) {
   const app = new Hono<ConsoleEnv>();
   /** The workflow's page: the card in full and a page of its history; `message` is a refused control. */
-  function detailPage(c: Ctx, w: Workflow, message?: string, status: ContentfulStatusCode = 200) {
+  async function detailPage(c: Ctx, w: Workflow, message?: string, status: ContentfulStatusCode = 200) {
     const ctx = panelContext(c, deps);
     const before = historyCursor(ctx.query);
-    // The card, the history and the head in one snapshot, then the stream starts exactly there.
-    const { head, value } = deps.log.atHead(() => ({
-      card: renderWorkflowCard(ctx, w, { full: true, message }),
-      history: timelinePanel(w.workflowId).render(ctx),
-    }));
+    // The card and the head in one snapshot, the history through that head, then the stream starts exactly there.
+    const { head, value: card } = deps.log.atHead(() => renderWorkflowCard(ctx, w, { full: true, message }));
+    const history = await timelinePanel(w.workflowId).render(ctx, deps.log, head);
     const liveUrl = `${href(w.tenant, w.workflowId)}/live?${before === null ? "" : `before=${before}&`}after=${head}`;
     const listUrl = `/t/${encodeURIComponent(w.tenant)}/workflows`;
-    return c.html(deps.views.render("pages/workflow", { ...layoutData(c, deps), w, ...value, listUrl, older: before !== null, head, liveUrl }), status);
+    return c.html(deps.views.render("pages/workflow", { ...layoutData(c, deps), w, card, history, listUrl, older: before !== null, head, liveUrl }), status);
   }
 
   const href = (tenant: string, id: string) => workflowHref(tenant, id);
@@ -58,7 +56,7 @@ export function workflowsConsoleRoutes(deps: ConsoleDeps) {
     const match = (e: { type: string; subject: string | null }) =>
       (topicOf(e.type) === "workflow" && e.subject === id) || ((e.type === "agent.connected" || e.type === "agent.disconnected") && e.subject === worker);
     const key = `workflow|${tenant}|${id}|${before ?? ""}|${ctx.canControl ? "c" : "r"}`;
-    return openPageStream(c, deps, { panels: [card, timelinePanel(id)], ctx, filter: null, position, key, match });
+    return openPageStream(c, deps, { panels: [card], history: timelinePanel(id), ctx, filter: null, position, key, match });
   });
 
   /**

@@ -1,7 +1,5 @@
-import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { StoredEvent } from "../../event.js";
-import type { Db } from "../../store/db.js";
-import { events } from "../../store/schema.js";
+import type { EventLog } from "../../store/event-log.js";
 
 /** How many events a page of a workflow's history holds. */
 export const HISTORY_PAGE = 50;
@@ -14,30 +12,24 @@ export interface HistoryPage {
 
 /**
  * A workflow's events, newest first, below `before` (null: from the
- * newest): a keyset page on event id through `events_tenant_subject_id_idx`,
- * one seek however long the history. Read with the state, in one snapshot
- * (`log.atHead`), on the connection projections are read from: a bounded
- * index range of one subject, like a projection read, not a scan of the log.
+ * newest): a keyset page on event id through the log's subject index, one
+ * seek however long the history. Read from the log, not the state's
+ * connection: on PostgreSQL a node's copy of the state keeps only the log's
+ * latest events. Nothing above `head` (the position the page's state was
+ * read at) is shown: what came after reaches the page by its stream.
  * Events of other topics that share the id (an agent named like the
  * workflow) are skipped as the range is read.
  */
-export function workflowHistory(db: Db, tenant: string, workflowId: string, before: number | null, size = HISTORY_PAGE): HistoryPage {
-  const rows = db
-    .select({ id: events.id, tenant: events.tenant, type: events.type, subject: events.subject, data: events.data, key: events.key, ts: events.ts })
-    .from(events)
-    .where(
-      and(
-        eq(events.tenant, tenant),
-        eq(events.subject, workflowId),
-        // A LIKE (case-insensitive, so never an index bound) filters the subject's range: as a range on
-        // `type`, it would lead SQLite to the type index, every workflow event of the tenant, and a sort.
-        like(events.type, "workflow.%"),
-        before === null ? undefined : lt(events.id, before),
-      ),
-    )
-    .orderBy(desc(events.id))
-    .limit(size + 1)
-    .all() as StoredEvent[];
+export async function workflowHistory(
+  log: EventLog,
+  tenant: string,
+  workflowId: string,
+  before: number | null,
+  head: number,
+  size = HISTORY_PAGE,
+): Promise<HistoryPage> {
+  const below = before === null ? head + 1 : Math.min(before, head + 1);
+  const rows = await log.subjectHistory({ tenant, subject: workflowId, topic: "workflow", before: below, limit: size + 1 });
   if (rows.length <= size) return { events: rows, older: null };
   const shown = rows.slice(0, size);
   return { events: shown, older: shown[shown.length - 1].id };

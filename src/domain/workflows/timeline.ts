@@ -1,8 +1,9 @@
 import { descending } from "../../console/live-list.js";
-import type { Panel, PanelContext } from "../../console/panels.js";
+import type { HistoryPanel, PanelContext } from "../../console/panels.js";
 import { upsertPartial } from "../../console/partials.js";
 import type { StoredEvent } from "../../event.js";
 import { helpers } from "../../console/helpers.js";
+import type { EventLog } from "../../store/event-log.js";
 import { workflowHistory } from "./history.js";
 import { findWorkflow } from "./queries.js";
 
@@ -34,10 +35,10 @@ function renderEvent(ctx: PanelContext, e: StoredEvent, label: string | null): s
   });
 }
 
-/** The history (#wf-timeline): a page of the workflow's events, newest first, and the pager. */
-function renderTimeline(ctx: PanelContext, workflowId: string): string {
+/** The history (#wf-timeline): a page of the workflow's events through `head`, newest first, and the pager. */
+async function renderTimeline(ctx: PanelContext, log: EventLog, head: number, workflowId: string): Promise<string> {
   const before = historyCursor(ctx.query);
-  const page = workflowHistory(ctx.db, ctx.tenant!, workflowId, before);
+  const page = await workflowHistory(log, ctx.tenant!, workflowId, before, head);
   const label = findWorkflow(ctx.db, ctx.tenant!, workflowId)?.name ?? null;
   return ctx.views.render("partials/workflow-timeline", {
     id: TIMELINE,
@@ -57,11 +58,11 @@ function renderTimeline(ctx: PanelContext, workflowId: string): string {
  * nothing); an older page never changes. Its events are read through the
  * subject index by keyset on event id (`?before=`), however long the history.
  */
-export function timelinePanel(workflowId: string): Panel {
+export function timelinePanel(workflowId: string): HistoryPanel {
   return {
     id: TIMELINE,
     topics: ["workflow"],
-    render: (ctx) => renderTimeline(ctx, workflowId),
+    render: (ctx, log, head) => renderTimeline(ctx, log, head, workflowId),
     update(ctx, events) {
       if (historyCursor(ctx.query) !== null) return [];
       const own = events.filter((e) => e.subject === workflowId && e.type.startsWith("workflow."));
