@@ -240,7 +240,7 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       pageGroups: ints("ISO_PAGE_GROUPS", "20,100", "20"),
       consoleRate: num("ISO_CONSOLE_RATE", 20, 20),
       batchEvents: num("ISO_BATCH_EVENTS", 50_000, 50_000),
-      batchSize: num("ISO_BATCH_SIZE", 5_000, 5_000),
+      batchSize: num("ISO_BATCH_SIZE", 1_000, 1_000),
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),

@@ -88,8 +88,9 @@ const schema = z.object({
   CONSOLE_MAX_PAGE_GROUPS_PER_TENANT: z.coerce.number().int().min(1).default(100),
   MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  // A batch is atomic, so it holds the log's one writer while it commits: 5,000 events take about 25 ms on a small machine.
-  MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(5_000),
+  // A batch is atomic, so it holds the log's one writer while it commits, and every other tenant's publish
+  // waits: 1,000 events take about 6 ms on a small machine, 5,000 about 25 (bench/README, "Ninth pass").
+  MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(1_000),
   /**
    * How deep an event's data (or a command's body) may nest; deeper JSON is refused with a 400 before
    * it is parsed. At most 1000: JSON.stringify recurses, and a few thousand levels overflow its stack.

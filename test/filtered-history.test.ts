@@ -19,7 +19,8 @@ describe("history and catch-up with filters read in bounded steps", () => {
     server = await startTestServer();
     // More events of the subject than one read examines (4,000), then the one that matches.
     const noise = Array.from({ length: 4500 }, (_, i) => ({ type: "order.noise", subject: "ada", data: { i } }));
-    expect((await publish(server, "demo", noise)).status).toBe(201);
+    // In requests of at most MAX_BATCH_EVENTS (1,000).
+    for (let at = 0; at < noise.length; at += 900) expect((await publish(server, "demo", noise.slice(at, at + 900))).status).toBe(201);
     const { body } = await publish(server, "demo", [{ type: "ticket.status", subject: "ada", data: {} }, { type: "ticket.status", subject: "bob", data: {} }]);
     rare = body.ids[0];
     // 40 types under one topic: more than one read merges (32), interleaved with other events.

@@ -10,7 +10,7 @@ import { send, started } from "./support/workflows.js";
 
 /** More events than a PostgreSQL node's replica keeps (REPLICA_EVENTS, 10,000), in NDJSON batches as producers send them. */
 const LATER_EVENTS = 12_000;
-const BATCH = 5_000;
+const BATCH = 1_000;
 
 /** The event ids of a workflow page's history, in page order, and its "Older" link's cursor. */
 function timelineOf(html: string): { ids: number[]; older: number | null } {

@@ -7,8 +7,8 @@ export interface Queued {
 /**
  * Past this many events, or bytes of events, a group is committed and the rest wait for the next one,
  * so one commit stays short (about 25 ms on a small machine): a publish that arrives meanwhile waits
- * for at most that. The default MAX_BATCH_EVENTS is the same; a larger request, where an operator
- * allows one, is a group of its own.
+ * for at most that, and a tenant absent from the last group goes first (see CommitQueue). A request
+ * larger than these, where an operator raises MAX_BATCH_EVENTS past them, is a group of its own.
  */
 export const MAX_GROUP_EVENTS = 5_000;
 export const MAX_GROUP_BYTES = 1024 * 1024;
