@@ -186,7 +186,7 @@ export class PostgresLog {
       const counts: GroupCounts = new Map();
       const ids = { next: Number(opened[2].rows[0].last) + 1 };
       const first = ids.next;
-      // The rows of plain requests, inserted many per statement: a group of single-event publishes costs a few
+      // The rows of plain requests, loaded together (COPY): a group of single-event publishes costs a few
       // round trips in all, not three per request.
       const plainRows: EventRow[] = [];
       for (const request of group) {
@@ -260,7 +260,7 @@ export class PostgresLog {
     }
     const ids: number[] = [];
     const appended: StoredEvent[] = [];
-    // Rows are inserted many per statement, not one round trip each: projections never read the log itself,
+    // Rows are loaded many at a time (COPY), not one round trip each: projections never read the log itself,
     // and a request that is refused halfway is rolled back to its savepoint whatever was sent.
     const rows: EventRow[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -392,7 +392,7 @@ export class PostgresLog {
   }
 }
 
-/** Events per INSERT statement while appending. */
+/** Rows per COPY while appending: a large group's rows go in pieces, so no one text grows without bound. */
 const INSERT_ROWS = 1_000;
 
 /** An event's columns as appended (all of a group share its timestamp): id, tenant, type, subject, data, key, key_fingerprint. */

@@ -94,11 +94,11 @@ export class SqliteWriter {
       for (const request of batch) {
         // A request of plain events only can fail only with the whole transaction: it needs no savepoint
         // of its own (two statements fewer for every single-event publish of a generic event).
-        const alone = !this.#onlyPlain(request.events);
-        if (alone) db.exec("SAVEPOINT request");
+        const savepoint = !this.#onlyPlain(request.events);
+        if (savepoint) db.exec("SAVEPOINT request");
         try {
           const result = await this.#appendOne(request, ts);
-          if (alone) db.exec("RELEASE request");
+          if (savepoint) db.exec("RELEASE request");
           outcomes.push({ seq: request.seq, ...result });
           let repeat = 0;
           for (let i = 0; i < request.events.length; i++) {
@@ -106,7 +106,7 @@ export class SqliteWriter {
             else countType(appended, request.tenant, request.events[i].type);
           }
         } catch (err) {
-          if (!alone) throw err;
+          if (!savepoint) throw err;
           db.exec("ROLLBACK TO request; RELEASE request");
           if (!(err instanceof AppendRejected)) throw err;
           outcomes.push({ seq: request.seq, rejected: { status: err.status, message: err.message, details: err.details, code: err.code } });
