@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readChunks } from "../src/http/event-body.js";
 import { TurnBudget } from "../src/turn-budget.js";
+import { TurnCounter } from "./support/turns.js";
 
 /**
  * A request body is read on the loop's budget: one socket read can bring
@@ -21,29 +22,22 @@ describe("reading a body within the turn's budget", () => {
     let settle!: (v: { text: string; turns: number[] }) => void;
     seen = new Promise((resolve) => (settle = resolve));
     server = http.createServer((req, res) => {
-      // Counts turns of the loop while the body is read.
-      let turn = 0;
-      let counting = true;
-      const tick = () => {
-        turn++;
-        if (counting) setImmediate(tick);
-      };
-      setImmediate(tick);
+      const turns = new TurnCounter();
       const c = { req: { header: () => undefined }, env: { incoming: req } } as unknown as Context;
-      const turns: number[] = [];
+      const chunkTurns: number[] = [];
       let text = "";
       void readChunks(
         c,
         64 * 1024 * 1024,
         (chunk) => {
           text += chunk;
-          turns.push(turn);
+          chunkTurns.push(turns.count);
         },
         new TurnBudget(0),
       ).then(() => {
-        counting = false;
+        turns.stop();
         res.end("ok");
-        settle({ text, turns });
+        settle({ text, turns: chunkTurns });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { QueueBudget, type Holder } from "../src/hub/queue-budget.js";
 import { ReplayScheduler } from "../src/hub/replay-scheduler.js";
 import { TurnBudget } from "../src/turn-budget.js";
+import { TurnCounter } from "./support/turns.js";
 
 /** A holder whose bytes and progress the test sets by hand. */
 function holder(budget: QueueBudget, name: string, cut: string[]) {
@@ -99,20 +100,14 @@ describe("ReplayScheduler", () => {
 
   it("hands the loop back once a slice is spent", async () => {
     const scheduler = new ReplayScheduler(new TurnBudget(1));
-    let immediates = 0;
-    let polling = true;
-    const count = () => {
-      immediates++;
-      if (polling) setImmediate(count);
-    };
-    setImmediate(count);
+    const turns = new TurnCounter();
     for (let step = 0; step < 20; step++) {
       await scheduler.turn();
       const until = performance.now() + 2;
       while (performance.now() < until);
     }
-    polling = false;
+    turns.stop();
     // Each 2 ms step exceeds the 1 ms slice: other callbacks ran between the steps.
-    expect(immediates).toBeGreaterThanOrEqual(19);
+    expect(turns.count).toBeGreaterThanOrEqual(19);
   });
 });

@@ -23,6 +23,9 @@ const projectedTopics: ReadonlySet<string> = new Set(projections.flatMap((p) => 
 /** Whether an event of this type changes a domain's state: generic (unreserved) types do not. */
 export const hasProjection = (type: string): boolean => projectedTopics.has(topicOf(type));
 
+/** Whether no projection reads events of this type: what the writers insert many rows at a time (SqliteWriterOptions.plain). */
+export const isPlainType = (type: string): boolean => !hasProjection(type);
+
 /** Every worker event type (see Projection.workers): publishing one needs the work scope. */
 export const workerEventTypes: ReadonlySet<string> = new Set(projections.flatMap((p) => Object.keys(p.workers ?? {})));
 

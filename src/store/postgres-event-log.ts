@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { createProjector, hasProjection } from "../domain/projections.js";
+import { createProjector, isPlainType } from "../domain/projections.js";
 import type { NewEvent, StoredEvent } from "../event.js";
 import type { Logger } from "../logger.js";
 import type { TurnBudget } from "../turn-budget.js";
@@ -77,8 +77,7 @@ export class PostgresEventLog implements EventLog {
       const replica = await Replica.open(join(dir, "replica.db"), snapshot, logger);
       const access = await PostgresAccess.start(url, pool, replica, logger);
       const project = createProjector();
-      const plain = (type: string) => !hasProjection(type);
-      const log = await PostgresLog.open({ url, logger, after: snapshot.head, pollMs: options.pollMs, hooks: [project], plain });
+      const log = await PostgresLog.open({ url, logger, after: snapshot.head, pollMs: options.pollMs, hooks: [project], plain: isPlainType });
       logger.info("replica ready", { head: snapshot.head, path: join(dir, "replica.db") });
       return new PostgresEventLog(options, pool, replica, access, log, dir);
     } catch (err) {

@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
 import { CommitQueue } from "./commit-groups.js";
 import { AppendRejected, keyReused, type AppendOptions, type AppendResult } from "./event-log.js";
-import type { AppendRequest } from "./sqlite-writer.js";
+import { onlyPlain, type AppendRequest } from "./sqlite-writer.js";
 import { countType, type GroupCounts } from "./type-counts.js";
 
 // int8 (bigint) comes back as text by default, as it may pass 2^53; our ids and millisecond times never do.
@@ -288,7 +288,7 @@ export class PostgresLog {
   /** Whether a request can only succeed (see PostgresLogOptions.plain). */
   #isPlain(request: Pending): boolean {
     const plain = this.options.plain;
-    return plain !== undefined && request.events.every((e) => e.key === null && plain(e.type));
+    return plain !== undefined && onlyPlain(request.events, plain);
   }
 
   /** Resolves once this node has delivered every event through `id`. */
@@ -421,10 +421,9 @@ function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow
 /** A column in COPY's text format: NULL is \N, and a backslash, newline, carriage return or tab is escaped. */
 function copyField(value: string | null): string {
   if (value === null) return "\\N";
-  return COPY_SPECIAL.test(value) ? value.replace(COPY_ESCAPES, (c) => COPY_ESCAPED[c]) : value;
+  return value.replace(COPY_ESCAPES, (c) => COPY_ESCAPED[c]);
 }
 
-const COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_ESCAPES = /[\\\n\r\t]/g;
 const COPY_ESCAPED: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

@@ -94,7 +94,7 @@ export class SqliteWriter {
       for (const request of batch) {
         // A request of plain events only can fail only with the whole transaction: it needs no savepoint
         // of its own (two statements fewer for every single-event publish of a generic event).
-        const savepoint = !this.#onlyPlain(request.events);
+        const savepoint = !onlyPlain(request.events, this.#plain);
         if (savepoint) db.exec("SAVEPOINT request");
         try {
           const result = await this.#appendOne(request, ts);
@@ -120,12 +120,6 @@ export class SqliteWriter {
       throw err;
     }
     return { ts, outcomes };
-  }
-
-  /** Whether every event is plain: no key to check, no hook to run, so nothing can reject it. */
-  #onlyPlain(events: readonly NewEvent[]): boolean {
-    for (const e of events) if (e.key !== null || !this.#plain(e.type)) return false;
-    return true;
   }
 
   async #appendOne(request: AppendRequest, ts: number): Promise<{ ids: number[]; repeats: number[] }> {
@@ -184,6 +178,15 @@ export class SqliteWriter {
       },
     );
   }
+}
+
+/**
+ * Whether a request's events are all plain: no key to check, no type a hook reads. Such a request can
+ * only succeed (or fail with its whole transaction), so it needs no savepoint of its own.
+ */
+export function onlyPlain(events: readonly NewEvent[], plain: (type: string) => boolean): boolean {
+  for (const e of events) if (e.key !== null || !plain(e.type)) return false;
+  return true;
 }
 
 const INSERT_INTO = "INSERT INTO events (tenant, type, subject, data, key, key_fingerprint, ts)";

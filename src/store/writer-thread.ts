@@ -6,7 +6,7 @@
  * the main thread's event loop never waits on the disk.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createProjector, hasProjection } from "../domain/projections.js";
+import { createProjector, isPlainType } from "../domain/projections.js";
 import type { Logger } from "../logger.js";
 import { fullCollector } from "../memory.js";
 import { nextTurn } from "../next-turn.js";
@@ -37,9 +37,9 @@ const db = openDb(options.path, { durability: options.durability, migrate: false
 if (options.checkpointedElsewhere) db.$client.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
 const project = createProjector();
 const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
-const writer = new SqliteWriter(db.$client, hooks, { plain: (type) => !hasProjection(type) });
+const writer = new SqliteWriter(db.$client, hooks, { plain: isPlainType });
 const retention = new Retention(new SqlitePruner(db.$client), options.retention, logger);
-const replica = options.replica ? new ReplicaWriter(db, hooks, logger, (type) => !hasProjection(type)) : null;
+const replica = options.replica ? new ReplicaWriter(db, hooks, logger, isPlainType) : null;
 // A replica is a cache of what PostgreSQL checked: its rows arrive in PostgreSQL's order, copied whole.
 if (replica) db.$client.pragma("foreign_keys = OFF");
 /** A replica's work, one task at a time: an apply's transaction stays open while its projections are awaited. */
