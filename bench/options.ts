@@ -148,6 +148,8 @@ export interface IsolationOptions {
   /** Events the batch case publishes in all, and in each request. */
   batchEvents: number;
   batchSize: number;
+  /** The server's MAX_BATCH_BYTES: (c) sends its large events in requests of at most this much data. */
+  batchBytes: number;
   floodConns: number;
   floodBatch: number;
   /** Our server is killed when its RSS passes this (MiB): the machine is shared. */
@@ -241,6 +243,7 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       consoleRate: num("ISO_CONSOLE_RATE", 20, 20),
       batchEvents: num("ISO_BATCH_EVENTS", 50_000, 50_000),
       batchSize: num("ISO_BATCH_SIZE", 1_000, 1_000),
+      batchBytes: num("ISO_BATCH_BYTES", 1024 * 1024, 1024 * 1024, 1024),
       floodConns: num("ISO_FLOOD_CONNS", 8, 8),
       floodBatch: num("ISO_FLOOD_BATCH", 100, 100),
       rssAbortMiB: num("ISO_RSS_ABORT_MIB", 3072, 3072),

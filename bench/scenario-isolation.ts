@@ -182,11 +182,12 @@ const stalled: IsolationCase = {
 const HEALTHY = 5;
 const RSS_SETTLE_MS = 15_000;
 
-/** Publishes n large events (NDJSON, 25 a request, 2 connections). */
+/** Publishes n large events (NDJSON, as many a request as the server's MAX_BATCH_BYTES allows, 2 connections). */
 function burst(c: CaseContext, n: number): Promise<PublishResult> {
   const pad = "x".repeat(c.iso.burstEventBytes - 12);
+  const batch = Math.max(1, Math.floor(c.iso.batchBytes / c.iso.burstEventBytes));
   return c.bench.pubs[0].call<PublishResult>(
-    { op: "publish", target: c.target.publish, mode: "burst", count: n, rate: 0, batch: 25, conns: 2, timeoutMs: c.iso.capSeconds * 1000, events: [`{"type":"bench.bulk","data":{"pad":"${pad}"}}`] },
+    { op: "publish", target: c.target.publish, mode: "burst", count: n, rate: 0, batch, conns: 2, timeoutMs: c.iso.capSeconds * 1000, events: [`{"type":"bench.bulk","data":{"pad":"${pad}"}}`] },
     c.iso.capSeconds * 1000 + 30_000,
   );
 }
@@ -194,7 +195,8 @@ function burst(c: CaseContext, n: number): Promise<PublishResult> {
 /**
  * (e) batchEvents events in JSON arrays of batchSize (the server's MAX_BATCH_EVENTS), sent back to back
  * on one connection: how a client lands a large load now that one atomic batch is bounded. Run it with
- * --iso-batch-size=50000 --server-env=MAX_BATCH_EVENTS=50000 to see what one 50,000-event batch costs.
+ * --iso-batch-size=50000 --server-env=MAX_BATCH_EVENTS=50000,MAX_BATCH_BYTES=16777216 to see what one
+ * 50,000-event batch costs.
  */
 const batch: IsolationCase = {
   id: "batch",

@@ -63,6 +63,7 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxEventBytes: config.MAX_EVENT_BYTES,
     maxBatchEvents: config.MAX_BATCH_EVENTS,
+    maxBatchBytes: config.MAX_BATCH_BYTES,
     maxJsonDepth: config.MAX_JSON_DEPTH,
     checkData: deps.domains.normalize,
     turn: deps.hub.turn,

@@ -91,6 +91,9 @@ const schema = z.object({
   // A batch is atomic, so it holds the log's one writer while it commits, and every other tenant's publish
   // waits: 1,000 events take about 6 ms on a small machine, 5,000 about 25 (bench/README, "Ninth pass").
   MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(1_000),
+  // The same wait bounded in bytes: a commit's time is mostly writing and syncing its bytes, and
+  // 1 MiB (the writer's group limit) takes 10–30 ms on a small machine, where a 16 MB body took 300.
+  MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /**
    * How deep an event's data (or a command's body) may nest; deeper JSON is refused with a 400 before
    * it is parsed. At most 1000: JSON.stringify recurses, and a few thousand levels overflow its stack.
@@ -162,6 +165,10 @@ const schema = z.object({
     .optional()
     .transform((v) => (v === undefined ? undefined : v === "true")),
 })
+  .refine((c) => c.MAX_BATCH_BYTES >= c.MAX_EVENT_BYTES, {
+    path: ["MAX_BATCH_BYTES"],
+    message: "must be at least MAX_EVENT_BYTES (a batch of one event may hold that much)",
+  })
   .refine((c) => c.SSE_MAX_QUEUED_BYTES >= c.SSE_MAX_BUFFER_BYTES, {
     path: ["SSE_MAX_QUEUED_BYTES"],
     message: "must be at least SSE_MAX_BUFFER_BYTES (one stream's share)",

@@ -13,6 +13,7 @@ import { createTenant, revokeKey, tenantKey } from "./support/tenants.js";
 const MAX_EVENT_BYTES = 300;
 const MAX_BODY_BYTES = 4096;
 const MAX_BATCH_EVENTS = 10;
+const MAX_BATCH_BYTES = 1024;
 
 interface Reply {
   status: number;
@@ -34,6 +35,7 @@ describe("bad input", () => {
       MAX_EVENT_BYTES: String(MAX_EVENT_BYTES),
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       MAX_BATCH_EVENTS: String(MAX_BATCH_EVENTS),
+      MAX_BATCH_BYTES: String(MAX_BATCH_BYTES),
     });
     // Tenants and keys are made the way the CLI makes them: the stores on the server's database.
     await createTenant(server, "acme");
@@ -161,6 +163,20 @@ describe("bad input", () => {
       await rejected(() => postJson(events), 413, "batch_too_large", new RegExp(`at most ${MAX_BATCH_EVENTS} events`));
       const ndjson = events.map((e) => JSON.stringify(e)).join("\n");
       await rejected(() => post("demo", ndjson, "application/x-ndjson"), 413, "batch_too_large", new RegExp(`at most ${MAX_BATCH_EVENTS} events`));
+    });
+
+    it("rejects a batch of more than MAX_BATCH_BYTES of data with 413 batch_too_large (JSON and NDJSON)", async () => {
+      // Five events of 256 bytes: each is within MAX_EVENT_BYTES, the five are past MAX_BATCH_BYTES.
+      const events = Array.from({ length: 5 }, (_, i) => ({ type: "batch.big", data: { i, pad: "x".repeat(256 - `{"i":${i},"pad":""}`.length) } }));
+      expect(JSON.stringify(events[0].data)).toHaveLength(256);
+      const message = new RegExp(`at most ${MAX_BATCH_BYTES} bytes of event data \\(MAX_BATCH_BYTES\\); events 0–4 hold 1280`);
+      await rejected(() => postJson(events), 413, "batch_too_large", message);
+      const ndjson = events.map((e) => JSON.stringify(e)).join("\n");
+      await rejected(() => post("demo", ndjson, "application/x-ndjson"), 413, "batch_too_large", message);
+      // Four are exactly the limit: it bounds the batch's data, not the body or each event.
+      const res = await postJson(events.slice(0, 4));
+      expect(res.status, res.text).toBe(201);
+      accepted.push(...res.body.ids);
     });
 
     it("rejects an empty batch with 400 no_events", async () => {

@@ -30,6 +30,7 @@ describe("loadConfig defaults", () => {
       MAX_EVENT_BYTES: 64 * 1024,
       MAX_BODY_BYTES: 16 * 1024 * 1024,
       MAX_BATCH_EVENTS: 1_000,
+      MAX_BATCH_BYTES: 1024 * 1024,
       MAX_JSON_DEPTH: 64,
       MERCURE_ANONYMOUS_STREAMS_PER_ADDRESS: 16,
       PUBLISH_RATE_PER_KEY: 1000,
@@ -83,6 +84,11 @@ describe("loadConfig defaults", () => {
   it("rejects a global stream bound smaller than one stream's buffer", () => {
     const err = configError({ SSE_MAX_BUFFER_BYTES: String(4 * 1024 * 1024), SSE_MAX_QUEUED_BYTES: String(1024 * 1024) });
     expect(err.message).toMatch(/^\s+SSE_MAX_QUEUED_BYTES: must be at least SSE_MAX_BUFFER_BYTES/m);
+  });
+
+  it("rejects a batch bound smaller than one event's", () => {
+    const err = configError({ MAX_EVENT_BYTES: String(64 * 1024), MAX_BATCH_BYTES: String(32 * 1024) });
+    expect(err.message).toMatch(/^\s+MAX_BATCH_BYTES: must be at least MAX_EVENT_BYTES/m);
   });
 
   it("takes a TLS certificate only with its key, and the key only with its certificate", () => {
@@ -188,6 +194,7 @@ describe("invalid configuration", () => {
       ["MAX_EVENT_BYTES", "100"],
       ["MAX_BODY_BYTES", "10"],
       ["MAX_BATCH_EVENTS", "0"],
+      ["MAX_BATCH_BYTES", "1000"],
       ["RETENTION_MAX_EVENTS", "-1"],
       ["RETENTION_INTERVAL_MS", "99"],
       ["RETENTION_INTERVAL_MS", "ten"],

@@ -40,7 +40,7 @@ describe("input limits", () => {
   beforeAll(async () => {
     // Rate limits are another test's subject: here one key sends batches back to back.
     // Batches as large as an operator may allow: what takes longest to parse and check.
-    server = await startTestServer({ PUBLISH_RATE_PER_KEY: "0", MAX_BATCH_EVENTS: "50000" });
+    server = await startTestServer({ PUBLISH_RATE_PER_KEY: "0", MAX_BATCH_EVENTS: "50000", MAX_BATCH_BYTES: String(16 * 1024 * 1024) });
     probe = await Probe.open(server);
   });
   afterAll(async () => {

@@ -11,6 +11,8 @@ export interface BodyLimits {
   maxBodyBytes: number;
   maxEventBytes: number;
   maxBatchEvents: number;
+  /** Most bytes of data (compact, as stored) the events of one request may hold together (MAX_BATCH_BYTES). */
+  maxBatchBytes: number;
   /** How deep an event's data may nest (MAX_JSON_DEPTH). */
   maxJsonDepth: number;
   /** Domain validation of each event's data by type. */
@@ -87,6 +89,7 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
   const events: NewEvent[] = [];
   const details: ErrorDetail[] = [];
   let oversized = 0;
+  let batchBytes = 0;
   for (let index = 0; index < values.length; index++) {
     // At least one event per turn, so a batch always progresses however busy the turn is.
     if (index > 0 && !limits.turn.hasTime()) await nextTurn();
@@ -115,8 +118,17 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
       input = { ...input, key: idempotencyKey };
     }
     const checked = checkEvent(input, limits.maxEventBytes, limits.checkData);
-    if (checked.ok) events.push(checked.event);
-    else {
+    if (checked.ok) {
+      // One event is within MAX_EVENT_BYTES, which the configuration keeps within MAX_BATCH_BYTES.
+      if (values.length > 1) {
+        batchBytes += Buffer.byteLength(checked.event.data);
+        if (batchBytes > limits.maxBatchBytes) {
+          const held = index === 0 ? "event 0 holds" : `events 0–${index} hold`;
+          throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchBytes} bytes of event data (MAX_BATCH_BYTES); ${held} ${batchBytes}: send it as several requests`);
+        }
+      }
+      events.push(checked.event);
+    } else {
       if (checked.reason.startsWith("data is ")) oversized++;
       details.push({ index, reason: checked.reason });
     }
