@@ -145,6 +145,8 @@ export async function startOurs(extraEnv: Record<string, string> = {}, cluster?:
     RETENTION_MAX_AGE: "0",
     // The bench publishes millions of events with one key to measure the server's ceiling: a per-key limit would measure itself.
     PUBLISH_RATE_PER_KEY: "0",
+    // As `npm start` runs it (README, "Memory after a burst").
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? "131072",
     ...extraEnv,
   };
   const t = await launch("ours", ...nodeCommand(OURS_MAIN), port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));

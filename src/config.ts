@@ -91,8 +91,8 @@ const schema = z.object({
   // A batch is atomic, so it holds the log's one writer while it commits, and every other tenant's publish
   // waits: 1,000 events take about 6 ms on a small machine, 5,000 about 25 (bench/README, "Ninth pass").
   MAX_BATCH_EVENTS: z.coerce.number().int().min(1).default(1_000),
-  // The same wait bounded in bytes: a commit's time is mostly writing and syncing its bytes, and
-  // 1 MiB (the writer's group limit) takes 10–30 ms on a small machine, where a 16 MB body took 300.
+  // The same wait bounded in bytes, for batches of large events: without it, one request could be a
+  // 16 MB commit (MAX_BODY_BYTES). The default is the writer's own limit for one group (commit-groups.ts).
   MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /**
    * How deep an event's data (or a command's body) may nest; deeper JSON is refused with a 400 before

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -48,6 +48,8 @@ function npm(args: string[], env: Record<string, string> = {}) {
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
   const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
   return {
+    /** The process group npm and everything it started belong to. */
+    group: child.pid!,
     output: () => output,
     exited,
     running: () => child.exitCode === null && child.signalCode === null,
@@ -56,6 +58,22 @@ function npm(args: string[], env: Record<string, string> = {}) {
       return exited;
     },
   };
+}
+
+/** The environment of the process in `group` running `script` (npm runs it through a shell). */
+function environOf(group: number, script: string): Map<string, string> {
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      // The process group is the fifth field of stat, after the command in parentheses.
+      const pgrp = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[2]);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (pgrp !== group || !argv[0].endsWith("node") || !argv.some((a) => a.endsWith(script))) continue;
+      return new Map(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    } catch {
+      // A process that exited meanwhile.
+    }
+  }
+  throw new Error(`no process of group ${group} runs ${script}`);
 }
 
 /** `npm start` on a free port; resolves once /healthz answers 200 (or fails with what it printed). */
@@ -90,6 +108,8 @@ describe("a fresh clone, without tsx", () => {
     try {
       expect(server.output()).toMatch(/dist\/ is missing; compiling it/);
       expect(server.output()).toMatch(/compiled src\/ to dist\//);
+      // glibc's threshold for mapping large blocks on their own stays fixed, so a burst's memory goes back (README).
+      expect(environOf(server.group, "dist/main.js").get("MALLOC_MMAP_THRESHOLD_")).toBe("131072");
 
       // The writer thread appends, a reader thread answers the history page.
       const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
