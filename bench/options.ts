@@ -95,6 +95,8 @@ export interface PeerOptions {
   burstConns: number;
   /** Idle streams of the memory figure. */
   memorySizes: number[];
+  /** `--peer-memory-only`: the memory figure alone (it needs fresh servers and no other load; minutes instead of ten). */
+  memoryOnly: boolean;
   /** Concurrent clients of the single-event POST runs (ours against the bare node:http handler). */
   postConns: number[];
   replayEvents: number;
@@ -264,6 +266,7 @@ export function readOptions(argv: readonly string[] = process.argv.slice(2), env
       burstEvents: num("PEER_BURST_EVENTS", 2000, 2000, 0),
       burstConns: num("PEER_BURST_CONNS", 8, 8),
       memorySizes: ints("PEER_MEMORY_SIZES", "1000,10000", "1000"),
+      memoryOnly: /^(1|true|yes)$/i.test(vars.BENCH_PEER_MEMORY_ONLY ?? ""),
       postConns: ints("PEER_POST_CONNS", "8,32", "8"),
       replayEvents: num("PEER_REPLAY_EVENTS", 1_000_000, 100_000),
       replayFrameBytes: num("PEER_REPLAY_FRAME_BYTES", 312, 312),

@@ -40,7 +40,7 @@ export interface PeersResult {
 /** Runs the comparison; `live` holds the servers running, so a signal handler can stop them. */
 export async function peers(b: Bench, live: Target[]): Promise<PeersResult> {
   const p = b.opts.peer;
-  const maxStreams = Math.max(...p.sizes, ...p.memorySizes, p.burstEvents > 0 ? p.burstSubs : 0);
+  const maxStreams = p.memoryOnly ? Math.max(...p.memorySizes) : Math.max(...p.sizes, ...p.memorySizes, p.burstEvents > 0 ? p.burstSubs : 0);
   const nchan: NchanSettings = {
     nginx: p.nginx,
     module: p.nchanModule,
@@ -59,6 +59,7 @@ export async function peers(b: Bench, live: Target[]): Promise<PeersResult> {
   for (const n of p.memorySizes) {
     out.memory[n] = await withOptions(b, { idleConns: n, memoryRepeats: p.runs }, () => memoryRounds(b, PEERS, start, live));
   }
+  if (p.memoryOnly) return out;
 
   const servers: Target[] = [];
   for (const name of PEERS) {

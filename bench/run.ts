@@ -193,7 +193,8 @@ async function main(): Promise<number> {
     const pr = peerRows(results.peers, opts);
     results.peersTable = pr;
     const f = results.peers.frames;
-    log(`Beside nchan (issue 13): median (min–max) of ${opts.peer.runs} interleaved run(s) per server; frames of one event: ${(["ours", "nchan", "floor"] as const).map((n) => `${n} ${f[n] ?? "?"} B`).join(", ")}`);
+    const frames = opts.peer.memoryOnly ? "" : `; frames of one event: ${(["ours", "nchan", "floor"] as const).map((n) => `${n} ${f[n] ?? "?"} B`).join(", ")}`;
+    log(`Beside nchan (issue 13): median (min–max) of ${opts.peer.runs} interleaved run(s) per server${frames}`);
     console.log(formatPeerTable(pr) + "\n");
   }
   if (results.cluster) {

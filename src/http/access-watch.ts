@@ -23,9 +23,10 @@ export interface Grant {
   session: string | null;
 }
 
-interface Watched {
-  grant: Grant;
-  end: (reason: EndReason) => void;
+/** A stream as the watch holds it: `end` is called at most once, when its access lapses. */
+export interface Watched {
+  readonly grant: Grant;
+  end(reason: EndReason): void;
 }
 
 type Kind = "key" | "tenant" | "session";
@@ -53,20 +54,19 @@ export class AccessWatch {
     private readonly options: { intervalMs: number; logger: Logger },
   ) {}
 
-  /** Registers a stream; `end` is called at most once, when its access lapses. Returns the unregister function. */
-  watch(grant: Grant, end: (reason: EndReason) => void): () => void {
-    const watched: Watched = { grant, end };
+  /** Registers a stream until `remove`; its `end` is called at most once, when its access lapses. */
+  add(watched: Watched): void {
+    const { grant } = watched;
     if (grant.keyId !== null) this.#add("key", grant.keyId, watched);
     for (const tenant of grant.tenants) this.#add("tenant", tenant, watched);
     if (grant.session !== null) this.#add("session", grant.session, watched);
-    return () => this.#remove(watched);
   }
 
   /** Ends every stream opened through this key, tenant or session now; returns how many. */
   end(kind: Kind, id: string, reason: EndReason): number {
     const streams = [...(this.#index[kind].get(id) ?? [])];
     for (const watched of streams) {
-      this.#remove(watched);
+      this.remove(watched);
       try {
         watched.end(reason);
       } catch (err) {
@@ -122,7 +122,7 @@ export class AccessWatch {
     else this.#index[kind].set(id, new Set([watched]));
   }
 
-  #remove(watched: Watched): void {
+  remove(watched: Watched): void {
     const { keyId, tenants, session } = watched.grant;
     if (keyId !== null) this.#drop("key", keyId, watched);
     for (const tenant of tenants) this.#drop("tenant", tenant, watched);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { constants, Http2ServerResponse } from "node:http2";
+import { constants, Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
+import type { Socket } from "node:net";
 import type { Context } from "hono";
 import type { Sink } from "../hub/sink.js";
 import type { NodeBindings } from "./env.js";
@@ -27,37 +28,55 @@ const SSE_HEADERS = {
 export function openSseResponse(c: Context, onClose: () => void, extraHeaders: Record<string, string> = {}): Sink {
   const { outgoing } = c.env as NodeBindings;
   const headers = { ...SSE_HEADERS, ...extraHeaders };
-  outgoing.once("close", onClose);
-  return outgoing instanceof Http2ServerResponse ? streamSink(outgoing, headers) : socketSink(outgoing, headers);
+  // `on`, not `once`: a response closes once, and `once` would keep a wrapper and its state per stream.
+  outgoing.on("close", onClose);
+  return outgoing instanceof Http2ServerResponse ? new StreamSink(outgoing, headers) : new SocketSink(outgoing, headers);
 }
 
-function socketSink(outgoing: ServerResponse, headers: Record<string, string>): Sink {
-  outgoing.writeHead(200, headers);
-  outgoing.flushHeaders();
-  const socket = outgoing.socket!;
-  socket.setNoDelay(true);
-  // Node decides on chunked encoding while storing the headers (HTTP/1.1 without a length).
-  const chunked = (outgoing as unknown as { chunkedEncoding: boolean }).chunkedEncoding === true;
-  return {
-    chunked,
-    write(chunks, written) {
-      if (socket.destroyed) return;
-      // Corked, the writes leave as one writev of the (shared) buffers: no per-subscriber concatenation.
-      const last = chunks.length - 1;
-      if (last > 0) socket.cork();
-      for (let i = 0; i < last; i++) socket.write(chunks[i]);
-      socket.write(chunks[last], written);
-      if (last > 0) socket.uncork();
-    },
-    buffered: () => socket.writableLength,
-    end() {
-      // Node writes the terminating chunk itself: it framed no body bytes of its own.
-      if (!socket.destroyed) outgoing.end();
-    },
-    destroy() {
-      socket.destroy();
-    },
-  };
+/*
+ * The sinks are classes, not objects of closures: every idle stream holds
+ * one, and methods on a prototype cost nothing per stream.
+ */
+
+class SocketSink implements Sink {
+  readonly chunked: boolean;
+  readonly #socket: Socket;
+
+  constructor(
+    readonly outgoing: ServerResponse,
+    headers: Record<string, string>,
+  ) {
+    outgoing.writeHead(200, headers);
+    outgoing.flushHeaders();
+    this.#socket = outgoing.socket!;
+    this.#socket.setNoDelay(true);
+    // Node decides on chunked encoding while storing the headers (HTTP/1.1 without a length).
+    this.chunked = (outgoing as unknown as { chunkedEncoding: boolean }).chunkedEncoding === true;
+  }
+
+  write(chunks: readonly Buffer[], written: () => void): void {
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // Corked, the writes leave as one writev of the (shared) buffers: no per-subscriber concatenation.
+    const last = chunks.length - 1;
+    if (last > 0) socket.cork();
+    for (let i = 0; i < last; i++) socket.write(chunks[i]);
+    socket.write(chunks[last], written);
+    if (last > 0) socket.uncork();
+  }
+
+  buffered(): number {
+    return this.#socket.writableLength;
+  }
+
+  end(): void {
+    // Node writes the terminating chunk itself: it framed no body bytes of its own.
+    if (!this.#socket.destroyed) this.outgoing.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
 }
 
 /**
@@ -67,28 +86,40 @@ function socketSink(outgoing: ServerResponse, headers: Record<string, string>): 
  * alone; the connection and the other streams on it (the operator's other
  * tabs) go on.
  */
-function streamSink(outgoing: Http2ServerResponse, headers: Record<string, string>): Sink {
-  outgoing.writeHead(200, headers);
-  const stream = outgoing.stream;
-  return {
-    chunked: false,
-    write(chunks, written) {
-      if (stream.destroyed) return;
-      const last = chunks.length - 1;
-      if (last > 0) stream.cork();
-      for (let i = 0; i < last; i++) stream.write(chunks[i]);
-      stream.write(chunks[last], written);
-      if (last > 0) stream.uncork();
-    },
-    buffered: () => stream.writableLength,
-    end() {
-      if (!stream.destroyed) outgoing.end();
-    },
-    destroy() {
-      // RST_STREAM with CANCEL: the client sees an error, not the clean end of a finished stream.
-      stream.close(constants.NGHTTP2_CANCEL);
-    },
-  };
+class StreamSink implements Sink {
+  readonly chunked = false;
+  readonly #stream: ServerHttp2Stream;
+
+  constructor(
+    readonly outgoing: Http2ServerResponse,
+    headers: Record<string, string>,
+  ) {
+    outgoing.writeHead(200, headers);
+    this.#stream = outgoing.stream;
+  }
+
+  write(chunks: readonly Buffer[], written: () => void): void {
+    const stream = this.#stream;
+    if (stream.destroyed) return;
+    const last = chunks.length - 1;
+    if (last > 0) stream.cork();
+    for (let i = 0; i < last; i++) stream.write(chunks[i]);
+    stream.write(chunks[last], written);
+    if (last > 0) stream.uncork();
+  }
+
+  buffered(): number {
+    return this.#stream.writableLength;
+  }
+
+  end(): void {
+    if (!this.#stream.destroyed) this.outgoing.end();
+  }
+
+  destroy(): void {
+    // RST_STREAM with CANCEL: the client sees an error, not the clean end of a finished stream.
+    this.#stream.close(constants.NGHTTP2_CANCEL);
+  }
 }
 
 /**

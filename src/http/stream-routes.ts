@@ -1,22 +1,20 @@
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import type { StoredEvent } from "../event.js";
-import { catchUp } from "../hub/catch-up.js";
-import { readAhead } from "../hub/read-ahead.js";
 import type { Hub, Selector } from "../hub/hub.js";
 import { jsonFrame } from "../hub/json-frame.js";
-import { encodeFrame, encodeRetry } from "../hub/sse-frame.js";
-import type { Subscriber } from "../hub/subscriber.js";
+import { encodeRetry } from "../hub/sse-frame.js";
 import { typeMatcher } from "../hub/type-filter.js";
 import type { Logger } from "../logger.js";
 import type { EventLog } from "../store/event-log.js";
 import type { ApiKey } from "../store/keys.js";
-import { END_MESSAGES, type AccessWatch, type EndReason, type Grant } from "./access-watch.js";
+import type { AccessWatch, Grant } from "./access-watch.js";
 import { requireKey, type AuthDeps } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 import { readFilter } from "./events-routes.js";
 import { parsePosition } from "./position.js";
+import { resetFrame, ServedStream, type StartPoint } from "./served-stream.js";
 import { dropRequest, openSseResponse } from "./sse-response.js";
 
 export interface StreamDeps extends AuthDeps {
@@ -26,15 +24,6 @@ export interface StreamDeps extends AuthDeps {
   retryMs: number;
   /** Ends streams whose key, tenant or console session lapses. */
   access: AccessWatch;
-}
-
-/** Events per catch-up page for batch selectors (console pages), each page one frame. */
-const BATCH_PAGE_SIZE = 200;
-
-/** Where a new stream starts, and the reset to send first when its position was unusable. */
-export interface StartPoint {
-  cursor: number;
-  reset: { reason: "stale" | "ahead"; oldest: number | null; head: number } | null;
 }
 
 /**
@@ -88,20 +77,6 @@ export interface OpenStreamOptions {
   resetFrames?: boolean;
 }
 
-/** The `reset` frame: events between the client's position and `resume` are not in the log (any more). */
-function resetFrame(reset: NonNullable<StartPoint["reset"]>, resume: number): string {
-  return encodeFrame({ id: resume, event: "reset", data: JSON.stringify({ ...reset, resume }) });
-}
-
-/**
- * The last frame of a stream whose access lapsed. No `id:`, so the client's
- * Last-Event-ID stays where it was; a client that reconnects anyway gets
- * 401 or 403, which ends a standard EventSource for good.
- */
-function revokedFrame(reason: EndReason): string {
-  return encodeFrame({ event: "revoked", data: JSON.stringify({ reason, message: END_MESSAGES[reason] }) });
-}
-
 export function openStream(c: Context, deps: StreamDeps, selector: Selector, position: number | null, options: OpenStreamOptions = {}): Response | Promise<Response> {
   const start = startPoint(deps.log, selector.tenant, position);
   // Nothing waits between the checks and the subscription, unless a reset needs the oldest retained id.
@@ -119,63 +94,19 @@ function subscribe(c: Context, deps: StreamDeps, selector: Selector, start: Star
   if (!deps.hub.hasCapacity(selector.tenant)) {
     throw new ApiError(429, "too_many_streams", "this tenant has too many open streams; close some or raise SSE_MAX_STREAMS_PER_TENANT", undefined, { "Retry-After": "10" });
   }
-  const grant = options.grant ?? routeGrant(c, selector);
   const resets = options.resetFrames !== false;
-  let sub: Subscriber | undefined;
-  let unwatch = () => {};
-  const query = (after: number, limit: number) => ({ tenant: selector.tenant, after, limit, types: selector.narrow?.types ?? [], subject: selector.narrow?.subject ?? null });
-  // Called on the log itself, not bound per stream: an idle stream keeps as few objects as it can.
-  const framed = options.jsonFrames === true && deps.log.readFrames !== undefined;
-  const reads = readAhead(
-    framed
-      ? (after, limit) => deps.log.readFrames!(query(after, limit))
-      : (after, limit) => deps.log.read(query(after, limit)).then((page) => ({ ...page, events: page.events.filter(selector.match) })),
-    deps.hub.readAhead,
-    () => sub!.sink.buffered() < sub!.maxBuffer / 4,
-    () => deps.hub.publishedHead,
-  );
-  let expiry: NodeJS.Timeout | undefined;
-  const sink = openSseResponse(
-    c,
-    () => {
-      unwatch();
-      clearTimeout(expiry);
-      reads.release();
-      sub?.close("client");
-      options.onClose?.();
-    },
-    options.headers,
-  );
-  sub = deps.hub.subscribe(selector, sink, start.cursor);
-  const watched = sub;
-  unwatch = deps.access.watch(grant, (reason) => {
-    watched.writeNow(revokedFrame(reason));
-    watched.close("revoked");
-  });
-  if (options.until != null) {
-    // A timer holds at most about 24.8 days; a later expiry is rechecked then.
-    const closeAtExpiry = () => {
-      const left = options.until! - Date.now();
-      if (left <= 0) watched.close("revoked");
-      else expiry = setTimeout(closeAtExpiry, Math.min(left, 2 ** 31 - 1));
-    };
-    closeAtExpiry();
-  }
+  const framed = options.jsonFrames === true;
+  const stream = new ServedStream(deps, options.grant ?? routeGrant(c, selector), framed, resets, options.onClose, options.until ?? null);
+  // The one closure a stream keeps: the response's close handler.
+  const sink = openSseResponse(c, () => stream.closed(), options.headers);
+  const sub = deps.hub.subscribe(selector, sink, start.cursor);
+  stream.sub = sub;
+  sub.replayer = stream;
+  stream.start();
   sub.writeNow(encodeRetry(deps.retryMs));
   if (start.reset && resets) sub.writeNow(resetFrame(start.reset, start.cursor));
   for (const frame of options.prologue ?? []) sub.writeNow(frame);
-  const s = sub;
-  s.catchUp = () =>
-    void catchUp(s, deps.hub, reads, selector, {
-      prunedThrough: (tenant) => deps.log.prunedThrough(tenant),
-      ...(resets && { stale: async (resume: number) => resetFrame({ reason: "stale", oldest: await deps.log.oldest(selector.tenant), head: deps.log.head() }, resume) }),
-      // A page's frame grows with its events (feed items): fewer per page keeps it within the buffer.
-      ...(selector.encodeBatch && { encodeBatch: selector.encodeBatch, pageSize: BATCH_PAGE_SIZE }),
-    }).catch((err) => {
-      deps.logger.error("stream catch-up failed", { error: String(err) });
-      s.close("shutdown");
-    });
-  s.catchUp();
+  stream.catchUp();
   return RESPONSE_ALREADY_SENT;
 }
 

@@ -6,7 +6,7 @@ import { MemoryRelease } from "./memory-release.js";
 import { RecentEvents, type PublishedEvent } from "./recent-events.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
 import { encodeComment } from "./sse-frame.js";
-import { EncodedFrame, Subscriber, type CloseReason } from "./subscriber.js";
+import { EncodedFrame, Subscriber, type CloseReason, type SubscriberOwner } from "./subscriber.js";
 import type { Sink } from "./sink.js";
 
 /**
@@ -40,7 +40,9 @@ export interface Selector {
   encodeBatch?: (events: readonly StoredEvent[]) => string | null;
 }
 
-interface Group {
+/** Subscribers of one scope (a tenant, or "*") with equal selectors. */
+export interface Group {
+  scope: string;
   selector: Selector;
   subscribers: Set<Subscriber>;
   /** Batch groups: matching events published since the group last rendered. */
@@ -109,7 +111,7 @@ const DEFAULT_RECENT_MAX_AGE_MS = 10_000;
  * encoded in that later turn, one frame per group for the whole burst.
  * No SQL and no HTML here.
  */
-export class Hub {
+export class Hub implements SubscriberOwner {
   readonly #groups = new Map<string, Map<string, Group>>();
   readonly #counts = new Map<string, number>();
   #dirty: Subscriber[] = [];
@@ -193,10 +195,9 @@ export class Hub {
     let groups = this.#groups.get(scope);
     if (!groups) this.#groups.set(scope, (groups = new Map()));
     let group = groups.get(selector.key);
-    if (!group) groups.set(selector.key, (group = { selector, subscribers: new Set(), pending: [] }));
-    const g = group;
-    const sub = new Subscriber(sink, selector.tenant, cursor, this.options.maxBuffer, this.budget, (reason) => this.#remove(scope, g, sub, reason));
-    g.subscribers.add(sub);
+    if (!group) groups.set(selector.key, (group = { scope, selector, subscribers: new Set(), pending: [] }));
+    const sub = new Subscriber(sink, group, cursor, this.options.maxBuffer, this.budget, this);
+    group.subscribers.add(sub);
     this.#counts.set(scope, count + 1);
     return sub;
   }
@@ -334,7 +335,9 @@ export class Hub {
     }
   }
 
-  #remove(scope: string, group: Group, sub: Subscriber, reason: CloseReason): void {
+  /** Called by a subscriber as it closes. */
+  detach(sub: Subscriber, group: Group, reason: CloseReason): void {
+    const scope = group.scope;
     if (!group.subscribers.delete(sub)) return;
     this.#counts.set(scope, (this.#counts.get(scope) ?? 1) - 1);
     if (reason === "slow") this.#slowDisconnects++;

@@ -1,3 +1,4 @@
+import type { Group, Selector } from "./hub.js";
 import type { Holder, QueueBudget } from "./queue-budget.js";
 import { chunkHead, CRLF, httpChunk } from "./sse-frame.js";
 import type { Sink } from "./sink.js";
@@ -25,6 +26,18 @@ export type SubscriberState = "catching-up" | "live" | "closed";
 /** `revoked`: its access lapsed (key revoked, tenant disabled, session ended); it ends cleanly, like a shutdown. */
 export type CloseReason = "client" | "slow" | "shutdown" | "revoked";
 
+/** Reads a stream's missed events from the log, from its cursor until it is live again (the stream's owner). */
+export interface Replayer {
+  catchUp(): void;
+}
+
+/** Where a subscriber is registered (the hub): told once when it closes. */
+export interface SubscriberOwner {
+  detach(sub: Subscriber, group: Group, reason: CloseReason): void;
+}
+
+const NO_REPLAYER: Replayer = { catchUp() {} };
+
 /**
  * One open stream. While catching up it reads from the log and ignores live
  * publishes (it will read them from the log); once live, frames queue in
@@ -39,6 +52,10 @@ export type CloseReason = "client" | "slow" | "shutdown" | "revoked";
  * paces itself to the socket. Only a stream that stops draining is cut as
  * slow (by the catch-up's stall timer, the hub's stall sweep, or the budget
  * when memory is needed); it resumes from the log when it comes back.
+ *
+ * An idle stream is mostly this object, so it holds references to shared
+ * things (its group, the hub, the budget) rather than closures of its own:
+ * thousands of idle streams are what a server holds most of.
  */
 export class Subscriber implements Holder {
   state: SubscriberState = "catching-up";
@@ -47,7 +64,7 @@ export class Subscriber implements Holder {
   /** Set on every write; the heartbeat only writes to streams that were quiet. */
   wrote = false;
   /** Set by the stream's owner: reads from the log from `cursor` until live again. */
-  catchUp: () => void = () => {};
+  replayer: Replayer = NO_REPLAYER;
   /** Bytes this stream holds, as counted by the budget: queued frames, the socket's unsent bytes, reserved pages. */
   queuedBytes = 0;
   /** Bytes the socket has not taken, as last sampled. */
@@ -60,19 +77,28 @@ export class Subscriber implements Holder {
   /** The cursor before the queued frames: where to resume if the queue is dropped. */
   #queuedFrom = 0;
   #drainWaiter: { threshold: number; resolve: (drained: boolean) => void } | null = null;
-  #onClose: ((reason: CloseReason) => void) | null;
+  #owner: SubscriberOwner | null;
 
   constructor(
     readonly sink: Sink,
-    /** Null for admin streams across every tenant. */
-    readonly tenant: string | null,
+    /** The group it is registered in: its selector is the stream's (equal keys, equal behaviour). */
+    readonly group: Group,
     cursor: number,
     readonly maxBuffer: number,
     readonly budget: QueueBudget,
-    onClose: (reason: CloseReason) => void,
+    owner: SubscriberOwner,
   ) {
     this.cursor = cursor;
-    this.#onClose = onClose;
+    this.#owner = owner;
+  }
+
+  /** Null for admin streams across every tenant. */
+  get tenant(): string | null {
+    return this.group.selector.tenant;
+  }
+
+  get selector(): Selector {
+    return this.group.selector;
   }
 
   /** Queues a live frame; returns true when this subscriber just became dirty and needs a flush. */
@@ -100,7 +126,7 @@ export class Subscriber implements Holder {
     this.#sample();
     this.state = "catching-up";
     // Not from inside the publish loop: the log read starts on the next turn.
-    setImmediate(() => this.catchUp());
+    setImmediate(() => this.replayer.catchUp());
   }
 
   /** Writes everything queued, in one gathered write. */
@@ -205,9 +231,9 @@ export class Subscriber implements Holder {
     if (reason === "slow") this.sink.destroy();
     else if (reason === "shutdown" || reason === "revoked") this.sink.end();
     this.#drainWaiter?.resolve(true);
-    const onClose = this.#onClose;
-    this.#onClose = null;
-    onClose?.(reason);
+    const owner = this.#owner;
+    this.#owner = null;
+    owner?.detach(this, this.group, reason);
   }
 
   /** Called when a write has reached the kernel: progress, and what the socket still holds has changed. */
