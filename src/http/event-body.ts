@@ -67,7 +67,7 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
     maxDepth: limits.maxJsonDepth + 1,
     maxChars,
     onValue: (_value, index) => {
-      if (index >= limits.maxBatchEvents) throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events`);
+      if (index >= limits.maxBatchEvents) throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchEvents} events (MAX_BATCH_EVENTS)`);
     },
   };
   const scanner: ValueScanner = ndjson ? new LineScanner(scanLimits) : new BatchScanner(scanLimits);
@@ -123,8 +123,7 @@ export async function readEvents(c: Context, limits: BodyLimits, charge?: (event
       if (values.length > 1) {
         batchBytes += Buffer.byteLength(checked.event.data);
         if (batchBytes > limits.maxBatchBytes) {
-          const held = index === 0 ? "event 0 holds" : `events 0–${index} hold`;
-          throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchBytes} bytes of event data (MAX_BATCH_BYTES); ${held} ${batchBytes}: send it as several requests`);
+          throw new ApiError(413, "batch_too_large", `a batch holds at most ${limits.maxBatchBytes} bytes of event data (MAX_BATCH_BYTES); events 0–${index} hold ${batchBytes}: send it as several requests`);
         }
       }
       events.push(checked.event);
