@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
 import { CommitQueue } from "./commit-groups.js";
 import { AppendRejected, keyReused, type AppendOptions, type AppendResult } from "./event-log.js";
+import { eventOfRow, type EventRow } from "./read-plan.js";
 import { onlyPlain, type AppendRequest } from "./sqlite-writer.js";
 import { countType, type GroupCounts } from "./type-counts.js";
 
@@ -147,9 +148,9 @@ export class PostgresLog {
   /** Events of a tenant (or every tenant) after a position, oldest first. */
   async read(q: { tenant: string | null; after: number; limit: number }): Promise<StoredEvent[]> {
     const { rows } = q.tenant === null
-      ? await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [q.after, q.limit])
-      : await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`, [q.tenant, q.after, q.limit]);
-    return rows;
+      ? await this.#pool.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, values: [q.after, q.limit], rowMode: "array" })
+      : await this.#pool.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`, values: [q.tenant, q.after, q.limit], rowMode: "array" });
+    return rows.map(eventOfRow);
   }
 
   /** Commits what is queued a group at a time (see CommitQueue), until the queue is empty. */
@@ -188,7 +189,7 @@ export class PostgresLog {
       const first = ids.next;
       // The rows of plain requests, loaded together (COPY): a group of single-event publishes costs a few
       // round trips in all, not three per request.
-      const plainRows: EventRow[] = [];
+      const plainRows: CopyRow[] = [];
       for (const request of group) {
         if (this.#isPlain(request)) {
           const result = appendPlain(request, ts, ids, plainRows);
@@ -262,7 +263,7 @@ export class PostgresLog {
     const appended: StoredEvent[] = [];
     // Rows are loaded many at a time (COPY), not one round trip each: projections never read the log itself,
     // and a request that is refused halfway is rolled back to its savepoint whatever was sent.
-    const rows: EventRow[] = [];
+    const rows: CopyRow[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       const fingerprint = e.key === null ? null : (e.fingerprint ?? null);
@@ -326,7 +327,9 @@ export class PostgresLog {
         rows = own;
       } else {
         try {
-          ({ rows } = await this.#pool.query<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [this.#delivered, TAIL_PAGE]));
+          const page = await this.#pool.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, values: [this.#delivered, TAIL_PAGE], rowMode: "array" });
+          // Built as own events are (see eventOfRow): the hub sees one kind of event object.
+          rows = page.rows.map(eventOfRow);
         } catch (err) {
           this.options.logger.warn("reading the log failed; retrying at the next wake-up", { error: (err as Error).message });
           return;
@@ -396,7 +399,7 @@ export class PostgresLog {
 const INSERT_ROWS = 1_000;
 
 /** An event's columns as appended (all of a group share its timestamp): id, tenant, type, subject, data, key, key_fingerprint. */
-type EventRow = [number, string, string, string | null, string, string | null, string | null];
+type CopyRow = [number, string, string, string | null, string, string | null, string | null];
 
 /**
  * Inserts rows of a group's events with COPY, PostgreSQL's bulk load: it
@@ -405,7 +408,7 @@ type EventRow = [number, string, string, string | null, string, string | null, s
  * beside one INSERT of a jsonb array: about 10 against 13–16 µs of
  * PostgreSQL's CPU a row, and a group inserted in 30 rather than 36–45 ms.
  */
-function insertEvents(client: pg.ClientBase, ts: number, rows: readonly EventRow[]): Promise<void> {
+function insertEvents(client: pg.ClientBase, ts: number, rows: readonly CopyRow[]): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
   let text = "";
   for (const [id, tenant, type, subject, data, key, fp] of rows) {
@@ -428,7 +431,7 @@ const COPY_ESCAPES = /[\\\n\r\t]/g;
 const COPY_ESCAPED: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** A plain request's ids and events, its rows added to `rows` to be inserted with the group's. */
-function appendPlain(request: Pending, ts: number, ids: { next: number }, rows: EventRow[]): AppendResult {
+function appendPlain(request: Pending, ts: number, ids: { next: number }, rows: CopyRow[]): AppendResult {
   const out: AppendResult = { ids: [], appended: [] };
   for (const e of request.events) {
     const id = ids.next++;

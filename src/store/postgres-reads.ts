@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { StoredEvent } from "../event.js";
 import type { ReadPage, ReadQuery } from "./event-log.js";
-import { type EventRow, finishPage, keptIds, planRead, READ_LIMITS, type Range, type ReadLimits, type ScanRow, type TypeRange, type TypeSummary } from "./read-plan.js";
+import { type EventRow, eventOfRow, finishPage, keptIds, planRead, READ_LIMITS, type Range, type ReadLimits, type ScanRow, type TypeRange, type TypeSummary } from "./read-plan.js";
 
 const COLUMNS = "id, tenant, type, subject, data, key, ts";
 const SCAN_COLUMNS = "id, type, subject";
@@ -41,7 +41,7 @@ export class PostgresReader {
       const rows = ids.length === 0 ? [] : await this.#query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = ANY($1) ORDER BY id`, [ids]);
       page = finishPage(rows, q, head, { ids, scanned, scanRows });
     }
-    const events = page.rows.map(([id, tenant, type, subject, data, key, ts]): StoredEvent => ({ id, tenant, type, subject, data, key, ts }));
+    const events = page.rows.map(eventOfRow);
     // Read after the page (not in its snapshot): a pass that committed meanwhile may be reported though the
     // page still had its events, which costs a reset that was not needed, never a loss unreported.
     if (q.tenant === null) return { events, through: page.through };

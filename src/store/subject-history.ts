@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type pg from "pg";
 import type { StoredEvent } from "../event.js";
 import type { SubjectHistoryQuery } from "./event-log.js";
+import { eventOfRow, type EventRow } from "./read-plan.js";
 
 const COLUMNS = "id, tenant, type, subject, data, key, ts";
 
@@ -34,9 +35,10 @@ export class SqliteSubjectHistory {
 
 /** The same page on PostgreSQL, from the shared log: a backward scan of the same index. */
 export async function postgresSubjectHistory(db: pg.Pool, q: SubjectHistoryQuery): Promise<StoredEvent[]> {
-  const { rows } = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND subject = $2 AND id < $3 AND starts_with(type, $4) ORDER BY id DESC LIMIT $5`,
-    [q.tenant, q.subject, q.before, `${q.topic}.`, q.limit],
-  );
-  return rows;
+  const { rows } = await db.query<EventRow>({
+    text: `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND subject = $2 AND id < $3 AND starts_with(type, $4) ORDER BY id DESC LIMIT $5`,
+    values: [q.tenant, q.subject, q.before, `${q.topic}.`, q.limit],
+    rowMode: "array",
+  });
+  return rows.map(eventOfRow);
 }
