@@ -64,8 +64,9 @@ function npm(args: string[], env: Record<string, string> = {}) {
 function environOf(group: number, script: string): Map<string, string> {
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
-      // The process group is the fifth field of stat, after the command in parentheses.
-      const pgrp = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[2]);
+      // The process group is the fifth field of stat; the second, the command in parentheses, may hold spaces.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const pgrp = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[2]);
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       if (pgrp !== group || !argv[0].endsWith("node") || !argv.some((a) => a.endsWith(script))) continue;
       return new Map(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));

@@ -21,6 +21,7 @@ export type EventRow = [number, string, string, string | null, string, string | 
  * (bench/README, "Several nodes on PostgreSQL").
  */
 export const eventOfRow = ([id, tenant, type, subject, data, key, ts]: EventRow): StoredEvent => ({ id, tenant, type, subject, data, key, ts });
+
 /** What a filtering scan reads per row: enough to decide, never `data` (which may be large). */
 export type ScanRow = Pick<StoredEvent, "id" | "type" | "subject">;
 
