@@ -38,6 +38,16 @@ export function openSseResponse(c: Context, onClose: () => void, extraHeaders: R
  * one, and methods on a prototype cost nothing per stream.
  */
 
+/** Writes `chunks` in order; corked, they leave as one writev of the (shared) buffers: no per-subscriber concatenation. */
+function writeGathered(out: Socket | ServerHttp2Stream, chunks: readonly Buffer[], written: () => void): void {
+  if (out.destroyed) return;
+  const last = chunks.length - 1;
+  if (last > 0) out.cork();
+  for (let i = 0; i < last; i++) out.write(chunks[i]);
+  out.write(chunks[last], written);
+  if (last > 0) out.uncork();
+}
+
 class SocketSink implements Sink {
   readonly chunked: boolean;
   readonly #socket: Socket;
@@ -55,14 +65,7 @@ class SocketSink implements Sink {
   }
 
   write(chunks: readonly Buffer[], written: () => void): void {
-    const socket = this.#socket;
-    if (socket.destroyed) return;
-    // Corked, the writes leave as one writev of the (shared) buffers: no per-subscriber concatenation.
-    const last = chunks.length - 1;
-    if (last > 0) socket.cork();
-    for (let i = 0; i < last; i++) socket.write(chunks[i]);
-    socket.write(chunks[last], written);
-    if (last > 0) socket.uncork();
+    writeGathered(this.#socket, chunks, written);
   }
 
   buffered(): number {
@@ -99,13 +102,7 @@ class StreamSink implements Sink {
   }
 
   write(chunks: readonly Buffer[], written: () => void): void {
-    const stream = this.#stream;
-    if (stream.destroyed) return;
-    const last = chunks.length - 1;
-    if (last > 0) stream.cork();
-    for (let i = 0; i < last; i++) stream.write(chunks[i]);
-    stream.write(chunks[last], written);
-    if (last > 0) stream.uncork();
+    writeGathered(this.#stream, chunks, written);
   }
 
   buffered(): number {
