@@ -129,7 +129,7 @@ export function renderBatch(
     const own = eventsOf(panel, events);
     if (own.length === 0) continue;
     if (panel.update) parts.push(...renders.update(panel, ctx, own));
-    else parts.push(morphPartial(panel.id, renders.panel(panel, ctx)));
+    else if (panel.changedBy?.(ctx, own) ?? true) parts.push(morphPartial(panel.id, renders.panel(panel, ctx)));
   }
   if (history) {
     const own = eventsOf(history, events);

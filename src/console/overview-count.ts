@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../store/db.js";
+import { preparedFor } from "../store/prepared.js";
 
 /**
  * Counts past this are shown as "999+": a count reads at most this many
@@ -8,10 +9,22 @@ import type { Db } from "../store/db.js";
  */
 export const COUNT_CAP = 999;
 
-/** How many rows match, counting no further than `cap` + 1 (through the index `where` can use). */
-export function countAtMost(db: Db, table: SQLiteTable, where: SQL | undefined, cap = COUNT_CAP): number {
-  const capped = db.select({ one: sql`1` }).from(table).where(where).limit(cap + 1).as("capped");
-  return db.select({ n: sql<number>`count(*)` }).from(capped).get()?.n ?? 0;
+/** The placeholders overview queries take: the tenant, and a state or status where the query has one. */
+export const TENANT = sql.placeholder("tenant");
+export const STATE = sql.placeholder("state");
+export const LIMIT = sql.placeholder("limit");
+
+/**
+ * A count of the rows `where` matches (its placeholders filled at each
+ * call), counting no further than `cap` + 1 through the index `where` can
+ * use; prepared once per database.
+ */
+export function cappedCount(table: SQLiteTable, where: SQL | undefined, cap = COUNT_CAP): (db: Db, params: Record<string, unknown>) => number {
+  const query = preparedFor((db) => {
+    const capped = db.select({ one: sql`1` }).from(table).where(where).limit(cap + 1).as("capped");
+    return db.select({ n: sql<number>`count(*)` }).from(capped).prepare();
+  });
+  return (db, params) => query(db).get(params)?.n ?? 0;
 }
 
 /** A count as a tile shows it: "12", or "999+" past the cap. */

@@ -3,13 +3,12 @@ import type { StoredEvent } from "../event.js";
 import type { Db } from "../store/db.js";
 import { countLabel } from "./overview-count.js";
 import type { Panel, PanelContext } from "./panels.js";
-import { morphPartial } from "./partials.js";
 
 /** A count on a tile, linking to the list page filtered to what it counts. */
 export interface OverviewCount {
   /** "running", "offline"… */
   label: string;
-  /** At most COUNT_CAP + 1 (shown as "999+"): see countAtMost. */
+  /** At most COUNT_CAP + 1 (shown as "999+"): see cappedCount. */
   count: number;
   href: string;
   /** How a non-zero count reads: a failure is bad, a pause or an offline agent a warning. */
@@ -111,7 +110,7 @@ export function overviewPanels(sources: readonly OverviewSource[]): Panel[] {
     id,
     topics: [...new Set(of.flatMap((s) => s.topics))],
     render,
-    update: (ctx, events) => (moved(ctx, events, of) ? [morphPartial(id, render(ctx))] : []),
+    changedBy: (ctx, events) => moved(ctx, events, of),
   });
   const withAttention = sources.filter((s) => s.attention);
   return [panel(OVERVIEW_TILES, sources, (ctx) => renderTiles(ctx, sources)), panel(OVERVIEW_ATTENTION, withAttention, (ctx) => renderAttention(ctx, withAttention))];

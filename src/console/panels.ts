@@ -46,6 +46,14 @@ export interface Panel {
    */
   update?(ctx: PanelContext, events: readonly StoredEvent[]): string[];
   /**
+   * For a panel without `update`: whether a run of events of its topics
+   * changes what it shows; when not, nothing is sent. The whole panel it
+   * then sends is read from state alone, so every page group at one log
+   * position shares one render of it (an `update` depends on its run's
+   * events, which differ between groups). Default: every run changes it.
+   */
+  changedBy?(ctx: PanelContext, events: readonly StoredEvent[]): boolean;
+  /**
    * The query parameters this panel renders from (its filters), validated
    * and normalized, unset ones left out. A page's context and its stream's
    * group are built from these alone, so unknown or junk parameters neither

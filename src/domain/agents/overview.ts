@@ -1,11 +1,22 @@
 import { and, desc, eq, ne } from "drizzle-orm";
-import { countAtMost } from "../../console/overview-count.js";
+import { cappedCount, LIMIT, STATE, TENANT } from "../../console/overview-count.js";
 import { tenantPath, type AttentionEntry, type OverviewSource } from "../../console/overview.js";
+import { preparedFor } from "../../store/prepared.js";
 import { agents } from "./schema.js";
 
-const offline = (tenant: string) => and(eq(agents.tenant, tenant), eq(agents.status, "disconnected"));
-const online = (tenant: string) => and(eq(agents.tenant, tenant), ne(agents.status, "disconnected"));
-const failing = (tenant: string) => and(eq(agents.tenant, tenant), eq(agents.status, "error"));
+/** Offline is status "disconnected", in error "error": one query for either, its status a placeholder. */
+const withStatus = and(eq(agents.tenant, TENANT), eq(agents.status, STATE));
+const countWith = cappedCount(agents, withStatus);
+const countOnline = cappedCount(agents, and(eq(agents.tenant, TENANT), ne(agents.status, "disconnected")));
+const newestWith = preparedFor((db) =>
+  db
+    .select({ agentId: agents.agentId, name: agents.name, error: agents.error, updatedAt: agents.updatedAt, eventId: agents.eventId })
+    .from(agents)
+    .where(withStatus)
+    .orderBy(desc(agents.updatedAt), desc(agents.eventId))
+    .limit(LIMIT)
+    .prepare(),
+);
 
 /**
  * Agents on the overview: online (any status but disconnected) and offline
@@ -22,22 +33,16 @@ export const agentsOverview: OverviewSource = {
       title: "Agents",
       href: list,
       counts: [
-        { label: "online", count: countAtMost(db, agents, online(tenant)), href: list },
-        { label: "offline", count: countAtMost(db, agents, offline(tenant)), href: `${list}?status=disconnected`, tone: "warn" },
+        { label: "online", count: countOnline(db, { tenant }), href: list },
+        { label: "offline", count: countWith(db, { tenant, state: "disconnected" }), href: `${list}?status=disconnected`, tone: "warn" },
       ],
     };
   },
   attention(db, tenant, limit) {
     const base = tenantPath(tenant);
     const entries: AttentionEntry[] = [];
-    for (const [kind, where] of [["offline", offline(tenant)], ["error", failing(tenant)]] as const) {
-      const rows = db
-        .select({ agentId: agents.agentId, name: agents.name, error: agents.error, updatedAt: agents.updatedAt, eventId: agents.eventId })
-        .from(agents)
-        .where(where)
-        .orderBy(desc(agents.updatedAt), desc(agents.eventId))
-        .limit(limit)
-        .all();
+    for (const [kind, status] of [["offline", "disconnected"], ["error", "error"]] as const) {
+      const rows = newestWith(db).all({ tenant, state: status, limit });
       for (const a of rows) {
         entries.push({ kind, what: "agent", label: a.name, detail: kind === "error" ? a.error : null, href: `${base}/agents/${encodeURIComponent(a.agentId)}`, at: a.updatedAt, eventId: a.eventId });
       }
@@ -45,8 +50,8 @@ export const agentsOverview: OverviewSource = {
     return {
       entries,
       groups: [
-        { kind: "offline", what: "agent", label: "offline agents", count: countAtMost(db, agents, offline(tenant)), href: `${base}/agents?status=disconnected` },
-        { kind: "error", what: "agent", label: "agents in error", count: countAtMost(db, agents, failing(tenant)), href: `${base}/agents?status=error` },
+        { kind: "offline", what: "agent", label: "offline agents", count: countWith(db, { tenant, state: "disconnected" }), href: `${base}/agents?status=disconnected` },
+        { kind: "error", what: "agent", label: "agents in error", count: countWith(db, { tenant, state: "error" }), href: `${base}/agents?status=error` },
       ],
     };
   },

@@ -1,5 +1,6 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { agents, type AgentStatus } from "./schema.js";
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -17,8 +18,17 @@ export function listAgents(db: Db, tenant: string, status?: AgentStatus): Agent[
   return db.select().from(agents).where(where).orderBy(asc(agents.name), asc(agents.agentId)).all().map(toAgent);
 }
 
+/** By primary key, prepared once per database: the feed names every item's subject with it. */
+const agentById = preparedFor((db) =>
+  db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.tenant, sql.placeholder("tenant")), eq(agents.agentId, sql.placeholder("id"))))
+    .prepare(),
+);
+
 export function findAgent(db: Db, tenant: string, agentId: string): Agent | undefined {
-  const row = db.select().from(agents).where(and(eq(agents.tenant, tenant), eq(agents.agentId, agentId))).get();
+  const row = agentById(db).get({ tenant, id: agentId });
   return row && toAgent(row);
 }
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { olderThan, pageOf, type Page } from "../../store/keyset.js";
 import { maskNumber } from "../mask.js";
 import type { CallFilter } from "./filter.js";
@@ -64,6 +65,15 @@ export function recentCalls(db: Db, scope: CallScope, limit = RECENT_CALLS): Cal
   return db.select().from(calls).where(where(scope, "ended")).orderBy(desc(calls.endedAt), desc(calls.eventId)).limit(limit).all();
 }
 
+/** By primary key, prepared once per database: the feed names every item's subject with it. */
+const callById = preparedFor((db) =>
+  db
+    .select()
+    .from(calls)
+    .where(and(eq(calls.tenant, sql.placeholder("tenant")), eq(calls.callId, sql.placeholder("id"))))
+    .prepare(),
+);
+
 export function findCall(db: Db, tenant: string, callId: string): Call | undefined {
-  return db.select().from(calls).where(and(eq(calls.tenant, tenant), eq(calls.callId, callId))).get();
+  return callById(db).get({ tenant, id: callId });
 }

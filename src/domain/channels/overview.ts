@@ -1,9 +1,22 @@
 import { and, desc, eq } from "drizzle-orm";
-import { countAtMost } from "../../console/overview-count.js";
+import { cappedCount, LIMIT, STATE, TENANT } from "../../console/overview-count.js";
 import { tenantPath, type OverviewSource } from "../../console/overview.js";
+import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { channels, type ChannelState } from "./schema.js";
 
-const inState = (tenant: string, state: ChannelState) => and(eq(channels.tenant, tenant), eq(channels.state, state));
+const inState = and(eq(channels.tenant, TENANT), eq(channels.state, STATE));
+const countIn = cappedCount(channels, inState);
+const newestIn = preparedFor((db) =>
+  db
+    .select({ name: channels.name, platform: channels.platform, reason: channels.reason, updatedAt: channels.updatedAt, eventId: channels.eventId })
+    .from(channels)
+    .where(inState)
+    .orderBy(desc(channels.updatedAt), desc(channels.eventId))
+    .limit(LIMIT)
+    .prepare(),
+);
+const count = (db: Db, tenant: string, state: ChannelState) => countIn(db, { tenant, state });
 
 /**
  * Channels on the overview: connected and failed counts; failed channels
@@ -20,23 +33,17 @@ export const channelsOverview: OverviewSource = {
       title: "Channels",
       href: list,
       counts: [
-        { label: "connected", count: countAtMost(db, channels, inState(tenant, "connected")), href: `${list}?state=connected` },
-        { label: "failed", count: countAtMost(db, channels, inState(tenant, "failed")), href: `${list}?state=failed`, tone: "bad" },
+        { label: "connected", count: count(db, tenant, "connected"), href: `${list}?state=connected` },
+        { label: "failed", count: count(db, tenant, "failed"), href: `${list}?state=failed`, tone: "bad" },
       ],
     };
   },
   attention(db, tenant, limit) {
     const failed = `${tenantPath(tenant)}/channels?state=failed`;
-    const rows = db
-      .select({ name: channels.name, platform: channels.platform, reason: channels.reason, updatedAt: channels.updatedAt, eventId: channels.eventId })
-      .from(channels)
-      .where(inState(tenant, "failed"))
-      .orderBy(desc(channels.updatedAt), desc(channels.eventId))
-      .limit(limit)
-      .all();
+    const rows = newestIn(db).all({ tenant, state: "failed", limit });
     return {
       entries: rows.map((c) => ({ kind: "failed" as const, what: "channel", label: `${c.name} (${c.platform})`, detail: c.reason, href: failed, at: c.updatedAt, eventId: c.eventId })),
-      groups: [{ kind: "failed", what: "channel", label: "failed channels", count: countAtMost(db, channels, inState(tenant, "failed")), href: failed }],
+      groups: [{ kind: "failed", what: "channel", label: "failed channels", count: count(db, tenant, "failed"), href: failed }],
     };
   },
   // Steps of a connection under way: the channel is connecting before and after.

@@ -1,5 +1,6 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { channels, type ChannelState } from "./schema.js";
 
 export type ChannelRow = typeof channels.$inferSelect;
@@ -25,8 +26,17 @@ export function listChannels(db: Db, tenant: string, filter: ChannelFilter = {})
   return db.select().from(channels).where(where).orderBy(asc(channels.createdAt), asc(channels.channelId)).all().map(toChannel);
 }
 
+/** By primary key, prepared once per database: the feed names every item's subject with it. */
+const channelById = preparedFor((db) =>
+  db
+    .select()
+    .from(channels)
+    .where(and(eq(channels.tenant, sql.placeholder("tenant")), eq(channels.channelId, sql.placeholder("id"))))
+    .prepare(),
+);
+
 export function findChannel(db: Db, tenant: string, channelId: string): Channel | undefined {
-  const row = db.select().from(channels).where(and(eq(channels.tenant, tenant), eq(channels.channelId, channelId))).get();
+  const row = channelById(db).get({ tenant, id: channelId });
   return row && toChannel(row);
 }
 

@@ -1,8 +1,9 @@
 import { and, desc, eq, sql } from "drizzle-orm";
-import { COUNT_CAP, countAtMost } from "../../console/overview-count.js";
+import { cappedCount, COUNT_CAP, STATE, TENANT } from "../../console/overview-count.js";
 import { tenantPath, type AttentionEntry, type OverviewSource } from "../../console/overview.js";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { agents } from "../agents/schema.js";
 import { sessionLabel } from "./feed.js";
 import { chatMessages, chatSessions } from "./schema.js";
@@ -22,37 +23,59 @@ interface Troubled {
  * so a count past the cap shows as "999+". `undelivered`: only those
  * whose agent is not connected (or was never seen), as the session page's
  * notice says; a message waiting for a connected agent is being answered.
+ * Prepared once per database, for each of the two uses.
  */
-function troubled(db: Db, tenant: string, status: "pending" | "expired", options: { undelivered?: boolean } = {}): Troubled[] {
-  const messages = db
-    .select({ sessionId: chatMessages.sessionId, at: chatMessages.updatedAt, eventId: chatMessages.eventId })
-    .from(chatMessages)
-    .where(and(eq(chatMessages.tenant, tenant), eq(chatMessages.status, status)))
-    .orderBy(desc(chatMessages.updatedAt))
-    .limit(COUNT_CAP + 1)
-    .as("m");
-  const at = sql<number>`max(${messages.at})`;
-  const eventId = sql<number>`max(${messages.eventId})`;
-  return db
-    .select({ sessionId: messages.sessionId, agent: chatSessions.agent, title: chatSessions.title, at, eventId })
-    .from(messages)
-    .innerJoin(chatSessions, and(eq(chatSessions.tenant, tenant), eq(chatSessions.sessionId, messages.sessionId)))
-    .leftJoin(agents, and(eq(agents.tenant, tenant), eq(agents.agentId, chatSessions.agent)))
-    .where(options.undelivered ? sql`coalesce(${agents.connected}, 0) = 0` : undefined)
-    .groupBy(messages.sessionId)
-    .orderBy(desc(at), desc(eventId))
-    .all();
+function troubled(options: { undelivered?: boolean }) {
+  return preparedFor((db) => {
+    const messages = db
+      .select({ sessionId: chatMessages.sessionId, at: chatMessages.updatedAt, eventId: chatMessages.eventId })
+      .from(chatMessages)
+      .where(and(eq(chatMessages.tenant, TENANT), eq(chatMessages.status, STATE)))
+      .orderBy(desc(chatMessages.updatedAt))
+      .limit(COUNT_CAP + 1)
+      .as("m");
+    const at = sql<number>`max(${messages.at})`;
+    const eventId = sql<number>`max(${messages.eventId})`;
+    return db
+      .select({ sessionId: messages.sessionId, agent: chatSessions.agent, title: chatSessions.title, at, eventId })
+      .from(messages)
+      .innerJoin(chatSessions, and(eq(chatSessions.tenant, TENANT), eq(chatSessions.sessionId, messages.sessionId)))
+      .leftJoin(agents, and(eq(agents.tenant, TENANT), eq(agents.agentId, chatSessions.agent)))
+      .where(options.undelivered ? sql`coalesce(${agents.connected}, 0) = 0` : undefined)
+      .groupBy(messages.sessionId)
+      .orderBy(desc(at), desc(eventId))
+      .prepare();
+  });
 }
 
-const undelivered = (db: Db, tenant: string) => troubled(db, tenant, "pending", { undelivered: true });
-const expired = (db: Db, tenant: string) => troubled(db, tenant, "expired");
+const pendingUndelivered = troubled({ undelivered: true });
+const anyInStatus = troubled({});
+const undelivered = (db: Db, tenant: string): Troubled[] => pendingUndelivered(db).all({ tenant, state: "pending" });
+const expired = (db: Db, tenant: string): Troubled[] => anyInStatus(db).all({ tenant, state: "expired" });
+const openSessions = cappedCount(chatSessions, eq(chatSessions.tenant, TENANT));
+
+/** The user's message an event is the answer to, if it is that message's first answer. */
+const answerTo = preparedFor((db) =>
+  db
+    .select({ one: sql`1` })
+    .from(chatMessages)
+    .where(
+      and(
+        eq(chatMessages.tenant, TENANT),
+        eq(chatMessages.sessionId, sql.placeholder("session")),
+        eq(chatMessages.role, "user"),
+        eq(chatMessages.eventId, sql.placeholder("event")),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
 
 /** Whether the event is an answer's first word or tool run: it takes the user's message out of waiting or expired. */
 function answered(db: Db, e: StoredEvent): boolean {
   const sessionId = e.type === "tool.started" ? (JSON.parse(e.data) as { session_id?: string }).session_id : e.subject;
   if (!sessionId) return false;
-  const where = and(eq(chatMessages.tenant, e.tenant), eq(chatMessages.sessionId, sessionId), eq(chatMessages.role, "user"), eq(chatMessages.eventId, e.id));
-  return db.select({ one: sql`1` }).from(chatMessages).where(where).limit(1).get() !== undefined;
+  return answerTo(db).get({ tenant: e.tenant, session: sessionId, event: e.id }) !== undefined;
 }
 
 /**
@@ -70,7 +93,7 @@ export const chatOverview: OverviewSource = {
       title: "Chat",
       href: list,
       counts: [
-        { label: "open", count: countAtMost(db, chatSessions, eq(chatSessions.tenant, tenant)), href: list },
+        { label: "open", count: openSessions(db, { tenant }), href: list },
         { label: "undelivered", count: undelivered(db, tenant).length, href: `${list}?unread=1`, tone: "warn" },
         { label: "expired", count: expired(db, tenant).length, href: `${list}?unread=1`, tone: "bad" },
       ],

@@ -3,6 +3,7 @@ import { notOlderThan, olderThan, pageOf, type Page } from "../../store/keyset.j
 import { containing, searchedPage, windowEnd } from "../../store/search.js";
 import type { SessionFilter } from "./sessions-filter.js";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
 
 export type Session = typeof chatSessions.$inferSelect;
@@ -67,8 +68,17 @@ export function findSession(db: Db, tenant: string, sessionId: string): Session 
   return db.select().from(chatSessions).where(and(eq(chatSessions.tenant, tenant), eq(chatSessions.sessionId, sessionId))).get();
 }
 
+/** By primary key, prepared once per database: the feed names every item's subject with it. */
+const toolRunById = preparedFor((db) =>
+  db
+    .select()
+    .from(toolRuns)
+    .where(and(eq(toolRuns.tenant, sql.placeholder("tenant")), eq(toolRuns.toolId, sql.placeholder("id"))))
+    .prepare(),
+);
+
 export function findToolRun(db: Db, tenant: string, toolId: string): ToolRun | undefined {
-  return db.select().from(toolRuns).where(and(eq(toolRuns.tenant, tenant), eq(toolRuns.toolId, toolId))).get();
+  return toolRunById(db).get({ tenant, id: toolId });
 }
 
 /**

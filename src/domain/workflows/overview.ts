@@ -1,10 +1,21 @@
 import { and, desc, eq } from "drizzle-orm";
-import { countAtMost } from "../../console/overview-count.js";
+import { cappedCount, LIMIT, STATE, TENANT } from "../../console/overview-count.js";
 import { tenantPath, type AttentionEntry, type OverviewSource } from "../../console/overview.js";
+import { preparedFor } from "../../store/prepared.js";
 import { WORKFLOW_TICKS } from "./feed.js";
 import { workflows, type WorkflowState } from "./schema.js";
 
-const inState = (tenant: string, state: WorkflowState) => and(eq(workflows.tenant, tenant), eq(workflows.state, state));
+const inState = and(eq(workflows.tenant, TENANT), eq(workflows.state, STATE));
+const countIn = cappedCount(workflows, inState);
+const newestIn = preparedFor((db) =>
+  db
+    .select({ workflowId: workflows.workflowId, name: workflows.name, error: workflows.error, stage: workflows.stage, updatedAt: workflows.updatedAt, eventId: workflows.eventId })
+    .from(workflows)
+    .where(inState)
+    .orderBy(desc(workflows.updatedAt), desc(workflows.eventId))
+    .limit(LIMIT)
+    .prepare(),
+);
 
 /**
  * Workflows on the overview: running, paused and failed counts, and the
@@ -15,7 +26,7 @@ export const workflowsOverview: OverviewSource = {
   topics: ["workflow"],
   tile(db, tenant) {
     const list = `${tenantPath(tenant)}/workflows`;
-    const count = (state: WorkflowState) => countAtMost(db, workflows, inState(tenant, state));
+    const count = (state: WorkflowState) => countIn(db, { tenant, state });
     return {
       id: "workflows",
       title: "Workflows",
@@ -31,13 +42,7 @@ export const workflowsOverview: OverviewSource = {
     const base = tenantPath(tenant);
     const entries: AttentionEntry[] = [];
     for (const state of ["failed", "paused"] as const) {
-      const rows = db
-        .select({ workflowId: workflows.workflowId, name: workflows.name, error: workflows.error, stage: workflows.stage, updatedAt: workflows.updatedAt, eventId: workflows.eventId })
-        .from(workflows)
-        .where(inState(tenant, state))
-        .orderBy(desc(workflows.updatedAt), desc(workflows.eventId))
-        .limit(limit)
-        .all();
+      const rows = newestIn(db).all({ tenant, state, limit });
       for (const w of rows) {
         const detail = state === "failed" ? w.error : w.stage && `at ${w.stage}`;
         entries.push({ kind: state, what: "workflow", label: w.name, detail: detail ?? null, href: `${base}/workflows/${encodeURIComponent(w.workflowId)}`, at: w.updatedAt, eventId: w.eventId });
@@ -47,7 +52,7 @@ export const workflowsOverview: OverviewSource = {
       kind: state,
       what: "workflow",
       label: `${state} workflows`,
-      count: countAtMost(db, workflows, inState(tenant, state)),
+      count: countIn(db, { tenant, state }),
       href: `${base}/workflows?state=${state}`,
     });
     return { entries, groups: [group("failed"), group("paused")] };

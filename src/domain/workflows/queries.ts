@@ -1,5 +1,6 @@
 import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
+import { preparedFor } from "../../store/prepared.js";
 import { workflows, type WorkflowState } from "./schema.js";
 
 export type WorkflowRow = typeof workflows.$inferSelect;
@@ -36,8 +37,17 @@ export function listWorkflows(db: Db, tenant: string, options: { state?: Workflo
     .map(toWorkflow);
 }
 
+/** By primary key, prepared once per database: the feed names every item's subject with it. */
+const workflowById = preparedFor((db) =>
+  db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.tenant, sql.placeholder("tenant")), eq(workflows.workflowId, sql.placeholder("id"))))
+    .prepare(),
+);
+
 export function findWorkflow(db: Db, tenant: string, workflowId: string): Workflow | undefined {
-  const row = db.select().from(workflows).where(and(eq(workflows.tenant, tenant), eq(workflows.workflowId, workflowId))).get();
+  const row = workflowById(db).get({ tenant, id: workflowId });
   return row && toWorkflow(row);
 }
 
