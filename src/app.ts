@@ -21,7 +21,7 @@ import type { AppEnv } from "./http/env.js";
 import { errorHandler } from "./http/errors.js";
 import { eventsRoutes } from "./http/events-routes.js";
 import { opsRoutes } from "./http/ops-routes.js";
-import { RateLimiter, type PublishLimiter } from "./http/rate-limit.js";
+import { RateLimiter, RetryAfterHold, type PublishLimiter } from "./http/rate-limit.js";
 import { streamRoutes } from "./http/stream-routes.js";
 import type { MercureConfig } from "./mercure/client.js";
 import { withEnvironment } from "./mercure/environment.js";
@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps) {
     turn: deps.hub.turn,
   };
   // One allowance per API key across every publishing route: events, commands and console forms.
-  const limiter = deps.limiter ?? new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY });
+  const limiter = new RetryAfterHold(deps.limiter ?? new RateLimiter({ ratePerSec: config.PUBLISH_RATE_PER_KEY, burst: config.PUBLISH_BURST_PER_KEY }));
   const streamDeps = { ...deps, retryMs: config.SSE_RETRY_MS };
   // Read on every request that needs them: the CLI may change them while the server runs.
   const mercureSettings = new MercureSettingsStore(deps.db);

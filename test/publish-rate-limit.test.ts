@@ -50,10 +50,10 @@ describe("publishing rate limit per key", () => {
     const refused = await post("counted", secret, batch("rate.refused", 3));
     // One event short at 0.01 per second: about 100 s.
     expect(expectLimited(refused)).toBeGreaterThan(50);
-    // The refused batch is expected back: a body of its size is refused before it is read (this one is not JSON)...
-    expectLimited(await post("counted", secret, "x".repeat(batch("rate.refused", 3).length)));
-    // ...while a smaller one is read, and passes when it fits.
+    // A smaller one passes when it fits: it comes back before the Retry-After, but is not refused, so not held.
     expect((await post("counted", secret, batch("rate.ok", 2))).status).toBe(201);
+    // The key is exhausted: a body is refused before it is read (this one is not JSON).
+    expectLimited(await post("counted", secret, "x".repeat(batch("rate.refused", 3).length)));
     expectLimited(await post("counted", secret, batch("rate.refused", 1)));
     // NDJSON counts the same; and an exhausted key is refused before its body is even read (this one is not JSON).
     expectLimited(await post("counted", secret, '{"type":"rate.refused"}\n', "application/x-ndjson"));
@@ -124,5 +124,39 @@ describe("publishing rate limit per key", () => {
     expect(health).toBe(200);
     // The probe's own publishes were never limited by the flood's key (it published several times by now).
     expect(await probe.roundTrip()).toBeGreaterThan(0);
+  });
+});
+
+describe("a key that comes back before its Retry-After", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // One event a second: a refusal says "retry in 1 s".
+    server = await startTestServer({ PUBLISH_RATE_PER_KEY: "1", PUBLISH_BURST_PER_KEY: "1" });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  const post = (key: string, type: string) =>
+    api(server, "/api/v1/tenants/eager/events", { method: "POST", key, headers: { "content-type": "application/json" }, body: JSON.stringify({ type }) });
+
+  it("gets its answer when its Retry-After has passed, not at once, and is served then if it fits", async () => {
+    const { secret } = await tenantKey(server, "eager", ["read", "publish"]);
+    expect((await post(secret, "eager.first")).status).toBe(201);
+    const refused = await post(secret, "eager.second");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+
+    // Retried at once, as a flood would: held until the second has passed, and by then a token has refilled.
+    const sent = Date.now();
+    const early = await post(secret, "eager.third");
+    expect(early.status).toBe(201);
+    // A lower bound only: a slow machine answers later, never sooner. Without the hold this took milliseconds.
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(900);
+
+    // Nothing refused was appended; what was held and then fitted was.
+    const events = (await (await api(server, "/api/v1/tenants/eager/events", { key: secret })).json()).events;
+    expect(events.map((e: { type: string }) => e.type)).toEqual(["eager.first", "eager.third"]);
   });
 });

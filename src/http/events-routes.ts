@@ -38,7 +38,7 @@ export function eventsRoutes(deps: EventsDeps) {
     const keyId = c.get("key").id;
     const declared = Number(c.req.header("content-length"));
     const bytes = Number.isSafeInteger(declared) ? declared : undefined;
-    const allowed = deps.limiter.check(keyId, bytes);
+    const allowed = await deps.limiter.check(keyId, bytes);
     if (!allowed.ok) throw rateLimited(deps.limiter, allowed.retryAfterSec);
     const events = await readEvents(c, deps.limits, async (count) => {
       const admission = await deps.limiter.take(keyId, count, bytes);

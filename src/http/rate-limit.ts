@@ -22,7 +22,7 @@ export type Admission = { ok: true } | { ok: false; retryAfterSec: number };
 export interface PublishLimiter {
   readonly enabled: boolean;
   /** Whether `who` may publish now, asked before a request of `bytes` is read; spends nothing. */
-  check(who: string, bytes?: number): Admission;
+  check(who: string, bytes?: number): Admission | Promise<Admission>;
   /** Spends `cost` events of `who`'s allowance when it may publish them now; otherwise spends nothing. */
   take(who: string, cost: number, bytes?: number): Admission | Promise<Admission>;
   /** The sentence a refused client reads: which limit, and when to come back. */
@@ -151,6 +151,98 @@ export function rateMessage(ratePerSec: number, burst: number, retryAfterSec: nu
     `rate limit: an API key may publish ${ratePerSec} events per second, in bursts of up to ${burst} ` +
     `(PUBLISH_RATE_PER_KEY, PUBLISH_BURST_PER_KEY); retry in ${retryAfterSec} s`
   );
+}
+
+/** A refused request that came back early waits at most this long before it is asked about again. */
+const MAX_HOLD_MS = 1_000;
+
+/**
+ * Holds each key to the Retry-After it was given. A key refused with 429
+ * is told to come back in n seconds; when it comes back sooner and would
+ * be refused again, its answer waits until then (at most MAX_HOLD_MS), and
+ * the request is asked about once more. A client that ignores Retry-After
+ * and retries in a loop then gets about one answer a second on each of its
+ * connections, instead of as many refusals as the server can write: each
+ * of those, however cheap, is time every other tenant's requests wait
+ * behind. A request that fits is never held, and a client that honours
+ * Retry-After never waits. The held requests of a key share one timer.
+ */
+export class RetryAfterHold implements PublishLimiter {
+  /** Keys refused: when each may come back, and the timer its early requests wait on. */
+  readonly #held = new Map<string, Hold>();
+  readonly #clock: () => number;
+  #sweptAt: number;
+
+  constructor(
+    readonly inner: PublishLimiter,
+    clock: () => number = Date.now,
+  ) {
+    this.#clock = clock;
+    this.#sweptAt = clock();
+  }
+
+  get enabled(): boolean {
+    return this.inner.enabled;
+  }
+
+  check(who: string, bytes?: number): Admission | Promise<Admission> {
+    return this.#asked(who, () => this.inner.check(who, bytes));
+  }
+
+  take(who: string, cost: number, bytes?: number): Admission | Promise<Admission> {
+    return this.#asked(who, () => this.inner.take(who, cost, bytes));
+  }
+
+  message(retryAfterSec: number): string {
+    return this.inner.message(retryAfterSec);
+  }
+
+  /** Keys held to a Retry-After now: for tests. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Asks the inner limiter; a refusal of a key that came back early waits out its Retry-After and asks again. */
+  #asked(who: string, ask: () => Admission | Promise<Admission>): Admission | Promise<Admission> {
+    const now = this.#clock();
+    if (now - this.#sweptAt >= SWEEP_MS) this.#sweep(now);
+    const hold = this.#held.get(who);
+    const early = hold !== undefined && hold.until > now ? hold : undefined;
+    const first = ask();
+    // A request that fits, the usual case, is answered without a turn of waiting.
+    if (!(first instanceof Promise) && (first.ok || early === undefined)) return this.#noted(who, first);
+    return (async () => {
+      let admission = await first;
+      if (!admission.ok && early !== undefined) {
+        await this.#passed(early);
+        admission = await ask();
+      }
+      return this.#noted(who, admission);
+    })();
+  }
+
+  /** Resolves when `hold` has passed, or MAX_HOLD_MS from its first early request; one timer for all of them. */
+  #passed(hold: Hold): Promise<void> {
+    hold.passed ??= new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(0, hold.until - this.#clock()), MAX_HOLD_MS)));
+    return hold.passed;
+  }
+
+  #noted(who: string, admission: Admission): Admission {
+    if (!admission.ok) this.#held.set(who, { until: this.#clock() + admission.retryAfterSec * 1000, passed: null });
+    return admission;
+  }
+
+  #sweep(now: number): void {
+    this.#sweptAt = now;
+    for (const [who, hold] of this.#held) if (hold.until <= now) this.#held.delete(who);
+  }
+}
+
+interface Hold {
+  /** When the key was told to come back (clock ms). */
+  until: number;
+  /** The timer its early requests wait on, once one has come. */
+  passed: Promise<void> | null;
 }
 
 /** The 429 a refused client gets, with Retry-After in whole seconds. */

@@ -35,7 +35,7 @@ export async function publishUpdate(c: Context, deps: PublishDeps, tenant: strin
   }
   const declared = Number(c.req.header("content-length"));
   const bytes = Number.isSafeInteger(declared) ? declared : undefined;
-  const allowed = deps.limiter.check(client.rateKey, bytes);
+  const allowed = await deps.limiter.check(client.rateKey, bytes);
   if (!allowed.ok) throw rateLimited(deps.limiter, allowed.retryAfterSec);
   let body = "";
   await readChunks(c, deps.maxBodyBytes, (chunk) => (body += chunk));
