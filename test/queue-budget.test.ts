@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { QueueBudget, type Holder } from "../src/hub/queue-budget.js";
 import { ReplayScheduler } from "../src/hub/replay-scheduler.js";
 import { TurnBudget } from "../src/turn-budget.js";
@@ -72,6 +72,23 @@ describe("QueueBudget", () => {
     now = 1000;
     expect(budget.cutStalled(800)).toBe(1);
     expect(cut).toEqual(["a"]);
+  });
+
+  it("cuts many stalled holders a turn's budget at a time, the rest on the next turns", async () => {
+    let now = 0;
+    // A turn with time for three cuts, then none until the next turn.
+    let asked = 0;
+    const budget = new QueueBudget(1000, 100, () => now, () => ++asked % 3 !== 0);
+    const cut: string[] = [];
+    const holders = Array.from({ length: 8 }, (_, i) => holder(budget, `h${i}`, cut));
+    for (const h of holders) h.hold(10);
+    now = 1000;
+    // One drains before its turn comes: it is no longer stalled, and stays.
+    expect(budget.cutStalled(800)).toBe(8);
+    expect(cut).toEqual(["h0", "h1", "h2"]);
+    holders[5].hold(0);
+    await vi.waitFor(() => expect(cut).toEqual(["h0", "h1", "h2", "h3", "h4", "h6", "h7"]));
+    expect(budget.total).toBe(0);
   });
 });
 

@@ -144,7 +144,7 @@ export class Hub implements SubscriberOwner {
     this.stallMs = options.stallMs ?? 2 * options.heartbeatMs;
     this.turn = options.turn ?? new TurnBudget();
     this.replays = new ReplayScheduler(this.turn);
-    this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000);
+    this.budget = new QueueBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, options.pressureGraceMs ?? 1000, Date.now, () => this.turn.hasTime());
     this.recent = new RecentEvents(options.recentBytes ?? DEFAULT_RECENT_BYTES, options.recentMaxAgeMs ?? DEFAULT_RECENT_MAX_AGE_MS);
     const release = options.onRelease;
     let granted = this.replays.granted;
