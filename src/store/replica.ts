@@ -8,6 +8,7 @@ import { loadSqlite, type TableCopy } from "./replica-tables.js";
 import type { SessionChange } from "./sessions.js";
 import { startThread } from "./threads.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
+import { TurnMemo } from "../turn-memo.js";
 
 /**
  * A node's own SQLite copy of PostgreSQL's state, for every synchronous
@@ -23,6 +24,7 @@ export class Replica {
   readonly #headOf: Database.Statement;
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
+  readonly #pruned = new TurnMemo<string | null, number>();
   readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
   readonly #waiting = new Map<number, { resolve: (value: number) => void; reject: (error: Error) => void }>();
   #writer!: Worker;
@@ -62,7 +64,8 @@ export class Replica {
 
   /** From the tenants' `pruned_through`, which retention sets on PostgreSQL and the access reload brings here. */
   prunedThrough(tenant: string | null): number {
-    return ((tenant === null ? this.#getMaxPruned.get() : this.#getPruned.get(tenant)) as number | undefined) ?? 0;
+    // Asked by every catch-up page of every replaying stream (a thousand at once after a burst): once a turn will do.
+    return this.#pruned.get(tenant, (t) => ((t === null ? this.#getMaxPruned.get() : this.#getPruned.get(t)) as number | undefined) ?? 0);
   }
 
   /** Applies committed events (see ReplicaWriter); resolves once they are in the replica. */

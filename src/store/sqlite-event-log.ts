@@ -15,6 +15,7 @@ import { startThread } from "./threads.js";
 import { WalCheckpoints } from "./wal-checkpoints.js";
 import type { WorkerBinding } from "../worker-binding.js";
 import type { AppendPart, FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
+import { TurnMemo } from "../turn-memo.js";
 
 interface PendingAppend {
   tenant: string;
@@ -62,6 +63,7 @@ export class SqliteEventLog implements EventLog {
   readonly #getOldestAll: Database.Statement;
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
+  readonly #pruned = new TurnMemo<string | null, number>();
   readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
   readonly #subjectHistory: SqliteSubjectHistory;
   #writer!: Worker;
@@ -211,7 +213,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   prunedThrough(tenant: string | null): number {
-    return ((tenant === null ? this.#getMaxPruned.get() : this.#getPruned.get(tenant)) as number | undefined) ?? 0;
+    // Asked by every catch-up page of every replaying stream (a thousand at once after a burst): once a turn will do.
+    return this.#pruned.get(tenant, (t) => ((t === null ? this.#getMaxPruned.get() : this.#getPruned.get(t)) as number | undefined) ?? 0);
   }
 
   async retained(tenant: string): Promise<Retained> {
