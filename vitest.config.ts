@@ -58,6 +58,9 @@ const SQLITE_ONLY = [
   "test/slow-consumer.test.ts",
   "test/http2.test.ts",
   "test/heartbeat.test.ts",
+  // What one idle stream's objects are (a heap snapshot of the whole process: the slowest file of all); no store in it.
+  "test/idle-stream-memory.test.ts",
+  "test/shared-renders.test.ts",
   "test/pathological-glob.test.ts",
   "test/burst.test.ts",
 ];
