@@ -197,11 +197,6 @@ export class RetryAfterHold implements PublishLimiter {
     return this.inner.message(retryAfterSec);
   }
 
-  /** Keys held to a Retry-After now: for tests. */
-  get held(): number {
-    return this.#held.size;
-  }
-
   /** Asks the inner limiter; a refusal of a key that came back early waits out its Retry-After and asks again. */
   #asked(who: string, ask: () => Admission | Promise<Admission>): Admission | Promise<Admission> {
     const now = this.#clock();
