@@ -83,9 +83,9 @@ describe("QueueBudget", () => {
     const holders = Array.from({ length: 8 }, (_, i) => holder(budget, `h${i}`, cut));
     for (const h of holders) h.hold(10);
     now = 1000;
-    // One drains before its turn comes: it is no longer stalled, and stays.
     expect(budget.cutStalled(800)).toBe(8);
     expect(cut).toEqual(["h0", "h1", "h2"]);
+    // One drains before its turn comes: it is no longer stalled, and stays.
     holders[5].hold(0);
     await vi.waitFor(() => expect(cut).toEqual(["h0", "h1", "h2", "h3", "h4", "h6", "h7"]));
     expect(budget.total).toBe(0);
