@@ -9,11 +9,6 @@ import { preparedFor } from "../store/prepared.js";
  */
 export const COUNT_CAP = 999;
 
-/** The placeholders overview queries take: the tenant, and a state or status where the query has one. */
-export const TENANT = sql.placeholder("tenant");
-export const STATE = sql.placeholder("state");
-export const LIMIT = sql.placeholder("limit");
-
 /**
  * A count of the rows `where` matches (its placeholders filled at each
  * call), counting no further than `cap` + 1 through the index `where` can

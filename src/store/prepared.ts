@@ -1,4 +1,11 @@
+import { sql } from "drizzle-orm";
 import type { Db } from "./db.js";
+
+/** The placeholders prepared queries take, one name each: the tenant, a row's id, a state or status, a row limit. */
+export const TENANT = sql.placeholder("tenant");
+export const ID = sql.placeholder("id");
+export const STATE = sql.placeholder("state");
+export const LIMIT = sql.placeholder("limit");
 
 /**
  * A query built and prepared once per database, then run with the values

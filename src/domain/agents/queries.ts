@@ -1,6 +1,6 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { ID, preparedFor, TENANT } from "../../store/prepared.js";
 import { agents, type AgentStatus } from "./schema.js";
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -23,7 +23,7 @@ const agentById = preparedFor((db) =>
   db
     .select()
     .from(agents)
-    .where(and(eq(agents.tenant, sql.placeholder("tenant")), eq(agents.agentId, sql.placeholder("id"))))
+    .where(and(eq(agents.tenant, TENANT), eq(agents.agentId, ID)))
     .prepare(),
 );
 

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
-import { cappedCount, TENANT } from "../../console/overview-count.js";
+import { cappedCount } from "../../console/overview-count.js";
 import { tenantPath, type OverviewSource } from "../../console/overview.js";
+import { TENANT } from "../../store/prepared.js";
 import { calls } from "./schema.js";
 
 const activeCalls = cappedCount(calls, and(eq(calls.tenant, TENANT), eq(calls.status, "active")));

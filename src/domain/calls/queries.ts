@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { ID, preparedFor, TENANT } from "../../store/prepared.js";
 import { olderThan, pageOf, type Page } from "../../store/keyset.js";
 import { maskNumber } from "../mask.js";
 import type { CallFilter } from "./filter.js";
@@ -70,7 +70,7 @@ const callById = preparedFor((db) =>
   db
     .select()
     .from(calls)
-    .where(and(eq(calls.tenant, sql.placeholder("tenant")), eq(calls.callId, sql.placeholder("id"))))
+    .where(and(eq(calls.tenant, TENANT), eq(calls.callId, ID)))
     .prepare(),
 );
 

@@ -1,8 +1,8 @@
 import { and, desc, eq } from "drizzle-orm";
-import { cappedCount, LIMIT, STATE, TENANT } from "../../console/overview-count.js";
+import { cappedCount } from "../../console/overview-count.js";
 import { tenantPath, type OverviewSource } from "../../console/overview.js";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { LIMIT, preparedFor, STATE, TENANT } from "../../store/prepared.js";
 import { channels, type ChannelState } from "./schema.js";
 
 const inState = and(eq(channels.tenant, TENANT), eq(channels.state, STATE));

@@ -1,6 +1,6 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { ID, preparedFor, TENANT } from "../../store/prepared.js";
 import { channels, type ChannelState } from "./schema.js";
 
 export type ChannelRow = typeof channels.$inferSelect;
@@ -31,7 +31,7 @@ const channelById = preparedFor((db) =>
   db
     .select()
     .from(channels)
-    .where(and(eq(channels.tenant, sql.placeholder("tenant")), eq(channels.channelId, sql.placeholder("id"))))
+    .where(and(eq(channels.tenant, TENANT), eq(channels.channelId, ID)))
     .prepare(),
 );
 

@@ -1,9 +1,9 @@
 import { and, desc, eq, sql } from "drizzle-orm";
-import { cappedCount, COUNT_CAP, STATE, TENANT } from "../../console/overview-count.js";
+import { cappedCount, COUNT_CAP } from "../../console/overview-count.js";
 import { tenantPath, type AttentionEntry, type OverviewSource } from "../../console/overview.js";
 import type { StoredEvent } from "../../event.js";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { preparedFor, STATE, TENANT } from "../../store/prepared.js";
 import { agents } from "../agents/schema.js";
 import { sessionLabel } from "./feed.js";
 import { chatMessages, chatSessions } from "./schema.js";

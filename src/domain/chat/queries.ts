@@ -3,7 +3,7 @@ import { notOlderThan, olderThan, pageOf, type Page } from "../../store/keyset.j
 import { containing, searchedPage, windowEnd } from "../../store/search.js";
 import type { SessionFilter } from "./sessions-filter.js";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { ID, preparedFor, TENANT } from "../../store/prepared.js";
 import { chatDeltas, chatMessages, chatSessions, toolRuns } from "./schema.js";
 
 export type Session = typeof chatSessions.$inferSelect;
@@ -73,7 +73,7 @@ const toolRunById = preparedFor((db) =>
   db
     .select()
     .from(toolRuns)
-    .where(and(eq(toolRuns.tenant, sql.placeholder("tenant")), eq(toolRuns.toolId, sql.placeholder("id"))))
+    .where(and(eq(toolRuns.tenant, TENANT), eq(toolRuns.toolId, ID)))
     .prepare(),
 );
 

@@ -1,7 +1,7 @@
 import { and, desc, eq } from "drizzle-orm";
-import { cappedCount, LIMIT, STATE, TENANT } from "../../console/overview-count.js";
+import { cappedCount } from "../../console/overview-count.js";
 import { tenantPath, type AttentionEntry, type OverviewSource } from "../../console/overview.js";
-import { preparedFor } from "../../store/prepared.js";
+import { LIMIT, preparedFor, STATE, TENANT } from "../../store/prepared.js";
 import { WORKFLOW_TICKS } from "./feed.js";
 import { workflows, type WorkflowState } from "./schema.js";
 

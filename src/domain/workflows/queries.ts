@@ -1,6 +1,6 @@
 import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../../store/db.js";
-import { preparedFor } from "../../store/prepared.js";
+import { ID, preparedFor, TENANT } from "../../store/prepared.js";
 import { workflows, type WorkflowState } from "./schema.js";
 
 export type WorkflowRow = typeof workflows.$inferSelect;
@@ -42,7 +42,7 @@ const workflowById = preparedFor((db) =>
   db
     .select()
     .from(workflows)
-    .where(and(eq(workflows.tenant, sql.placeholder("tenant")), eq(workflows.workflowId, sql.placeholder("id"))))
+    .where(and(eq(workflows.tenant, TENANT), eq(workflows.workflowId, ID)))
     .prepare(),
 );
 
