@@ -31,7 +31,10 @@ describe("console: channel hub", () => {
     await server?.dispose();
   });
 
-  /** Fills and sends the connect form; resolves with the command the worker received for it. */
+  /**
+   * Fills and sends the connect form; resolves with the command the worker received for it, once the form's
+   * answer has come back too (it leaves the form fresh, and may land after the worker has the command).
+   */
   async function connect(platform: string, name: string, settings = "") {
     const seen = received(worker).length;
     await page.selectOption('#channel-connect select[name="platform"]', platform);
@@ -39,6 +42,7 @@ describe("console: channel hub", () => {
     await page.fill('#channel-connect textarea[name="settings"]', settings);
     await page.click('#channel-connect button[type="submit"]');
     await worker.until((w) => received(w).slice(seen).some((e) => e.type === "channel.connect_requested"), 5000);
+    await page.waitForFunction(() => (document.querySelector('#channel-connect input[name="name"]') as HTMLInputElement).value === "", null, { timeout: 5000 });
     return received(worker).slice(seen).find((e) => e.type === "channel.connect_requested")!;
   }
 
@@ -47,10 +51,9 @@ describe("console: channel hub", () => {
     expect(command.data).toMatchObject({ platform: "telegram", name: "Support bot", kind: "channels", settings: { region: "eu", bot_ref: "vault:tg/support" } });
     const id = command.subject!;
     const c = card(page, id);
-    // Returned at once: the card is there, waiting for its connector; the form is fresh again.
+    // Returned at once: the card is there, waiting for its connector (and the form is fresh: `connect` waited for it).
     await c.locator('.badge[data-state="connecting"]').waitFor({ timeout: 5000 });
     await expect(c.textContent()).resolves.toContain("Waiting for a connector");
-    await page.waitForFunction(() => (document.querySelector('#channel-connect input[name="name"]') as HTMLInputElement).value === "", null, { timeout: 5000 });
 
     const steps = ["Validating token", "Registering webhook", "Fetching bot profile"];
     for (const [i, label] of steps.entries()) {
