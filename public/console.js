@@ -100,12 +100,21 @@
     init: (internal) => (api = internal),
     // A live item carries the log position it shows (data-version): an answer to a button press can
     // arrive after the page stream has shown a later state of the same item, and must not undo it.
+    // So does an answer that is a whole list (the channel cards): a page already past it keeps its
+    // list, whose version the page stream moves on (below), with the items added since.
     htmx_before_morph_node: (_elt, { oldNode, newNode }) => {
       const shown = Number(oldNode.dataset?.version);
       return !(Number(newNode.dataset?.version) < shown);
     },
     handle_swap: (style, target, fragment) =>
       style === "upsertMorph" ? upsert(target, fragment) : style === "foldMorph" ? fold(target, fragment) : false,
+  });
+
+  // A list's whole panel shows the log at least as far as the last page-stream message applied.
+  document.addEventListener("htmx:sse:after:message", (event) => {
+    const id = Number(event.detail?.message?.id);
+    if (!Number.isSafeInteger(id)) return;
+    for (const panel of document.querySelectorAll(".list-body")) if (!(Number(panel.dataset.version) >= id)) panel.dataset.version = String(id);
   });
 
   // Connection indicator, driven by the page stream's htmx SSE events.

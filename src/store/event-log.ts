@@ -140,9 +140,10 @@ export interface EventLog {
    * Runs synchronous state reads (projection queries) and reads the head in
    * one snapshot of the database, so the state is exactly the log through
    * `head`: a client that renders it and streams from `head` sees no gap and
-   * no duplicate, however the writer commits meanwhile.
+   * no duplicate, however the writer commits meanwhile. `read` is given that
+   * head, for a render that shows which position it is.
    */
-  atHead<T>(read: () => T): { head: number; value: T };
+  atHead<T>(read: (head: number) => T): { head: number; value: T };
   /**
    * Lowest id still retained for the tenant (or any tenant when null), or null when none is.
    * Asynchronous: on PostgreSQL a node's replica holds only recent events, and the log is asked.

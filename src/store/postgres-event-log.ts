@@ -119,7 +119,7 @@ export class PostgresEventLog implements EventLog {
     return this.replica.head();
   }
 
-  atHead<T>(read: () => T): { head: number; value: T } {
+  atHead<T>(read: (head: number) => T): { head: number; value: T } {
     return this.replica.atHead(read);
   }
 

@@ -25,7 +25,7 @@ export class Replica {
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
   readonly #pruned = new TurnMemo<string | null, number>();
-  readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
+  readonly #snapshot: (read: (head: number) => unknown) => { head: number; value: unknown };
   readonly #waiting = new Map<number, { resolve: (value: number) => void; reject: (error: Error) => void }>();
   #writer!: Worker;
   #seq = 0;
@@ -39,7 +39,10 @@ export class Replica {
     this.#headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.#getPruned = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
     this.#getMaxPruned = sqlite.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
-    this.#snapshot = sqlite.transaction((read: () => unknown) => ({ head: this.head(), value: read() }));
+    this.#snapshot = sqlite.transaction((read: (head: number) => unknown) => {
+      const head = this.head();
+      return { head, value: read(head) };
+    });
   }
 
   /** Makes the replica at `path` (a new file) from a snapshot of PostgreSQL's tables through `head`, and starts its writer. */
@@ -58,7 +61,7 @@ export class Replica {
     return (this.#headOf.get() as number | undefined) ?? 0;
   }
 
-  atHead<T>(read: () => T): { head: number; value: T } {
+  atHead<T>(read: (head: number) => T): { head: number; value: T } {
     return this.#snapshot(read) as { head: number; value: T };
   }
 

@@ -64,7 +64,7 @@ export class SqliteEventLog implements EventLog {
   readonly #getPruned: Database.Statement;
   readonly #getMaxPruned: Database.Statement;
   readonly #pruned = new TurnMemo<string | null, number>();
-  readonly #snapshot: (read: () => unknown) => { head: number; value: unknown };
+  readonly #snapshot: (read: (head: number) => unknown) => { head: number; value: unknown };
   readonly #subjectHistory: SqliteSubjectHistory;
   #writer!: Worker;
   /** Parts for the writer, sent together at the end of a turn (see #flushOutbox). */
@@ -100,7 +100,10 @@ export class SqliteEventLog implements EventLog {
     this.#getMaxPruned = sqlite.prepare("SELECT coalesce(max(pruned_through), 0) FROM tenants").pluck();
     this.#subjectHistory = new SqliteSubjectHistory(sqlite);
     // A deferred transaction: its first read fixes the snapshot that the head and every read in it see.
-    this.#snapshot = sqlite.transaction((read: () => unknown) => ({ head: this.head(), value: read() }));
+    this.#snapshot = sqlite.transaction((read: (head: number) => unknown) => {
+      const head = this.head();
+      return { head, value: read(head) };
+    });
   }
 
   /**
@@ -204,7 +207,7 @@ export class SqliteEventLog implements EventLog {
     return (this.#headOf.get() as number | undefined) ?? 0;
   }
 
-  atHead<T>(read: () => T): { head: number; value: T } {
+  atHead<T>(read: (head: number) => T): { head: number; value: T } {
     return this.#snapshot(read) as { head: number; value: T };
   }
 

@@ -82,6 +82,42 @@ describe("console: a channel's buttons say what they do", () => {
     expect((await call(server, "GET", `${CHANNELS}/ch-tg`)).status).toBe(404);
   });
 
+  it("keeps a card the page stream added after a press's answer was made, when that answer arrives late", async () => {
+    expect((await call(server, "POST", CHANNELS, { id: "ch-hold", platform: "slack", name: "Held answer" })).status).toBe(201);
+    await report("channel.connected", "ch-hold", { worker: "w1" });
+    const button = card(page, "ch-hold").locator("button", { hasText: "Disconnect" });
+    await button.waitFor({ timeout: 10_000 });
+    // The press's answer (the cards as they were after its command) is held back on its way to the page.
+    let release: (() => Promise<void>) | null = null;
+    await page.route("**/channels/ch-hold/disconnect*", async (route) => {
+      const response = await route.fetch();
+      release = () => route.fulfill({ response });
+    });
+    await page.evaluate(() => {
+      const w = window as unknown as { __answered: number };
+      w.__answered = 0;
+      document.addEventListener("htmx:finally:request", () => w.__answered++);
+    });
+    page.once("dialog", (dialog) => void dialog.accept());
+    await button.click();
+    await expect.poll(() => release !== null, { timeout: 10_000 }).toBe(true);
+    await connector.until(() => commands("ch-hold", "channel.disconnect_requested").length > 0);
+
+    // Meanwhile a channel is connected elsewhere (over the API): the page stream shows its card.
+    expect((await call(server, "POST", CHANNELS, { id: "ch-late", platform: "sms", name: "Late line" })).status).toBe(201);
+    await card(page, "ch-late").waitFor({ timeout: 10_000 });
+
+    // Then the older answer lands: the page, already past it, keeps the card it does not know about.
+    await release!();
+    await page.waitForFunction(() => (window as unknown as { __answered: number }).__answered > 0, null, { timeout: 10_000 });
+    await page.unroute("**/channels/ch-hold/disconnect*");
+    await expect(card(page, "ch-late").count()).resolves.toBe(1);
+    await expect(card(page, "ch-hold").count()).resolves.toBe(1);
+    // And the page stream goes on updating the kept list.
+    await report("channel.connected", "ch-late", { worker: "w1" });
+    await card(page, "ch-late").locator('.badge[data-state="connected"]').waitFor({ timeout: 10_000 });
+  });
+
   it("offers Reconnect and Remove on a disconnected channel", async () => {
     await report("channel.disconnected", "ch-sales", { worker: "w1" });
     const disconnected = card(page, "ch-sales");

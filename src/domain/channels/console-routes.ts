@@ -10,7 +10,7 @@ import { panelContext, type ConsoleDeps, type ConsoleEnv } from "../../console/r
 import { ApiError } from "../../http/errors.js";
 import { jsonDepth } from "../../http/json-depth.js";
 import { connectBody, connectChannel, disconnectChannel, removeChannel, retryChannel, type CommandResult } from "./commands.js";
-import { channelListParams, channelsPanel, renderConnectForm, type ConnectForm } from "./fragments.js";
+import { channelListParams, channelsPanel, renderAnsweredList, renderConnectForm, type ConnectForm } from "./fragments.js";
 
 /**
  * The connect form's settings: a JSON object, or `key=value` lines (blank
@@ -93,7 +93,7 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
     // A fresh form in place of the one just sent, and the updated cards. The
     // form is the request's target: the card list may be changed by a live
     // update while the request is in flight, and a partial finds it by id.
-    const cards = morphPartial("channels-list", channelsPanel.render(ctx));
+    const cards = morphPartial("channels-list", renderAnsweredList(ctx, deps.log));
     return c.html(`${renderConnectForm(ctx)}\n${cards}`);
   });
 
@@ -107,10 +107,10 @@ export function channelsConsoleRoutes(deps: ConsoleDeps) {
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         // Under htmx the cards as they are now say why (already disconnected, gone…).
-        if (isHtmx(c)) return c.html(channelsPanel.render(ctx), err.status as ContentfulStatusCode);
+        if (isHtmx(c)) return c.html(renderAnsweredList(ctx, deps.log), err.status as ContentfulStatusCode);
         return refuse(c, err.status as ContentfulStatusCode, err.message);
       }
-      return isHtmx(c) ? c.html(channelsPanel.render(ctx)) : c.redirect(back(c), 303);
+      return isHtmx(c) ? c.html(renderAnsweredList(ctx, deps.log)) : c.redirect(back(c), 303);
     });
 
   /** Disconnect: a command to the worker holding the connection; the card changes when it confirms. */

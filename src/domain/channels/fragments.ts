@@ -3,6 +3,7 @@ import { CURSOR_PARAM, cursorParam, listPageRoutes, parseCursor, renderPager, re
 import { descending, descendingText, listPanel } from "../../console/live-list.js";
 import { queryString } from "../../console/page-query.js";
 import type { PanelContext } from "../../console/panels.js";
+import type { EventLog } from "../../store/event-log.js";
 import { CHANNEL_PAGE, channelCounts, channelPage, type ChannelListFilter } from "./list.js";
 import type { Channel } from "./queries.js";
 import { CHANNEL_STATES, type ChannelState } from "./schema.js";
@@ -68,12 +69,13 @@ function renderCard(ctx: PanelContext, channel: Channel): string {
 
 const renderTabsPart = (ctx: PanelContext) => renderTabs(ctx, PATH, TABS, "state", channelCounts(ctx.db, ctx.tenant!));
 
-/** The card list (#channels-list): the state tabs, a page of cards, and the pager. */
-function renderList(ctx: PanelContext): string {
+/** The card list (#channels-list): the state tabs, a page of cards, and the pager; `version`, the log position it shows. */
+function renderList(ctx: PanelContext, version?: number): string {
   const page = pageOf(ctx);
   const filter = channelListFilter(ctx.query);
   return ctx.views.render("partials/channels-list", {
     id: LIST,
+    version,
     cardsId: CARDS,
     max: CHANNEL_PAGE,
     tabs: renderTabsPart(ctx),
@@ -95,7 +97,7 @@ export const channelsPanel = listPanel<Channel>({
   id: LIST,
   topics: ["channel"],
   params: channelListParams,
-  render: renderList,
+  render: (ctx) => renderList(ctx),
   page: (ctx) =>
     ctx.views.render("partials/channels-panel", {
       search: renderSearch(ctx, PATH, LIST, { label: "Search channels", placeholder: "Name, id or platform" }),
@@ -112,6 +114,16 @@ export const channelsPanel = listPanel<Channel>({
     { id: PAGER, render: (ctx) => renderPager(ctx, PATH, pageOf(ctx).older, PAGER) },
   ],
 });
+
+/**
+ * The card list as an answer to a press or the connect form: read at a known
+ * log position, and marked with it (public/console.js). The answer can reach
+ * the page after its stream has shown later events; morphed whole, it would
+ * take out the cards they added, so a page already past it keeps what it has.
+ */
+export function renderAnsweredList(ctx: PanelContext, log: Pick<EventLog, "atHead">): string {
+  return log.atHead((head) => renderList(ctx, head)).value;
+}
 
 /** The channels list as its own page, /t/:tenant/channels. */
 export const channelsListPage = listPageRoutes({
