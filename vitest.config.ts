@@ -84,8 +84,9 @@ export default defineConfig({
     // Files share their worker's module graph rather than each importing the server afresh (import time was a
     // fifth of a run). Safe because no file mocks modules or stubs globals, and each server owns its state.
     isolate: false,
-    // One PostgreSQL cluster for a run on PostgreSQL (see postgres-global.ts).
-    globalSetup: ["test/support/postgres-global.ts"],
+    // dist/ compiled when stale, for the servers' threads and child servers (see build-global.ts); one
+    // PostgreSQL cluster for a run on PostgreSQL (see postgres-global.ts).
+    globalSetup: ["test/support/build-global.ts", "test/support/postgres-global.ts"],
     // `npm test`: every file on SQLite, and every file that starts a server on a database it is given, on
     // PostgreSQL too. SWITCHBOARD_TEST_BACKEND=sqlite|postgres runs every file on that backend alone.
     projects: process.env.SWITCHBOARD_TEST_BACKEND
