@@ -15,7 +15,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The CLI as an operator runs it: another process, writing the database directly. */
 async function cliProcess(server: TestServer, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--enable-source-maps", "dist/cli.js", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATABASE_URL: databaseOf(server) },
   });

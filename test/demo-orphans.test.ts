@@ -45,10 +45,10 @@ afterEach(() => {
   }
 });
 
-/** Starts the demo (from source, as the tests run everything) in a process group of its own, and waits for its login link. */
+/** Starts the demo (compiled, as `npm run demo` runs it; built before the tests) in a process group of its own, and waits for its login link. */
 async function startDemo(): Promise<Demo> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/demo.ts", "--port", String(port), "--speed", "20", "--duration", "600"], {
+  const child = spawn(process.execPath, ["--enable-source-maps", "dist/demo.js", "--port", String(port), "--speed", "20", "--duration", "600"], {
     cwd: ROOT,
     // A silent server writes nothing, so it cannot die of writing into the dead demo's pipes:
     // what ends it must be the demo's own end.

@@ -84,7 +84,7 @@ describe("npm run demo", () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    child = spawn(process.execPath, ["--import", "tsx", "src/demo.ts", "--port", String(port), "--speed", "20", "--duration", "60"], {
+    child = spawn(process.execPath, ["--enable-source-maps", "dist/demo.js", "--port", String(port), "--speed", "20", "--duration", "60"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -13,7 +13,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 
 /** The CLI as an operator runs it, in a process of its own; `onStderr` sees what it prints as it goes. */
 function migrate(args: string[], onStderr?: (text: string, kill: () => void) => void) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "migrate", ...args], {
+  const child = spawn(process.execPath, ["--enable-source-maps", "dist/cli.js", "migrate", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -30,7 +30,7 @@ class Producer {
   readonly exited: Promise<number | null>;
   readonly #child: ChildProcess;
   constructor(name: string, url: string, args: string[]) {
-    this.#child = spawn(process.execPath, ["--import", "tsx", `src/producers/${name}.ts`, "--url", url, "--key", ADMIN_KEY, "--speed", "20", ...args], {
+    this.#child = spawn(process.execPath, ["--enable-source-maps", `dist/producers/${name}.js`, "--url", url, "--key", ADMIN_KEY, "--speed", "20", ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -145,7 +145,7 @@ describe("console: retry in the demo's workflow runner", () => {
   beforeAll(async () => {
     server = await startTestServer();
     // The demo's runner, the program it is (public API only), fast.
-    runner = spawn(process.execPath, ["--import", "tsx", "src/producers/workflow-runner.ts", "--url", server.url, "--key", ADMIN_KEY, "--speed", "20", "--max", "1"], {
+    runner = spawn(process.execPath, ["--enable-source-maps", "dist/producers/workflow-runner.js", "--url", server.url, "--key", ADMIN_KEY, "--speed", "20", "--max", "1"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository root: the child runs `node --import tsx src/main.ts` from there. */
+/** The repository root: the child runs `node dist/main.js` from there (built before the tests, test/support/build-global.ts). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface ChildExit {
@@ -25,7 +25,7 @@ export class ChildServer {
   #exit: ChildExit | null = null;
 
   private constructor(env: Record<string, string>) {
-    this.#child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    this.#child = spawn(process.execPath, ["--enable-source-maps", "dist/main.js"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
