@@ -21,23 +21,20 @@ export function startThread(module: string, data: object): Worker {
   return new Worker(new URL("./thread-entry.mjs", import.meta.url), { workerData: { ...data, entry } });
 }
 
-let current: boolean | undefined;
-
 /**
  * Whether dist/ was built after every change to what the build reads (the
  * stamp scripts/build.mjs writes, against the newest file of the same
- * inputs), asked once a process. Through tsx, each thread transforms its
- * whole import graph again: about 1.8 s of CPU a thread, three threads a
- * server, where the compiled modules take a fraction of that. The tests
- * build dist/ before they start (test/support/build-global.ts); `npm run
- * dev` after an edit finds it stale and keeps to tsx.
+ * inputs). Through tsx, each thread transforms its whole import graph
+ * again: about 1.8 s of CPU a thread, three threads a server, where the
+ * compiled modules take a fraction of that. The tests build dist/ before
+ * they start (test/support/build-global.ts); `npm run dev` or a watching
+ * test run after an edit finds it stale and keeps to tsx. Asked at each
+ * start (a walk over src/, about 2 ms, at a server's start only): an edit can come at any time.
  */
 function distIsCurrent(): boolean {
-  if (current !== undefined) return current;
   const root = fileURLToPath(new URL("../../", import.meta.url));
   const built = statSync(`${root}dist/.built`, { throwIfNoEntry: false })?.mtimeMs;
-  current = built !== undefined && ["src", "tsconfig.json", "tsconfig.build.json", "package.json"].every((input) => newest(`${root}${input}`) < built);
-  return current;
+  return built !== undefined && ["src", "tsconfig.json", "tsconfig.build.json", "package.json"].every((input) => newest(`${root}${input}`) < built);
 }
 
 /** The newest modification time under `path` (files and folders), as scripts/build.mjs reads it. */
