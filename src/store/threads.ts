@@ -29,7 +29,8 @@ export function startThread(module: string, data: object): Worker {
  * compiled modules take a fraction of that. The tests build dist/ before
  * they start (test/support/build-global.ts); `npm run dev` or a watching
  * test run after an edit finds it stale and keeps to tsx. Asked at each
- * start (a walk over src/, about 2 ms, at a server's start only): an edit can come at any time.
+ * thread's start (a walk over src/, about 2 ms, when a server starts): an
+ * edit can come at any time.
  */
 function distIsCurrent(): boolean {
   const root = fileURLToPath(new URL("../../", import.meta.url));
