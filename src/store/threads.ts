@@ -38,7 +38,12 @@ function distIsCurrent(): boolean {
   return built !== undefined && ["src", "tsconfig.json", "tsconfig.build.json", "package.json"].every((input) => newest(`${root}${input}`) < built);
 }
 
-/** The newest modification time under `path` (files and folders), as scripts/build.mjs reads it. */
+/**
+ * The newest modification time under `path` (files and folders), as
+ * scripts/build.mjs reads it. Written again rather than imported: that
+ * script is plain JavaScript that builds when it is run, and compiled code
+ * may run where scripts/ is not shipped.
+ */
 function newest(path: string): number {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) return 0;

@@ -33,6 +33,33 @@ export async function waitLive(page: Page, timeout = 10_000): Promise<void> {
   await page.waitForSelector('#connection[data-state="live"]', { timeout });
 }
 
+/**
+ * Holds back the page's answers to requests matching `url` (a press's
+ * answer, made when its command committed) until `release`, so a test can
+ * let the page stream move on first. `release` hands the answer to the page,
+ * resolves once htmx has finished with it, and stops holding.
+ */
+export async function holdAnswer(page: Page, url: string): Promise<{ held(): boolean; release(): Promise<void> }> {
+  let fulfil: (() => Promise<void>) | null = null;
+  await page.route(url, async (route) => {
+    const response = await route.fetch();
+    fulfil = () => route.fulfill({ response });
+  });
+  await page.evaluate(() => {
+    const w = window as unknown as { __answered: number };
+    w.__answered = 0;
+    document.addEventListener("htmx:finally:request", () => w.__answered++);
+  });
+  return {
+    held: () => fulfil !== null,
+    async release() {
+      await fulfil!();
+      await page.waitForFunction(() => (window as unknown as { __answered: number }).__answered > 0, null, { timeout: 10_000 });
+      await page.unroute(url);
+    },
+  };
+}
+
 /** A real server, a browser and a signed-in console page, for one test file. */
 export interface ConsoleFixture {
   server: TestServer;

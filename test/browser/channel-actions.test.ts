@@ -4,7 +4,7 @@ import { call, commandStream, received } from "../support/channels.js";
 import { walkHistory } from "../support/history-pages.js";
 import { publish, startTestServer, type TestServer } from "../support/server.js";
 import type { SseClient } from "../support/sse-client.js";
-import { launchBrowser, signIn, waitLive } from "./browser.js";
+import { holdAnswer, launchBrowser, signIn, waitLive } from "./browser.js";
 import { LAPTOP, shootPage } from "./shots.js";
 
 const CHANNELS = "/api/v1/tenants/demo/channels";
@@ -88,19 +88,10 @@ describe("console: a channel's buttons say what they do", () => {
     const button = card(page, "ch-hold").locator("button", { hasText: "Disconnect" });
     await button.waitFor({ timeout: 10_000 });
     // The press's answer (the cards as they were after its command) is held back on its way to the page.
-    let release: (() => Promise<void>) | null = null;
-    await page.route("**/channels/ch-hold/disconnect*", async (route) => {
-      const response = await route.fetch();
-      release = () => route.fulfill({ response });
-    });
-    await page.evaluate(() => {
-      const w = window as unknown as { __answered: number };
-      w.__answered = 0;
-      document.addEventListener("htmx:finally:request", () => w.__answered++);
-    });
+    const answer = await holdAnswer(page, "**/channels/ch-hold/disconnect*");
     page.once("dialog", (dialog) => void dialog.accept());
     await button.click();
-    await expect.poll(() => release !== null, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => answer.held(), { timeout: 10_000 }).toBe(true);
     await connector.until(() => commands("ch-hold", "channel.disconnect_requested").length > 0);
 
     // Meanwhile a channel is connected elsewhere (over the API): the page stream shows its card.
@@ -108,9 +99,7 @@ describe("console: a channel's buttons say what they do", () => {
     await card(page, "ch-late").waitFor({ timeout: 10_000 });
 
     // Then the older answer lands: the page, already past it, keeps the card it does not know about.
-    await release!();
-    await page.waitForFunction(() => (window as unknown as { __answered: number }).__answered > 0, null, { timeout: 10_000 });
-    await page.unroute("**/channels/ch-hold/disconnect*");
+    await answer.release();
     await expect(card(page, "ch-late").count()).resolves.toBe(1);
     await expect(card(page, "ch-hold").count()).resolves.toBe(1);
     // And the page stream goes on updating the kept list.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, publish, startTestServer, type TestServer } from "../support/server.js";
 import { SseClient } from "../support/sse-client.js";
 import { commandStream } from "../support/chat.js";
-import { ARTIFACTS, launchBrowser, signIn, waitLive } from "./browser.js";
+import { ARTIFACTS, holdAnswer, launchBrowser, signIn, waitLive } from "./browser.js";
 
 /**
  * The chat session view, driven as an operator and an agent would: the
@@ -135,16 +135,7 @@ describe("console: chat session view", () => {
     await page.screenshot({ path: resolve(ARTIFACTS, "chat-session-laptop.png"), fullPage: true });
 
     // The press's answer (the run as it was after the command) is held back on its way to the page.
-    let release: (() => Promise<void>) | null = null;
-    await page.route("**/tools/t-track/cancel", async (route) => {
-      const response = await route.fetch();
-      release = () => route.fulfill({ response });
-    });
-    await page.evaluate(() => {
-      const w = window as unknown as { __answered: number };
-      w.__answered = 0;
-      document.addEventListener("htmx:finally:request", () => w.__answered++);
-    });
+    const answer = await holdAnswer(page, "**/tools/t-track/cancel");
     await run.locator("button", { hasText: "Cancel" }).click();
     const cancel = await nextCommand("tool.cancel_requested");
     expect(cancel).toMatchObject({ subject: "t-track", data: { worker: AGENT } });
@@ -154,10 +145,8 @@ describe("console: chat session view", () => {
     await emit("tool.cancelled", "t-track", { reason: "stopped by the operator" });
     await run.locator(".badge.cancelled").waitFor({ timeout: 5000 });
     // The answer lands after the agent's: the page, already past it, keeps the run cancelled.
-    await expect.poll(() => release !== null, { timeout: 10_000 }).toBe(true);
-    await release!();
-    await page.waitForFunction(() => (window as unknown as { __answered: number }).__answered > 0, null, { timeout: 10_000 });
-    await page.unroute("**/tools/t-track/cancel");
+    await expect.poll(() => answer.held(), { timeout: 10_000 }).toBe(true);
+    await answer.release();
     await expect(run.locator(".badge.cancelled").count()).resolves.toBe(1);
     await expect(run.locator(".cancel-pending").count()).resolves.toBe(0);
     await expect(run.locator("button").count()).resolves.toBe(0);

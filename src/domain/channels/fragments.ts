@@ -97,7 +97,7 @@ export const channelsPanel = listPanel<Channel>({
   id: LIST,
   topics: ["channel"],
   params: channelListParams,
-  render: (ctx) => renderList(ctx),
+  render: renderList,
   page: (ctx) =>
     ctx.views.render("partials/channels-panel", {
       search: renderSearch(ctx, PATH, LIST, { label: "Search channels", placeholder: "Name, id or platform" }),
