@@ -46,6 +46,8 @@ const SQLITE_ONLY = [
   "test/mercure-url-pattern.test.ts",
   // A single host's restart; a cluster's leader ends the subscriptions of nodes that went away instead.
   "test/mercure-subscriptions-crash.test.ts",
+  // Opens a log on each backend itself.
+  "test/thread-collections.test.ts",
   "test/mercure-tokens.test.ts",
   "test/mercure-matcher-cache.test.ts",
   "test/turn-memo.test.ts",

@@ -198,17 +198,22 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 }
 
 /**
- * A full collection when a burst's memory has been let go (see RecentEvents), timed in the debug log;
- * the log's threads collect theirs at the same moment, each on its own thread.
+ * A full collection when a burst's memory has been let go (see MemoryRelease), timed in the debug log;
+ * then the log's threads collect theirs, one after the other. Run at once, the four collections shared
+ * two cores and each took several times as long: the main thread's paused the loop for 40–60 ms instead
+ * of about 30, and the writer's held commits up for 70–100 ms instead of about 15.
  */
 function releaseMemory(log: EventLog, logger: Logger): (() => void) | undefined {
   const collect = fullCollector();
   if (!collect) return undefined;
   return () => {
     const t0 = performance.now();
-    log.collectGarbage();
     collect();
-    logger.debug("memory released after a burst", { gcMs: Math.round(performance.now() - t0) });
+    const mainMs = performance.now() - t0;
+    void log.collectGarbage().then(
+      () => logger.debug("memory released after a burst", { gcMs: Math.round(mainMs), threadsMs: Math.round(performance.now() - t0 - mainMs) }),
+      (err: Error) => logger.warn("the log's threads could not collect their memory", { error: err.message }),
+    );
   };
 }
 

@@ -13,10 +13,11 @@ const RELEASE_BYTES = 8 * 1024 * 1024;
  * has fallen from a peak by RELEASE_BYTES or more, to almost nothing, it
  * calls `release`, and once more on the next sample (the buffers of sockets
  * closed with the burst are freed only by a second collection). Each is a
- * pause of the loop (30–80 ms measured on 2 busy cores), taken when the hub
- * holds almost nothing, and never while replays are reading (`busy`): four
- * clients replaying a million events each hold little, yet would wait for
- * it. Under steady traffic held memory does not fall to nothing, and V8
+ * pause of the loop (30–40 ms for a 20 MB heap on 2 busy cores; the log's
+ * threads collect after it, see releaseMemory in server.ts), taken when the
+ * hub holds almost nothing, and never while replays are reading (`busy`):
+ * four clients replaying a million events each hold little, yet would wait
+ * for it. Under steady traffic held memory does not fall to nothing, and V8
  * collects on its own.
  */
 export class MemoryRelease {

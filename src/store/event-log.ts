@@ -168,6 +168,8 @@ export interface EventLog {
   /**
    * Asks the log's threads, if it has any, for a full garbage collection: a burst's events passed
    * through them, and an idle thread allocates nothing, so it would keep what they took (see MemoryRelease).
+   * One thread after the other, resolving when the last is done: collections at once would share the
+   * machine's cores with each other and with the main thread's, and each would take several times as long.
    */
-  collectGarbage(): void;
+  collectGarbage(): Promise<void>;
 }

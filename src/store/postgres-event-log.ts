@@ -152,8 +152,8 @@ export class PostgresEventLog implements EventLog {
     this.#closed = true;
   }
 
-  collectGarbage(): void {
-    this.replica.collectGarbage();
+  collectGarbage(): Promise<void> {
+    return this.replica.collectGarbage();
   }
 
   async stop(): Promise<void> {

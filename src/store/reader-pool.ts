@@ -6,7 +6,7 @@ import { startThread } from "./threads.js";
 
 interface Reader {
   thread: Worker;
-  waiting: Map<number, Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>>;
+  waiting: Map<number, Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult> | Waiter<void>>;
   /** Where it writes frames pages (see ReaderOptions), the slots not in use, and the slot of each frames request. */
   frames: SharedArrayBuffer;
   free: number[];
@@ -68,15 +68,20 @@ export class ReaderPool {
       const r = this.#readers[(from + k) % n];
       if (r.waiting.size < reader.waiting.size) reader = r;
     }
+    return this.#askOf<T>(reader, message);
+  }
+
+  #askOf<T extends ReadPage | FramesPage | CheckpointResult | void>(reader: Reader, message: (id: number, reader: Reader) => ToReader): Promise<T> {
     const id = ++this.#nextId;
     return new Promise<T>((resolve, reject) => {
-      reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult>);
+      reader.waiting.set(id, { resolve, reject } as Waiter<ReadPage> | Waiter<FramesPage> | Waiter<CheckpointResult> | Waiter<void>);
       reader.thread.postMessage(message(id, reader));
     });
   }
 
-  collectGarbage(): void {
-    for (const r of this.#readers) r.thread.postMessage({ op: "gc" } satisfies ToReader);
+  /** A full collection in each reader, one reader after the other (see EventLog.collectGarbage). */
+  async collectGarbage(): Promise<void> {
+    for (const reader of [...this.#readers]) await this.#askOf<void>(reader, (id) => ({ op: "gc", id }));
   }
 
   /** Stops every reader (reads still waiting are answered first: each reader works in order). */
@@ -114,6 +119,7 @@ export class ReaderPool {
         }
         else if (message.op === "frames") (waiter as Waiter<FramesPage> | undefined)?.resolve(framesPage(reader, message));
         else if (message.op === "checkpointed") (waiter as Waiter<CheckpointResult> | undefined)?.resolve({ walPages: message.walPages, checkpointedPages: message.checkpointedPages });
+        else if (message.op === "collected") (waiter as Waiter<void> | undefined)?.resolve();
         else waiter?.reject(new Error(`history read failed: ${message.message}`));
       });
       reader.thread.once("error", (err) => {

@@ -20,7 +20,8 @@ export type ToReader =
   /** The same read, answered as the events' JSON stream frames (see FramesPage), written in `slot` of the shared buffer (-1: none free). */
   | { op: "frames"; id: number; query: ReadQuery; slot: number }
   | { op: "checkpoint"; id: number }
-  | { op: "gc" }
+  /** A full garbage collection, after a burst; answered with `collected`. */
+  | { op: "gc"; id: number }
   | { op: "stop" };
 
 /** A WAL checkpoint's outcome, in pages: the WAL's length, and how much of it is now in the database file. */
@@ -39,5 +40,6 @@ export type FromReader =
    */
   | { op: "frames"; id: number; slot: number; length: number; bytes: Uint8Array | null; ends: number[]; ids: number[]; through: number; prunedThrough?: number }
   | ({ op: "checkpointed"; id: number } & CheckpointResult)
+  | { op: "collected"; id: number }
   | { op: "error"; id: number; message: string }
   | { op: "stopped" };

@@ -50,6 +50,7 @@ const collect = fullCollector();
 port.on("message", (message: ToReader) => {
   if (message.op === "gc") {
     collect?.();
+    send({ op: "collected", id: message.id });
   } else if (message.op === "checkpoint") {
     try {
       // PASSIVE: copies what no reader still needs into the database file, without waiting for anyone or

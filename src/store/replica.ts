@@ -86,8 +86,9 @@ export class Replica {
     return this.#ask((id) => ({ op: "write", id, change }));
   }
 
-  collectGarbage(): void {
-    this.#writer.postMessage({ op: "gc" } satisfies ToWriter);
+  /** A full collection in the replica's writer thread (see EventLog.collectGarbage). */
+  collectGarbage(): Promise<void> {
+    return this.#ask((id) => ({ op: "gc", id })).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -123,6 +124,8 @@ export class Replica {
             return ready();
           case "applied":
             return this.#answer(message.id, 0, message.error);
+          case "collected":
+            return this.#answer(message.id, 0, undefined);
           case "written":
             return this.#answer(message.id, message.changed, message.error);
           case "log":

@@ -77,6 +77,8 @@ export class SqliteEventLog implements EventLog {
   #seq = 0;
   /** Small writes besides the log sent to the writer and not answered yet, by id. */
   readonly #writes = new Map<number, { resolve: (changed: number) => void; reject: (error: Error) => void }>();
+  /** Collections asked of the writer, answered in the order asked. */
+  readonly #collections: (() => void)[] = [];
   #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
   #delivering = 0;
@@ -249,9 +251,12 @@ export class SqliteEventLog implements EventLog {
     await this.readers.stop();
   }
 
-  collectGarbage(): void {
-    this.#send({ op: "gc" });
-    this.readers.collectGarbage();
+  async collectGarbage(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#collections.push(resolve);
+      this.#send({ op: "gc", id: this.#collections.length });
+    });
+    await this.readers.collectGarbage();
   }
 
   #send(message: ToWriter): void {
@@ -273,6 +278,8 @@ export class SqliteEventLog implements EventLog {
           case "failed":
             this.#failed(message.seqs, new Error(`the commit failed: ${message.message}`));
             return this.#answered(message.seqs.length);
+          case "collected":
+            return this.#collections.shift()?.();
           case "written": {
             const waiter = this.#writes.get(message.id);
             this.#writes.delete(message.id);
@@ -298,6 +305,7 @@ export class SqliteEventLog implements EventLog {
         this.#failed([...this.#pending.keys()], new Error(`the log's writer failed: ${err.message}`));
         for (const waiter of this.#writes.values()) waiter.reject(new Error(`the log's writer failed: ${err.message}`));
         this.#writes.clear();
+        for (const done of this.#collections.splice(0)) done();
         void this.#startWriter().catch((e: Error) => this.options.logger.error("the log's writer could not restart", { error: e.message }));
       });
     });

@@ -43,8 +43,8 @@ export type ToWriter =
   | { op: "apply"; id: number; events: StoredEventColumns }
   /** Replica only: tables to replace whole (the access tables, reloaded from PostgreSQL); answered with `applied`. */
   | { op: "load"; id: number; tables: TableCopy[] }
-  /** A full garbage collection, after a burst (see EventLog.collectGarbage). */
-  | { op: "gc" }
+  /** A full garbage collection, after a burst (see EventLog.collectGarbage); answered with `collected`. */
+  | { op: "gc"; id: number }
   /** Finish what was accepted, stop retention, close the database, exit. */
   | { op: "stop" };
 
@@ -59,5 +59,6 @@ export type FromWriter =
   | { op: "written"; id: number; changed: number; error?: string }
   /** An `apply` or `load` is done (or failed, with `error`). */
   | { op: "applied"; id: number; error?: string }
+  | { op: "collected"; id: number }
   | { op: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> }
   | { op: "stopped" };

@@ -92,6 +92,7 @@ port.on("message", (message: ToWriter) => {
     else write(message);
   } else if (message.op === "gc") {
     collect?.();
+    send({ op: "collected", id: message.id });
   } else if (message.op === "stop") {
     void stop();
   }
