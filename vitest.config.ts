@@ -46,8 +46,9 @@ const SQLITE_ONLY = [
   "test/mercure-url-pattern.test.ts",
   // A single host's restart; a cluster's leader ends the subscriptions of nodes that went away instead.
   "test/mercure-subscriptions-crash.test.ts",
-  // Opens a log on each backend itself.
+  // Open logs of their own (on each backend, or SQLite's answers by slice).
   "test/thread-collections.test.ts",
+  "test/group-answers.test.ts",
   "test/mercure-tokens.test.ts",
   "test/mercure-matcher-cache.test.ts",
   "test/turn-memo.test.ts",

@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliOn } from "../src/cli.js";
 import { createLogger } from "../src/logger.js";
-import { openDb } from "../src/store/db.js";
 import type { EventLog } from "../src/store/event-log.js";
 import { PostgresEventLog } from "../src/store/postgres-event-log.js";
-import { SqliteEventLog } from "../src/store/sqlite-event-log.js";
 import { TurnBudget } from "../src/turn-budget.js";
 import { startPostgres, type PostgresCluster } from "./support/postgres.js";
-
-const logger = createLogger("error");
+import { openSqliteLog } from "./support/sqlite-log.js";
 
 /**
  * After a burst the server asks the log's threads for a full collection
@@ -32,18 +26,11 @@ async function collectsAndGoesOn(log: EventLog): Promise<void> {
 
 describe("the log's threads collect their memory when asked", () => {
   it("on SQLite: the writer, then each reader", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "switchboard-gc-"));
-    const path = join(dir, "gc.db");
-    const db = openDb(path);
-    await runCliOn(["tenants", "create", "demo"], path);
-    const log = await SqliteEventLog.open(db.$client, { path, durability: "normal", retention: { maxAgeMs: 0, maxEvents: 0, intervalMs: 60_000 }, readers: 2, logger, turn: new TurnBudget() });
+    const own = await openSqliteLog(["demo"]);
     try {
-      await collectsAndGoesOn(log);
+      await collectsAndGoesOn(own.log);
     } finally {
-      log.close();
-      await log.stop();
-      db.$client.close();
-      rmSync(dir, { recursive: true, force: true });
+      await own.dispose();
     }
   });
 
@@ -58,7 +45,7 @@ describe("the log's threads collect their memory when asked", () => {
 
     it("collects and goes on", async () => {
       const url = await cluster.createDatabase();
-      const log = await PostgresEventLog.open({ url, logger, turn: new TurnBudget() });
+      const log = await PostgresEventLog.open({ url, logger: createLogger("error"), turn: new TurnBudget() });
       try {
         await runCliOn(["tenants", "create", "demo"], url);
         await collectsAndGoesOn(log);

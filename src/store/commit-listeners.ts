@@ -43,13 +43,17 @@ export class CommitListeners {
     }
   }
 
-  /** Publishes one slice, sizes the next from its cost, and yields once this turn's budget is spent. */
-  async deliverSlice(events: StoredEvent[]): Promise<void> {
+  /**
+   * Publishes one slice, sizes the next from its cost, calls `published` (the log answers the requests
+   * whose events have all gone out by now), and yields once this turn's budget is spent.
+   */
+  async deliverSlice(events: StoredEvent[], published?: () => void): Promise<void> {
     this.turn.hasTime();
     const t0 = performance.now();
     this.#publish(events);
     const perEvent = (performance.now() - t0) / events.length;
     this.#sliceEvents = Math.max(1, Math.min(SLICE_EVENTS, Math.floor(this.turn.ms / Math.max(perEvent, 1e-6))));
+    published?.();
     if (!this.turn.hasTime()) await nextTurn();
   }
 

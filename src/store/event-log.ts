@@ -117,8 +117,9 @@ export interface Retained {
  * The durable, append-only log. Implementations group concurrent appends
  * into one transaction, never make the event loop wait on the database, and
  * call every commit listener with committed events in id order (a large
- * group in several calls, one per turn of the loop) before the promises of
- * that group's appends resolve.
+ * group in several calls, one per turn of the loop); an append's promise
+ * resolves only once the listeners have had its events, and so every
+ * earlier one.
  */
 export interface EventLog {
   append(tenant: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;

@@ -337,8 +337,22 @@ export class SqliteEventLog implements EventLog {
       });
   }
 
+  /**
+   * Hands a group's events to the listeners in slices, and answers each request as soon as its own
+   * events (and with them every earlier one) have been published: a single event committed with a
+   * large batch behind it is answered after the slice that holds it, not after the whole group, and
+   * not a turn later when the loop is busy (that turn was 6-14 ms of another tenant's 25-45 ms
+   * publish beside stalled consumers taking a burst, bench case c).
+   */
   async #deliver(ts: number, group: [PendingAppend, AppendOutcome][]): Promise<void> {
     const answers: [PendingAppend, AppendResult | Error][] = [];
+    const answer = () => {
+      for (const [pending, result] of answers) {
+        if (result instanceof Error) pending.reject(result);
+        else pending.resolve(result);
+      }
+      answers.length = 0;
+    };
     let slice: StoredEvent[] = [];
     for (const [pending, outcome] of group) {
       if ("rejected" in outcome) {
@@ -358,17 +372,14 @@ export class SqliteEventLog implements EventLog {
         appended.push(stored);
         slice.push(stored);
         if (slice.length >= this.#listeners.sliceEvents) {
-          await this.#listeners.deliverSlice(slice);
+          await this.#listeners.deliverSlice(slice, answer);
           slice = [];
         }
       }
       answers.push([pending, { ids: outcome.ids, appended }]);
     }
-    if (slice.length > 0) await this.#listeners.deliverSlice(slice);
-    for (const [pending, answer] of answers) {
-      if (answer instanceof Error) pending.reject(answer);
-      else pending.resolve(answer);
-    }
+    if (slice.length > 0) await this.#listeners.deliverSlice(slice, answer);
+    answer();
   }
 
   #checkIdle(): void {
