@@ -33,6 +33,7 @@ const SQLITE_ONLY = [
   "test/live-list.test.ts",
   "test/mask.test.ts",
   "test/queue-budget.test.ts",
+  "test/read-ahead.test.ts",
   "test/rate-limit.test.ts",
   "test/rate-meter.test.ts",
   "test/recent-events.test.ts",

@@ -107,11 +107,15 @@ export class ServedStream implements Watched, Replayer {
     );
   }
 
-  /** Live (or closed): the reads and what they read ahead are let go until the stream falls behind again. */
+  /**
+   * Live (or closed): the reads and what they read ahead are let go until the stream falls behind again.
+   * Also when the stream closed during a read: `closed` let go of them then, but that read, once back,
+   * may have started the next one, whose slot would otherwise never be given back.
+   */
   #doneReading(reads: ReadAheadReads): void {
-    if (this.#reads !== reads || this.sub.state === "catching-up") return;
+    if (this.#reads === reads && this.sub.state === "catching-up") return;
     reads.release();
-    this.#reads = null;
+    if (this.#reads === reads) this.#reads = null;
   }
 
   #openReads(): ReadAheadReads {
