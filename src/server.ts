@@ -200,8 +200,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 /**
  * A full collection when a burst's memory has been let go (see MemoryRelease), timed in the debug log;
  * then the log's threads collect theirs, one after the other. Run at once, the four collections shared
- * two cores and each took several times as long: the main thread's paused the loop for 40–60 ms instead
- * of about 30, and the writer's held commits up for 70–100 ms instead of about 15.
+ * two cores and each took longer: the main thread's paused the loop for 40–60 ms instead of 30–38, and
+ * the threads' took 30–100 ms instead of 8–27, the writer's holding commits up meanwhile (bench/README).
  */
 function releaseMemory(log: EventLog, logger: Logger): (() => void) | undefined {
   const collect = fullCollector();

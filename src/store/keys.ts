@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import type Database from "better-sqlite3";
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import { TurnMemo } from "../turn-memo.js";
 import type { WorkerBinding } from "../worker-binding.js";
@@ -80,7 +81,7 @@ export class KeyStore {
    */
   readonly #known = new Map<string, ApiKey>();
   #knownAt = -1;
-  readonly #changes: { get(): unknown };
+  readonly #changes: Database.Statement;
   readonly #version = new TurnMemo<null, number>(1);
 
   constructor(private readonly db: Db) {

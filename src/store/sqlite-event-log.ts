@@ -77,7 +77,7 @@ export class SqliteEventLog implements EventLog {
   #seq = 0;
   /** Small writes besides the log sent to the writer and not answered yet, by id. */
   readonly #writes = new Map<number, { resolve: (changed: number) => void; reject: (error: Error) => void }>();
-  /** Collections asked of the writer, answered in the order asked. */
+  /** Collections asked of the writer, answered in the order asked (their ids matter to a replica's writer, not here). */
   readonly #collections: (() => void)[] = [];
   #writeSeq = 0;
   #delivery: Promise<void> = Promise.resolve();
