@@ -149,7 +149,7 @@ export async function startOurs(extraEnv: Record<string, string> = {}, cluster?:
     MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? "131072",
     ...extraEnv,
   };
-  const t = await launch("ours", ...nodeCommand(OURS_MAIN), port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));
+  const t = await launch("ours", ...nodeCommand(OURS_MAIN, OURS_NODE_FLAGS), port, env, dir === null ? undefined : () => rmSync(dir, { recursive: true, force: true }));
   const auth = { Authorization: `Bearer ${key}` };
   return {
     ...t,
@@ -163,11 +163,15 @@ export async function startOurs(extraEnv: Record<string, string> = {}, cluster?:
 
 type Launched = Pick<Target, "name" | "pid" | "port" | "exited" | "output" | "stop">;
 
-/** Node running `file`: compiled JavaScript as is, TypeScript through the tsx loader. */
-function nodeCommand(file: string): [string, string[]] {
-  // BENCH_SERVER_NODE_ARGS adds flags Node refuses in NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
+/** The flags `npm start` gives Node (package.json), so the bench measures the server as it is run. */
+const OURS_NODE_FLAGS = ["--max-semi-space-size=4"];
+
+/** Node running `file` with `flags`: compiled JavaScript as is, TypeScript through the tsx loader. */
+function nodeCommand(file: string, flags: readonly string[] = []): [string, string[]] {
+  // BENCH_SERVER_NODE_ARGS adds flags Node refuses in NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run;
+  // given after ours, one of the same name overrides it.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  return [process.execPath, [...nodeArgs, ...(file.endsWith(".js") ? [file] : ["--import", "tsx", file])]];
+  return [process.execPath, [...flags, ...nodeArgs, ...(file.endsWith(".js") ? [file] : ["--import", "tsx", file])]];
 }
 
 /** Starts `command` as a server listening on `port` and waits until its GET /healthz answers 200. */

@@ -60,8 +60,8 @@ function npm(args: string[], env: Record<string, string> = {}) {
   };
 }
 
-/** The environment of the process in `group` running `script` (npm runs it through a shell). */
-function environOf(group: number, script: string): Map<string, string> {
+/** The command line and environment of the process in `group` running `script` (npm runs it through a shell). */
+function processOf(group: number, script: string): { argv: string[]; environ: Map<string, string> } {
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
       // The process group is the fifth field of stat; the second, the command in parentheses, may hold spaces.
@@ -69,7 +69,8 @@ function environOf(group: number, script: string): Map<string, string> {
       const pgrp = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[2]);
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       if (pgrp !== group || !argv[0].endsWith("node") || !argv.some((a) => a.endsWith(script))) continue;
-      return new Map(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
+      return { argv, environ: new Map(environ.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
     } catch {
       // A process that exited meanwhile.
     }
@@ -110,7 +111,10 @@ describe("a fresh clone, without tsx", () => {
       expect(server.output()).toMatch(/dist\/ is missing; compiling it/);
       expect(server.output()).toMatch(/compiled src\/ to dist\//);
       // glibc's threshold for mapping large blocks on their own stays fixed, so a burst's memory goes back (README).
-      expect(environOf(server.group, "dist/main.js").get("MALLOC_MMAP_THRESHOLD_")).toBe("131072");
+      const { argv, environ } = processOf(server.group, "dist/main.js");
+      expect(environ.get("MALLOC_MMAP_THRESHOLD_")).toBe("131072");
+      // A small young generation: short scavenges under a flood (README, "Young generation").
+      expect(argv).toContain("--max-semi-space-size=4");
 
       // The writer thread appends, a reader thread answers the history page.
       const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
