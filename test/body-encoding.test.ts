@@ -1,8 +1,7 @@
-import diagnostics from "node:diagnostics_channel";
-import type { IncomingMessage } from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyPage } from "./support/history-pages.js";
+import { onNextRequest } from "./support/next-request.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "./support/server.js";
 
 const PATH = "/api/v1/tenants/demo/events";
@@ -13,15 +12,7 @@ const PATH = "/api/v1/tenants/demo/events";
  * another read, and another chunk of the body.
  */
 function headParsed(): Promise<void> {
-  return new Promise((resolve) => {
-    const onStart = (message: unknown) => {
-      const { request } = message as { request: IncomingMessage };
-      if (request.url !== PATH) return;
-      diagnostics.unsubscribe("http.server.request.start", onStart);
-      resolve();
-    };
-    diagnostics.subscribe("http.server.request.start", onStart);
-  });
+  return new Promise((resolve) => onNextRequest(PATH, () => resolve()));
 }
 
 /**

@@ -1,8 +1,7 @@
-import diagnostics from "node:diagnostics_channel";
-import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../src/domain/channels/console-routes.js";
 import { walkHistory } from "./support/history-pages.js";
+import { onNextRequest } from "./support/next-request.js";
 import { Probe } from "./support/probe.js";
 import { sessionCookie } from "./support/console.js";
 import { api, startTestServer, type TestServer } from "./support/server.js";
@@ -18,16 +17,7 @@ const DEPTH = 64;
 
 /** Resolves once the server has read the whole body of the next request to `path` (the server runs in this process). */
 function bodyReceived(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    const onStart = (message: unknown) => {
-      const { request } = message as { request: IncomingMessage };
-      if (request.url !== path) return;
-      diagnostics.unsubscribe("http.server.request.start", onStart);
-      // Subscribed before the server's own handler: this listener runs first, in the same turn as the server's.
-      request.once("end", () => resolve());
-    };
-    diagnostics.subscribe("http.server.request.start", onStart);
-  });
+  return new Promise((resolve) => onNextRequest(path, (request) => request.once("end", () => resolve())));
 }
 
 /** `data` nesting `levels` deep: the data object is level 1, each array inside it one more. */

@@ -30,21 +30,29 @@ function log(ids: number[]) {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** A replay over a log of `ids`, published through `head`, with `free` read-ahead slots server-wide. */
+function replay(ids: number[], head: number, free = 4, keepingUp = true) {
+  const l = log(ids);
+  const slots = new ReadAheadSlots(free);
+  const reads = readAhead(l.read, slots, () => keepingUp, () => head);
+  /** Reads the page after `after`, asked for now and answered at once. */
+  const next = (after: number): Promise<LogPage> => {
+    const page = reads.read(after, 10);
+    l.answer(after);
+    return page;
+  };
+  return { l, slots, reads, next };
+}
+
 describe("readAhead", () => {
   it("reads the next page and, where pages are dense, the one after it too, at once", async () => {
-    const l = log(range(1, 100));
-    const slots = new ReadAheadSlots(4);
-    const reads = readAhead(l.read, slots, () => true, () => 100);
-    const first = reads.read(0, 10);
-    l.answer(0);
-    expect((await first).through).toBe(10);
+    const { l, slots, reads, next } = replay(range(1, 100), 100);
+    expect((await next(0)).through).toBe(10);
     // The first page was full and spanned exactly its ten ids: the next two are in flight together.
     expect(l.asked).toEqual([0, 10, 20]);
     expect(slots.free).toBe(2);
 
-    const second = reads.read(10, 10);
-    l.answer(10);
-    expect((await second).through).toBe(20);
+    expect((await next(10)).through).toBe(20);
     // The page started at 20 is kept (the second ended there), and one more is started behind it.
     expect(l.asked).toEqual([0, 10, 20, 30]);
     l.answer(20);
@@ -57,16 +65,10 @@ describe("readAhead", () => {
 
   it("drops a page started where the one before was expected to end, when it ended elsewhere", async () => {
     // Ids 1-20, then a gap to 31: the page after 20 holds 31-40 and ends at 40, not at 30, where the next one was started.
-    const l = log([...range(1, 20), ...range(31, 60)]);
-    const slots = new ReadAheadSlots(4);
-    const reads = readAhead(l.read, slots, () => true, () => 60);
-    const first = reads.read(0, 10);
-    l.answer(0);
-    await first;
+    const { l, slots, reads, next } = replay([...range(1, 20), ...range(31, 60)], 60);
+    await next(0);
     expect(l.asked).toEqual([0, 10, 20]);
-    const second = reads.read(10, 10);
-    l.answer(10);
-    await second;
+    await next(10);
     l.answer(20);
     // The page after 20 ends at 40, not at 30, where the fourth was started: that one is dropped, and 40's read instead.
     const third = reads.read(20, 10);
@@ -82,12 +84,8 @@ describe("readAhead", () => {
   });
 
   it("reads one page ahead where pages are not dense, and none past what is published", async () => {
-    const l = log(range(1, 40).filter((id) => id % 2 === 0));
-    const slots = new ReadAheadSlots(4);
-    const reads = readAhead(l.read, slots, () => true, () => 40);
-    const first = reads.read(0, 10);
-    l.answer(0);
-    expect((await first).through).toBe(20);
+    const { l, slots, reads, next } = replay(range(1, 40).filter((id) => id % 2 === 0), 40);
+    expect((await next(0)).through).toBe(20);
     expect(l.asked).toEqual([0, 20]);
     l.answer(20);
     expect((await reads.read(20, 10)).through).toBe(40);
@@ -97,25 +95,27 @@ describe("readAhead", () => {
   });
 
   it("leaves a free slot for another replay's first page rather than take it for a second", async () => {
-    const l = log(range(1, 100));
-    const slots = new ReadAheadSlots(2);
-    const reads = readAhead(l.read, slots, () => true, () => 100);
-    const first = reads.read(0, 10);
-    l.answer(0);
-    await first;
+    const { l, slots, reads, next } = replay(range(1, 100), 100, 2);
+    await next(0);
     expect(l.asked).toEqual([0, 10]);
     expect(slots.free).toBe(1);
     reads.release();
     expect(slots.free).toBe(2);
   });
 
-  it("reads nothing ahead for a client that does not keep up", async () => {
-    const l = log(range(1, 100));
-    const slots = new ReadAheadSlots(4);
-    const reads = readAhead(l.read, slots, () => false, () => 100);
+  it("starts nothing once let go of while a read was under way (the stream closed meanwhile)", async () => {
+    const { l, slots, reads } = replay(range(1, 100), 100);
     const first = reads.read(0, 10);
+    reads.release();
     l.answer(0);
     await first;
+    expect(l.asked).toEqual([0]);
+    expect(slots.free).toBe(4);
+  });
+
+  it("reads nothing ahead for a client that does not keep up", async () => {
+    const { l, slots, next } = replay(range(1, 100), 100, 4, false);
+    await next(0);
     expect(l.asked).toEqual([0]);
     expect(slots.free).toBe(4);
   });

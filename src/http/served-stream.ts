@@ -107,15 +107,11 @@ export class ServedStream implements Watched, Replayer {
     );
   }
 
-  /**
-   * Live (or closed): the reads and what they read ahead are let go until the stream falls behind again.
-   * Also when the stream closed during a read: `closed` let go of them then, but that read, once back,
-   * may have started the next one, whose slot would otherwise never be given back.
-   */
+  /** Live (or closed): the reads and what they read ahead are let go until the stream falls behind again. */
   #doneReading(reads: ReadAheadReads): void {
-    if (this.#reads === reads && this.sub.state === "catching-up") return;
+    if (this.#reads !== reads || this.sub.state === "catching-up") return;
     reads.release();
-    if (this.#reads === reads) this.#reads = null;
+    this.#reads = null;
   }
 
   #openReads(): ReadAheadReads {

@@ -34,7 +34,7 @@ export interface ReadAheadReads {
   release(): void;
 }
 
-/** Pages one replay may have in flight ahead of the one it sends: as many as the log has reader threads by default. */
+/** Pages one replay may have in flight ahead of the one it sends, where pages are dense: one per reader thread. */
 const DEPTH = 2;
 
 /**
@@ -54,16 +54,18 @@ const DEPTH = 2;
  * thread, each reader 30% busy (bench/README). A speculative page takes a
  * slot only while another stays free for someone else's first.
  */
-export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () => boolean, publishedHead: () => number, depth = DEPTH): ReadAheadReads {
+export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () => boolean, publishedHead: () => number): ReadAheadReads {
   /** Pages in flight, in order, with the count each was asked for; each starts where the one before it ends, or is expected to. */
   const ahead: { after: number; limit: number; page: Promise<LogPage> }[] = [];
-  /** Drops the pages from `from` on: their slots back, and the frames of those read, unused. */
-  const drop = (from = 0) => {
-    for (const a of ahead.splice(from)) {
+  /** Drops every page in flight: their slots back, and the frames of those read, unused. */
+  const drop = () => {
+    for (const a of ahead.splice(0)) {
       a.page.then((p) => "frames" in p && p.release(), () => {});
       slots.give();
     }
   };
+  /** Times the replay let go of its reads: a read under way when it did must not start new ones once back. */
+  let released = 0;
   const start = (after: number, limit: number) => {
     const page = read(after, limit);
     // A page read ahead may never be used (the client goes away): its failure must not go unhandled.
@@ -71,7 +73,10 @@ export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () 
     ahead.push({ after, limit, page });
   };
   return {
-    release: () => drop(),
+    release: () => {
+      released++;
+      drop();
+    },
     read: async (after, limit) => {
       let next: Promise<LogPage>;
       // A page read ahead was asked for with the count of its time (a replay's first pages are smaller).
@@ -85,13 +90,16 @@ export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () 
         drop();
         next = read(after, limit);
       }
+      const since = released;
       const page = await next;
+      // Let go of meanwhile (the stream closed, or reads from memory instead): nothing more is read ahead.
+      if (released !== since) return page;
       // The page after this one was started where this one was expected to end: kept only if it did.
       if (ahead.length > 0 && ahead[0].after !== page.through) drop();
       const count = "frames" in page ? page.ids.length : page.events.length;
       const dense = count === asked && page.through - after === count;
       const head = publishedHead();
-      while (ahead.length < (dense ? depth : 1) && keepingUp()) {
+      while (ahead.length < (dense ? DEPTH : 1) && keepingUp()) {
         const last = ahead[ahead.length - 1];
         const from = last === undefined ? page.through : last.after + last.limit;
         // A page that stops short of what is published means more to read.

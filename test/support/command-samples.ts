@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { z } from "zod";
 import type { TypeSpec } from "../../src/domain/domain.js";
 import { createDomains } from "../../src/domain/index.js";
 import { topicOf } from "../../src/domain/registry.js";
 import { createLogger } from "../../src/logger.js";
-import { openDb } from "../../src/store/db.js";
-import { SqliteEventLog } from "../../src/store/sqlite-event-log.js";
 import { publish } from "./server.js";
-import { TurnBudget } from "../../src/turn-budget.js";
+import { openSqliteLog } from "./sqlite-log.js";
 
 /**
  * Raw command events of whatever command types the domains register, for
@@ -29,13 +24,9 @@ export interface CommandType {
 
 /** The command types the server registers (read from the same registry, built over a scratch database). */
 export async function registeredCommandTypes(): Promise<CommandType[]> {
-  const dir = mkdtempSync(join(tmpdir(), "switchboard-commands-"));
-  const path = join(dir, "catalog.db");
-  const db = openDb(path);
-  const logger = createLogger("silent");
-  const log = await SqliteEventLog.open(db.$client, { path, durability: "normal", retention: { maxAgeMs: 0, maxEvents: 0, intervalMs: 60_000 }, readers: 1, logger, turn: new TurnBudget() });
+  const { log, db, dispose } = await openSqliteLog([], 1);
   try {
-    const domains = createDomains({ db, log, logger, commandTimeoutMs: 60_000 });
+    const domains = createDomains({ db, log, logger: createLogger("silent"), commandTimeoutMs: 60_000 });
     domains.stop();
     const specs = new Map<string, TypeSpec>(domains.list.flatMap((d) => Object.entries(d.types)));
     return domains.commandTypes().map((type) => ({
@@ -46,9 +37,7 @@ export async function registeredCommandTypes(): Promise<CommandType[]> {
         .map(([t, s]) => ({ type: t, spec: s })),
     }));
   } finally {
-    await log.stop();
-    db.$client.close();
-    rmSync(dir, { recursive: true, force: true });
+    await dispose();
   }
 }
 

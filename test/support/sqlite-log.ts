@@ -3,13 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliOn } from "../../src/cli.js";
 import { createLogger } from "../../src/logger.js";
-import { openDb } from "../../src/store/db.js";
+import { openDb, type Db } from "../../src/store/db.js";
 import { SqliteEventLog } from "../../src/store/sqlite-event-log.js";
 import { TurnBudget } from "../../src/turn-budget.js";
 
 /** A SQLite log of its own (real file, real migrations, its threads), without a server: for tests of the log itself. */
 export interface OwnSqliteLog {
   log: SqliteEventLog;
+  /** The main thread's connection to the same file, as a server's stores use it. */
+  db: Db;
   dispose(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function openSqliteLog(tenants: string[], readers = 2): Promise<Own
   });
   return {
     log,
+    db,
     async dispose() {
       log.close();
       await log.stop();
