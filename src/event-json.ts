@@ -8,11 +8,14 @@ export function eventJson(e: StoredEvent): string {
   return `{"id":${e.id},"tenant":"${e.tenant}","type":"${e.type}","subject":${e.subject === null ? "null" : JSON.stringify(e.subject)},"data":${e.data},"ts":"${isoTime(e.ts)}"}`;
 }
 
-// Events committed together share their ts, and replay reads them in order:
-// remembering the last conversion saves most of the Date work on that path.
+/**
+ * An event's ts as JSON shows it. Events committed together share their ts,
+ * and replay reads them in order: remembering the last conversion saves most
+ * of the Date work on that path.
+ */
 let lastTs = Number.NaN;
 let lastIso = "";
-function isoTime(ts: number): string {
+export function isoTime(ts: number): string {
   if (ts !== lastTs) {
     lastTs = ts;
     lastIso = new Date(ts).toISOString();

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NewEvent, StoredEvent } from "../src/event.js";
+import { finishJsonFrame, jsonFrame } from "../src/hub/json-frame.js";
 import { parseTypes } from "../src/hub/type-filter.js";
 import { openDb } from "../src/store/db.js";
 import type { ReadQuery } from "../src/store/event-log.js";
@@ -186,6 +187,41 @@ describe("history reads through indexes", () => {
       }
     }
     expect(nonEmpty).toBeGreaterThan(100);
+  });
+
+  it("reads replay frames, SQLite-built, byte for byte as live streams frame the same events", async () => {
+    const random = seeded(4);
+    await fill(300, random);
+    // Subjects and data JSON escapes and UTF-8 must come out of SQLite as JSON.stringify and the hub write them.
+    const odd = ['say "hi"', "back\\slash", "naïve/ünïcode", "emoji 🛰️ 中文", "<tag>&amp;", "'quote'", "\u2028sep"];
+    await append(
+      "acme",
+      odd.map((subject, i) => ({ type: "call.started", subject, data: JSON.stringify({ i, text: subject, nested: { a: [1, "é"] } }), key: null })),
+    );
+    const head = headOf(sqlite);
+    const queries: Omit<ReadQuery, "after">[] = [
+      { tenant: "acme", types: [], limit: 37 },
+      { tenant: null, types: [], limit: 100 },
+      { tenant: "acme", types: parseTypes("call.*,agent.status"), limit: 11 },
+      { tenant: "beta", types: [], subject: "c-1", limit: 5 },
+      { tenant: "acme", types: parseTypes("call.*"), subject: 'say "hi"', limit: 5 },
+      // A scan (types beyond what the merge takes): frames are read by id.
+      { tenant: "gamma", types: parseTypes("*.*"), limit: 9 },
+    ];
+    const reader = new EventReader(sqlite, { maxRanges: 2, scanRows: 13 });
+    let frames = 0;
+    for (const q of queries) {
+      for (let after = 0; after < head; ) {
+        const page = reader.read({ ...q, after }, head);
+        const framed = reader.readFrames({ ...q, after }, head);
+        expect(framed.through, JSON.stringify({ ...q, after })).toBe(page.through);
+        expect(framed.rows.map(([id]) => id)).toEqual(page.events.map((e) => e.id));
+        expect(framed.rows.map(([, ts, start]) => finishJsonFrame(start, ts))).toEqual(page.events.map(jsonFrame));
+        frames += framed.rows.length;
+        after = page.through;
+      }
+    }
+    expect(frames).toBeGreaterThan(300);
   });
 
   it("leaves events above the given head to the next read", async () => {

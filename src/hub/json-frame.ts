@@ -1,5 +1,5 @@
 import type { StoredEvent } from "../event.js";
-import { eventJson } from "../event-json.js";
+import { eventJson, isoTime } from "../event-json.js";
 
 /**
  * The SSE frame of an event on JSON streams. Built directly rather than
@@ -9,4 +9,13 @@ import { eventJson } from "../event-json.js";
  */
 export function jsonFrame(e: StoredEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${eventJson(e)}\n\n`;
+}
+
+/**
+ * jsonFrame, from the frame's start as SQLite builds it for a replay (every
+ * byte up to the ts's ISO text; see FRAME_COLUMNS in store/event-reads.ts)
+ * and the event's ts.
+ */
+export function finishJsonFrame(start: string, ts: number): string {
+  return `${start}${isoTime(ts)}"}\n\n`;
 }

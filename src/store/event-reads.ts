@@ -8,6 +8,21 @@ export type { ReadLimits } from "./read-plan.js";
 /** An event's columns, in the order of a raw row (better-sqlite3's `raw` mode: arrays, not objects, a third cheaper to read). */
 const COLUMNS = "id, tenant, type, subject, data, key, ts";
 const SCAN_COLUMNS = "id, type, subject";
+/**
+ * An event's JSON stream frame as SQLite builds it: the id, the ts, and the
+ * frame up to the ts's ISO text, which finishJsonFrame (hub/json-frame.ts)
+ * adds. The same bytes as jsonFrame (test/event-reads.test.ts): a subject has
+ * no control character and no lone surrogate (event.ts), so json_quote
+ * escapes it as JSON.stringify does. A replay's reader gets one string per
+ * event instead of five, and no frame is assembled in JavaScript: about a
+ * third of the reader's time per event (bench/README).
+ */
+const FRAME_COLUMNS = `id, ts, printf('id: %d
+event: %s
+data: {"id":%d,"tenant":"%s","type":"%s","subject":%s,"data":%s,"ts":"', id, type, id, tenant, type, json_quote(subject), data)`;
+
+/** A row of FRAME_COLUMNS. */
+export type FrameRow = [id: number, ts: number, start: string];
 
 /**
  * History reads on SQLite (the events API, stream catch-up, the console's
@@ -16,21 +31,13 @@ const SCAN_COLUMNS = "id, type, subject";
  * the filter. SQLite runs a merge of type ranges (a UNION ALL under one
  * ORDER BY) as a lazy k-way merge that stops at the page's limit.
  *
- * It needs only a connection: the reader threads' own. Indexes are named
- * (INDEXED BY) so the plan never depends on the planner's statistics:
- * without them it prefers the tenant's whole range for a type filter.
+ * It needs only a connection: the reader threads' own.
  */
 export class EventReader {
   readonly #db: Database.Database;
   readonly #limits: ReadLimits;
-  readonly #merges = new Map<string, Database.Statement>();
-  readonly #all: Database.Statement;
-  readonly #tenant: Database.Statement;
-  readonly #subject: Database.Statement;
-  readonly #allScan: Database.Statement;
-  readonly #tenantScan: Database.Statement;
-  readonly #subjectScan: Database.Statement;
-  readonly #byIds: Database.Statement;
+  /** Statements by their SQL, prepared on first use. */
+  readonly #prepared = new Map<string, Database.Statement>();
   readonly #typeExists: Database.Statement;
   readonly #typesInRange: Database.Statement;
   readonly #allTypes: Database.Statement;
@@ -38,16 +45,6 @@ export class EventReader {
   constructor(db: Database.Database, limits: Partial<ReadLimits> = {}) {
     this.#db = db;
     this.#limits = { ...READ_LIMITS, ...limits };
-    const page = "id > @after ORDER BY id LIMIT @limit";
-    const byTenant = "events INDEXED BY events_tenant_id_idx WHERE tenant = @tenant AND";
-    const bySubject = "events INDEXED BY events_tenant_subject_id_idx WHERE tenant = @tenant AND subject = @subject AND";
-    this.#all = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${page}`).raw(true);
-    this.#tenant = db.prepare(`SELECT ${COLUMNS} FROM ${byTenant} ${page}`).raw(true);
-    this.#subject = db.prepare(`SELECT ${COLUMNS} FROM ${bySubject} ${page}`).raw(true);
-    this.#allScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM events WHERE ${page}`);
-    this.#tenantScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM ${byTenant} ${page}`);
-    this.#subjectScan = db.prepare(`SELECT ${SCAN_COLUMNS} FROM ${bySubject} ${page}`);
-    this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw(true);
     this.#typeExists = db.prepare("SELECT type FROM event_type_counts WHERE tenant = ? AND type = ?").pluck();
     this.#typesInRange = db.prepare("SELECT type FROM event_type_counts WHERE tenant = ? AND type >= ? AND type < ? LIMIT ?").pluck();
     this.#allTypes = db.prepare("SELECT tenant, type FROM event_type_counts LIMIT ?");
@@ -60,13 +57,13 @@ export class EventReader {
    * next read, so `through` never passes `head`.
    */
   read(q: ReadQuery, head: number): ReadPage {
-    const { rows, through } = this.#rows(q, head);
+    const { rows, through } = this.#rows<EventRow>(q, head, COLUMNS);
     return { events: rows.map(([id, tenant, type, subject, data, key, ts]) => ({ id, tenant, type, subject, data, key, ts })), through };
   }
 
   /** `read`, with the page's events as columns: what a reader thread sends back, built without an object per event. */
   readColumns(q: ReadQuery, head: number): { events: StoredEventColumns; through: number } {
-    const { rows, through } = this.#rows(q, head);
+    const { rows, through } = this.#rows<EventRow>(q, head, COLUMNS);
     const n = rows.length;
     const events: StoredEventColumns = {
       ids: new Array(n),
@@ -90,37 +87,42 @@ export class EventReader {
     return { events, through };
   }
 
-  #rows(q: ReadQuery, head: number): { rows: EventRow[]; through: number } {
+  /** `read`, each event as the start of its JSON stream frame (see FRAME_COLUMNS): a replay's page. */
+  readFrames(q: ReadQuery, head: number): { rows: FrameRow[]; through: number } {
+    return this.#rows<FrameRow>(q, head, FRAME_COLUMNS);
+  }
+
+  #rows<R extends EventRow | FrameRow>(q: ReadQuery, head: number, columns: string): { rows: R[]; through: number } {
     const plan = planRead(q, this.#summary, this.#limits);
     if (plan.kind === "none") return { rows: [], through: head };
-    const [stmt, params] = this.#statement(plan.range, plan.kind === "exact" ? COLUMNS : SCAN_COLUMNS);
-    if (plan.kind === "exact") return finishPage(stmt.all({ ...params, after: q.after, limit: q.limit }) as EventRow[], q, head);
+    const [stmt, params] = this.#statement(plan.range, plan.kind === "exact" ? columns : SCAN_COLUMNS);
+    if (plan.kind === "exact") return finishPage(stmt.all({ ...params, after: q.after, limit: q.limit }) as R[], q, head);
     const scanRows = this.#limits.scanRows;
     const scanned = stmt.all({ ...params, after: q.after, limit: scanRows }) as ScanRow[];
     const ids = keptIds(plan, scanned, q.limit);
-    const rows = ids.length === 0 ? [] : (this.#byIds.all(JSON.stringify(ids)) as EventRow[]);
+    const rows = ids.length === 0 ? [] : (this.#byIds(columns).all(JSON.stringify(ids)) as R[]);
     return finishPage(rows, q, head, { ids, scanned, scanRows });
   }
 
-  /** The statement reading a range, whole events or the columns a scan filters on, and its parameters. */
+  /** The statement reading the events of a scan's page (their ids, as a JSON array) by id. */
+  #byIds(columns: string): Database.Statement {
+    const sql = `SELECT ${columns} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`;
+    let stmt = this.#prepared.get(sql);
+    if (!stmt) this.#prepared.set(sql, (stmt = this.#db.prepare(sql).raw(true)));
+    return stmt;
+  }
+
+  /** The statement reading a range, whole events (or their frames) or the columns a scan filters on, and its parameters. */
   #statement(range: Range, columns: string): [Database.Statement, Record<string, unknown>] {
-    const whole = columns === COLUMNS;
-    switch (range.kind) {
-      case "all":
-        return [whole ? this.#all : this.#allScan, {}];
-      case "tenant":
-        return [whole ? this.#tenant : this.#tenantScan, { tenant: range.tenant }];
-      case "subject":
-        return [whole ? this.#subject : this.#subjectScan, { tenant: range.tenant, subject: range.subject }];
-      case "types": {
-        const params: Record<string, unknown> = {};
-        range.ranges.forEach((r, i) => {
-          params[`t${i}`] = r.tenant;
-          params[`y${i}`] = r.type;
-        });
-        return [this.#merge(columns, range.ranges.length), params];
-      }
+    const [sql, params] = rangeQuery(range, columns);
+    let stmt = this.#prepared.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      // Whole events and frames come as raw rows; scans read a few named columns.
+      if (columns !== SCAN_COLUMNS) stmt.raw(true);
+      this.#prepared.set(sql, stmt);
     }
+    return [stmt, params];
   }
 
   /** The type summary as plans ask it, from event_type_counts. */
@@ -129,21 +131,36 @@ export class EventReader {
     typesIn: (tenant, from, to, limit) => this.#typesInRange.all(tenant, from, to, limit) as string[],
     all: (limit) => this.#allTypes.all(limit) as TypeRange[],
   };
+}
 
-  /** The merge of `count` type ranges by id: one SELECT per range under one ORDER BY, which SQLite runs as a lazy merge. */
-  #merge(columns: string, count: number): Database.Statement {
-    const id = `${columns}|${count}`;
-    let stmt = this.#merges.get(id);
-    if (!stmt) {
-      const arms = Array.from(
-        { length: count },
+/**
+ * The SQL reading `columns` of a range's next page, and its parameters.
+ * Indexes are named (INDEXED BY) so the plan never depends on the planner's
+ * statistics: without them it prefers the tenant's whole range for a type
+ * filter.
+ */
+function rangeQuery(range: Range, columns: string): [string, Record<string, unknown>] {
+  const page = "id > @after ORDER BY id LIMIT @limit";
+  switch (range.kind) {
+    case "all":
+      return [`SELECT ${columns} FROM events WHERE ${page}`, {}];
+    case "tenant":
+      return [`SELECT ${columns} FROM events INDEXED BY events_tenant_id_idx WHERE tenant = @tenant AND ${page}`, { tenant: range.tenant }];
+    case "subject": {
+      const sql = `SELECT ${columns} FROM events INDEXED BY events_tenant_subject_id_idx WHERE tenant = @tenant AND subject = @subject AND ${page}`;
+      return [sql, { tenant: range.tenant, subject: range.subject }];
+    }
+    case "types": {
+      const params: Record<string, unknown> = {};
+      range.ranges.forEach((r, i) => {
+        params[`t${i}`] = r.tenant;
+        params[`y${i}`] = r.type;
+      });
+      // The merge of the type ranges by id: one SELECT per range under one ORDER BY, which SQLite runs as a lazy merge.
+      const arms = range.ranges.map(
         (_, i) => `SELECT ${columns} FROM events INDEXED BY events_tenant_type_id_idx WHERE tenant = @t${i} AND type = @y${i} AND id > @after`,
       );
-      stmt = this.#db.prepare(`${arms.join(" UNION ALL ")} ORDER BY id LIMIT @limit`);
-      // Whole events come as raw rows, like every statement that reads them; scans read a few named columns.
-      if (columns === COLUMNS) stmt.raw(true);
-      this.#merges.set(id, stmt);
+      return [`${arms.join(" UNION ALL ")} ORDER BY id LIMIT @limit`, params];
     }
-    return stmt;
   }
 }

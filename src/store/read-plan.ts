@@ -146,12 +146,12 @@ export function keptIds(plan: Extract<Plan, { kind: "scan" }>, scanned: readonly
  * saw. Never past `head`: events above it (committed, not yet announced) are
  * the next read's, and rows beyond it are dropped.
  */
-export function finishPage(
-  rows: EventRow[],
+export function finishPage<R extends readonly [number, ...unknown[]]>(
+  rows: R[],
   q: ReadQuery,
   head: number,
   scan?: { ids: readonly number[]; scanned: readonly ScanRow[]; scanRows: number },
-): { rows: EventRow[]; through: number } {
+): { rows: R[]; through: number } {
   let through: number;
   if (!scan) through = rows.length === q.limit ? rows[rows.length - 1][0] : head;
   else if (scan.ids.length === q.limit) through = scan.ids[scan.ids.length - 1];

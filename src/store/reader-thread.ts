@@ -10,11 +10,10 @@
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { jsonFrame } from "../hub/json-frame.js";
+import { finishJsonFrame } from "../hub/json-frame.js";
 import { fullCollector } from "../memory.js";
-import type { StoredEventColumns } from "./event-columns.js";
 import type { ReadQuery } from "./event-log.js";
-import { EventReader } from "./event-reads.js";
+import { EventReader, type FrameRow } from "./event-reads.js";
 import type { FromReader, ReaderOptions, ToReader } from "./reader-protocol.js";
 
 const port = parentPort!;
@@ -37,13 +36,12 @@ sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
 const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
 const prunedOf = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
-// A deferred transaction: its first read (the head) fixes the snapshot every later read in it sees,
+// Deferred transactions: the first read (the head) fixes the snapshot every later read in it sees,
 // the tenant's pruned mark included, so the mark and the page agree.
-const snapshotRead = sqlite.transaction((query: ReadQuery) => {
-  const page = reader.readColumns(query, (headOf.get() as number | undefined) ?? 0);
-  const prunedThrough = query.tenant === null ? undefined : ((prunedOf.get(query.tenant) as number | undefined) ?? 0);
-  return { ...page, prunedThrough };
-});
+const prunedMark = (query: ReadQuery) => (query.tenant === null ? undefined : ((prunedOf.get(query.tenant) as number | undefined) ?? 0));
+const head = () => (headOf.get() as number | undefined) ?? 0;
+const snapshotRead = sqlite.transaction((query: ReadQuery) => ({ ...reader.readColumns(query, head()), prunedThrough: prunedMark(query) }));
+const snapshotFrames = sqlite.transaction((query: ReadQuery) => ({ ...reader.readFrames(query, head()), prunedThrough: prunedMark(query) }));
 
 const collect = fullCollector();
 
@@ -69,8 +67,8 @@ port.on("message", (message: ToReader) => {
     }
   } else if (message.op === "frames") {
     try {
-      const page = snapshotRead(message.query);
-      const { slot, length, bytes, ends, ids, through } = encodeFrames(page.events, page.through, message.slot);
+      const page = snapshotFrames(message.query);
+      const { slot, length, bytes, ends, ids, through } = encodeFrames(page.rows, page.through, message.slot);
       const { prunedThrough } = page;
       port.postMessage({ op: "frames", id: message.id, slot, length, bytes, ends, ids, through, prunedThrough } satisfies FromReader, bytes ? [bytes.buffer] : []);
     } catch (err) {
@@ -89,27 +87,21 @@ port.on("message", (message: ToReader) => {
  * the first does not fit, or no slot was free, in one buffer of its own
  * (never Buffer's shared pool: it is transferred).
  */
-function encodeFrames(columns: StoredEventColumns, pageThrough: number, slot: number) {
-  const n = columns.ids.length;
+function encodeFrames(rows: readonly FrameRow[], pageThrough: number, slot: number) {
+  const n = rows.length;
   const texts: string[] = [];
   const ends: number[] = [];
+  const ids: number[] = [];
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const text = jsonFrame({
-      id: columns.ids[i],
-      tenant: columns.tenants[i],
-      type: columns.types[i],
-      subject: columns.subjects[i],
-      data: columns.data[i],
-      key: columns.keys[i],
-      ts: columns.ts[i],
-    });
+    const [id, ts, start] = rows[i];
+    const text = finishJsonFrame(start, ts);
     const end = total + Buffer.byteLength(text);
     if (slot >= 0 && end > options.slotBytes && i > 0) break;
     texts.push(text);
     ends.push((total = end));
+    ids.push(id);
   }
-  const ids = columns.ids.slice(0, texts.length);
   const through = texts.length < n ? ids[ids.length - 1] : pageThrough;
   const inSlot = slot >= 0 && total <= options.slotBytes;
   const bytes = inSlot ? null : new Uint8Array(total);
