@@ -35,6 +35,11 @@ const db = openDb(options.path, { durability: options.durability, migrate: false
 // under a steady flow of appends one may never find it all copied at once, and the WAL is started over only
 // then: past WAL_BACKSTOP_PAGES the writer's commits finish the copy themselves (only the last frames are left).
 if (options.checkpointedElsewhere) db.$client.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+// A statement that writes many rows (RowInserts), and each request's savepoint, keep the pages they change
+// in a statement journal, so that they can be undone alone. SQLite spills that journal to a temporary file past
+// 64 KiB: a fifth of the writer's time in an NDJSON ingest was those writes, and the kernel's. In memory it
+// holds what one group changes at most (MAX_GROUP_BYTES of events and their indexes' pages).
+db.$client.pragma("temp_store = MEMORY");
 const project = createProjector();
 const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
 const writer = new SqliteWriter(db.$client, hooks, { plain: isPlainType });
