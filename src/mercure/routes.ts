@@ -81,9 +81,11 @@ export function mercureRoutes(deps: MercureDeps) {
  */
 export function discoveryLink() {
   return createMiddleware<AppEnv>(async function mercureLink(c, next) {
+    // Only GETs are resources; a publish goes by without another await (it is the hottest route).
+    if (c.req.method !== "GET") return next();
     await next();
     const tenant = c.req.param("tenant");
-    if (tenant === undefined || c.req.method !== "GET" || !c.res.headers.get("content-type")?.startsWith("application/json")) return;
+    if (tenant === undefined || !c.res.headers.get("content-type")?.startsWith("application/json")) return;
     // The hub's own answers (the subscriptions API) name it already, with their cursor.
     if (c.res.headers.has("link")) return;
     c.res.headers.append("Link", `<${new URL(tenantHubPath(tenant), c.req.url)}>; rel="mercure"`);
