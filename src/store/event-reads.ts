@@ -106,23 +106,25 @@ export class EventReader {
 
   /** The statement reading the events of a scan's page (their ids, as a JSON array) by id. */
   #byIds(columns: string): Database.Statement {
-    const sql = `SELECT ${columns} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`;
-    let stmt = this.#prepared.get(sql);
-    if (!stmt) this.#prepared.set(sql, (stmt = this.#db.prepare(sql).raw(true)));
-    return stmt;
+    return this.#prepare(`SELECT ${columns} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`, true);
   }
 
   /** The statement reading a range, whole events (or their frames) or the columns a scan filters on, and its parameters. */
   #statement(range: Range, columns: string): [Database.Statement, Record<string, unknown>] {
     const [sql, params] = rangeQuery(range, columns);
+    // Whole events and frames come as raw rows; scans read a few named columns.
+    return [this.#prepare(sql, columns !== SCAN_COLUMNS), params];
+  }
+
+  /** The statement of `sql`, prepared on its first use. */
+  #prepare(sql: string, raw: boolean): Database.Statement {
     let stmt = this.#prepared.get(sql);
     if (!stmt) {
       stmt = this.#db.prepare(sql);
-      // Whole events and frames come as raw rows; scans read a few named columns.
-      if (columns !== SCAN_COLUMNS) stmt.raw(true);
+      if (raw) stmt.raw(true);
       this.#prepared.set(sql, stmt);
     }
-    return [stmt, params];
+    return stmt;
   }
 
   /** The type summary as plans ask it, from event_type_counts. */

@@ -37,8 +37,8 @@ const db = openDb(options.path, { durability: options.durability, migrate: false
 if (options.checkpointedElsewhere) db.$client.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
 // A statement that writes many rows (RowInserts), and each request's savepoint, keep the pages they change
 // in a statement journal, so that they can be undone alone. SQLite spills that journal to a temporary file past
-// 64 KiB: a fifth of the writer's time in an NDJSON ingest was those writes, and the kernel's. In memory it
-// holds what one group changes at most (MAX_GROUP_BYTES of events and their indexes' pages).
+// 64 KiB: those writes were a fifth of this thread's time in an NDJSON ingest (perf). In memory, it holds at
+// most the pages one commit group changes.
 db.$client.pragma("temp_store = MEMORY");
 const project = createProjector();
 const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
