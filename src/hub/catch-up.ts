@@ -12,6 +12,9 @@ import type { Subscriber } from "./subscriber.js";
 export type LogPage = { events: StoredEvent[]; through: number; prunedThrough?: number } | FramesPage;
 export type ReadAfter = (after: number, limit: number) => Promise<LogPage>;
 
+/** How many events a page holds, as events or as frames. */
+export const eventsIn = (page: LogPage): number => ("frames" in page ? page.ids.length : page.events.length);
+
 /** A replay's reads from the log; `release` drops whatever it read ahead (see read-ahead.ts). */
 export interface LogReads {
   read: ReadAfter;
@@ -155,7 +158,7 @@ export async function catchUp(
           : options.encodeBatch
             ? encodeBatchPage(page.events, page.through, options.encodeBatch)
             : encodePage(page.events, page.through, selector.encode, pageBytes);
-      const read = "frames" in page ? page.ids.length : page.events.length;
+      const read = eventsIn(page);
       if (bytes > need) {
         // A page passes its bound by its last event. Never wait for more room while holding some
         // (replays waiting on each other would deadlock): give it back, and read again asking for enough.

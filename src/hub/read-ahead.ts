@@ -1,4 +1,4 @@
-import type { LogPage, ReadAfter } from "./catch-up.js";
+import { eventsIn, type LogPage, type ReadAfter } from "./catch-up.js";
 
 /**
  * How many pages replays may hold read ahead at once, server-wide. A page
@@ -96,7 +96,7 @@ export function readAhead(read: ReadAfter, slots: ReadAheadSlots, keepingUp: () 
       if (released !== since) return page;
       // The page after this one was started where this one was expected to end: kept only if it did.
       if (ahead.length > 0 && ahead[0].after !== page.through) drop();
-      const count = "frames" in page ? page.ids.length : page.events.length;
+      const count = eventsIn(page);
       const dense = count === asked && page.through - after === count;
       const head = publishedHead();
       while (ahead.length < (dense ? DEPTH : 1) && keepingUp()) {

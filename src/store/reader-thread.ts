@@ -36,12 +36,19 @@ sqlite.pragma("busy_timeout = 5000");
 const reader = new EventReader(sqlite);
 const headOf = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
 const prunedOf = sqlite.prepare("SELECT pruned_through FROM tenants WHERE slug = ?").pluck();
-// Deferred transactions: the first read (the head) fixes the snapshot every later read in it sees,
-// the tenant's pruned mark included, so the mark and the page agree.
-const prunedMark = (query: ReadQuery) => (query.tenant === null ? undefined : ((prunedOf.get(query.tenant) as number | undefined) ?? 0));
-const head = () => (headOf.get() as number | undefined) ?? 0;
-const snapshotRead = sqlite.transaction((query: ReadQuery) => ({ ...reader.readColumns(query, head()), prunedThrough: prunedMark(query) }));
-const snapshotFrames = sqlite.transaction((query: ReadQuery) => ({ ...reader.readFrames(query, head()), prunedThrough: prunedMark(query) }));
+/**
+ * `read` in a deferred transaction: its first read (the head) fixes the snapshot every later read in it
+ * sees, the tenant's pruned mark included, so the mark and the page agree.
+ */
+function inSnapshot<P extends object>(read: (query: ReadQuery, head: number) => P) {
+  return sqlite.transaction((query: ReadQuery) => {
+    const page = read(query, (headOf.get() as number | undefined) ?? 0);
+    const prunedThrough = query.tenant === null ? undefined : ((prunedOf.get(query.tenant) as number | undefined) ?? 0);
+    return { ...page, prunedThrough };
+  });
+}
+const snapshotRead = inSnapshot((query, head) => reader.readColumns(query, head));
+const snapshotFrames = inSnapshot((query, head) => reader.readFrames(query, head));
 
 const collect = fullCollector();
 
