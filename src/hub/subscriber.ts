@@ -101,6 +101,11 @@ export class Subscriber implements Holder {
     return this.group.selector;
   }
 
+  /** Bytes of live frames queued for the next flush. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
   /** Queues a live frame; returns true when this subscriber just became dirty and needs a flush. */
   enqueue(frame: EncodedFrame, id: number): boolean {
     if (this.state !== "live" || id <= this.cursor) return false;
@@ -129,15 +134,17 @@ export class Subscriber implements Holder {
     setImmediate(() => this.replayer.catchUp());
   }
 
-  /** Writes everything queued, in one gathered write. */
-  flush(): void {
-    if (this.#pending.length === 0 || this.state === "closed") return;
+  /** Writes everything queued, in one gathered write; returns how many bytes that was. */
+  flush(): number {
+    if (this.#pending.length === 0 || this.state === "closed") return 0;
     const chunks = this.#pending;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.wrote = true;
     this.sink.write(chunks, this.#written);
     this.#sample();
+    return bytes;
   }
 
   /**
