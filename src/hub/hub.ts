@@ -95,14 +95,6 @@ export interface HubStats {
 
 export class TooManyStreams extends Error {}
 
-/** `dirty` with the streams holding at most SMALL_QUEUE_BYTES first, each part in its order; itself when all are small. */
-function smallQueuesFirst(dirty: Subscriber[]): Subscriber[] {
-  let large = 0;
-  for (const sub of dirty) if (sub.pendingBytes > SMALL_QUEUE_BYTES) large++;
-  if (large === 0 || large === dirty.length) return dirty;
-  return [...dirty.filter((sub) => sub.pendingBytes <= SMALL_QUEUE_BYTES), ...dirty.filter((sub) => sub.pendingBytes > SMALL_QUEUE_BYTES)];
-}
-
 const ALL = "*";
 /** Writes, or bytes written, between two looks at the clock (see #flush). */
 const FLUSH_CHECK_EVERY = 16;
@@ -113,6 +105,14 @@ const HEARTBEAT = new EncodedFrame(Buffer.from(encodeComment("keep-alive")));
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 const DEFAULT_RECENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_RECENT_MAX_AGE_MS = 10_000;
+
+/** `dirty` with the streams holding at most SMALL_QUEUE_BYTES first, each part in its order; itself when all are small. */
+function smallQueuesFirst(dirty: Subscriber[]): Subscriber[] {
+  let large = 0;
+  for (const sub of dirty) if (sub.pendingBytes > SMALL_QUEUE_BYTES) large++;
+  if (large === 0 || large === dirty.length) return dirty;
+  return [...dirty.filter((sub) => sub.pendingBytes <= SMALL_QUEUE_BYTES), ...dirty.filter((sub) => sub.pendingBytes > SMALL_QUEUE_BYTES)];
+}
 
 /**
  * The fan-out: live subscribers grouped by tenant and selector. `publish`
