@@ -22,6 +22,8 @@ import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 
 /** 16 MB of WAL (4 KB pages); SQLite's default is 1,000 pages. */
 const WAL_BACKSTOP_PAGES = 4_000;
+/** The writer's page cache, in KiB: SQLite's own default (better-sqlite3 builds it with 16 MB). */
+const CACHE_KIB = 2_048;
 
 const port = parentPort!;
 const collect = fullCollector();
@@ -40,6 +42,11 @@ if (options.checkpointedElsewhere) db.$client.pragma(`wal_autocheckpoint = ${WAL
 // 64 KiB: those writes were a fifth of this thread's time in an NDJSON ingest (perf). In memory, it holds at
 // most the pages one commit group changes.
 db.$client.pragma("temp_store = MEMORY");
+// The writer appends: what it reads again is the right edges of the tables and indexes and what a group's
+// projections touch, which 2 MB holds. With 16 MB, a burst of large events left the cache full of their pages
+// for good (and glibc keeps them in this thread's heap even once SQLite frees them): after 20 MB of 60 KB events
+// to stalled streams the server settled about 10 MiB higher. Ingest did not lose beyond its spread (bench/README).
+db.$client.pragma(`cache_size = -${CACHE_KIB}`);
 const project = createProjector();
 const hooks = [(event: Parameters<typeof project>[1], index: number, request: AppendRequest) => project(db, event, index, request)];
 const writer = new SqliteWriter(db.$client, hooks, { plain: isPlainType });
