@@ -23,7 +23,7 @@ import type { FromWriter, ToWriter, WriterOptions } from "./writer-protocol.js";
 /** 16 MB of WAL (4 KB pages); SQLite's default is 1,000 pages. */
 const WAL_BACKSTOP_PAGES = 4_000;
 /** The writer's page cache, in KiB: SQLite's own default (better-sqlite3 builds it with 16 MB). */
-const CACHE_KIB = 2_048;
+const CACHE_KIB = 2_000;
 
 const port = parentPort!;
 const collect = fullCollector();
