@@ -2,6 +2,7 @@ import type { StoredEvent } from "../event.js";
 import { QueueBudget } from "./queue-budget.js";
 import { ReadAheadSlots } from "./read-ahead.js";
 import { TurnBudget } from "../turn-budget.js";
+import { FrameJoins } from "./frame-joins.js";
 import { MemoryRelease } from "./memory-release.js";
 import { RecentEvents, type PublishedEvent } from "./recent-events.js";
 import { ReplayScheduler } from "./replay-scheduler.js";
@@ -276,10 +277,11 @@ export class Hub implements SubscriberOwner {
     // (each stream's frames keep their order whatever the order of streams).
     const dirty = smallQueuesFirst(this.#dirty);
     this.#dirty = [];
+    const joins = new FrameJoins();
     let i = 0;
     let bytes = 0;
     while (i < dirty.length) {
-      bytes += dirty[i++].flush();
+      bytes += dirty[i++].flush(joins);
       if (i % FLUSH_CHECK_EVERY === 0 || bytes >= FLUSH_CHECK_BYTES) {
         bytes = 0;
         if (!this.turn.hasTime()) break;

@@ -1,3 +1,4 @@
+import { JOIN_MAX_BYTES, type FrameJoins } from "./frame-joins.js";
 import type { Group, Selector } from "./hub.js";
 import type { Holder, QueueBudget } from "./queue-budget.js";
 import { chunkHead, CRLF, httpChunk } from "./sse-frame.js";
@@ -134,15 +135,20 @@ export class Subscriber implements Holder {
     setImmediate(() => this.replayer.catchUp());
   }
 
-  /** Writes everything queued, in one gathered write; returns how many bytes that was. */
-  flush(): number {
+  /**
+   * Writes everything queued, in one write: several small frames as one
+   * buffer that `joins` shares with the other streams queueing the same
+   * frames, larger queues as one gathered write. Returns how many bytes
+   * that was.
+   */
+  flush(joins?: FrameJoins): number {
     if (this.#pending.length === 0 || this.state === "closed") return 0;
     const chunks = this.#pending;
     const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.wrote = true;
-    this.sink.write(chunks, this.#written);
+    this.sink.write(joins && chunks.length > 1 && bytes <= JOIN_MAX_BYTES ? [joins.of(chunks)] : chunks, this.#written);
     this.#sample();
     return bytes;
   }
