@@ -15,9 +15,9 @@ const KEPT = 8;
  * JavaScript array) cost about as much CPU as the kernel's send (perf,
  * bench/README). Joined, the queue is one buffer and one plain write. The
  * streams of a group queue the same frames, so the join is made once for all
- * of them: nothing is copied per stream, and a stream whose queue is its own
- * (another filter) gets a join of its own, which the queue's accounting
- * counts as it counted the frames.
+ * of them, not once per stream. A stream whose queue is its own (another
+ * filter) gets a join of its own, of at most JOIN_MAX_BYTES, which the
+ * queue's accounting counts as it counted the frames.
  */
 export class FrameJoins {
   #kept: { chunks: readonly Buffer[]; joined: Buffer }[] = [];
