@@ -1,5 +1,5 @@
 /** Queues of up to this many bytes are written as one joined buffer (see FrameJoins). */
-export const JOIN_MAX_BYTES = 16 * 1024;
+const JOIN_MAX_BYTES = 16 * 1024;
 /** Joins kept for reuse within one flush: streams of one group are flushed one after another. */
 const KEPT = 8;
 
@@ -22,8 +22,13 @@ const KEPT = 8;
 export class FrameJoins {
   #kept: { chunks: readonly Buffer[]; joined: Buffer }[] = [];
 
+  /** What to write for a queue of `chunks` (`bytes` of frames): one joined buffer when it is several small frames, else the frames. */
+  write(chunks: readonly Buffer[], bytes: number): readonly Buffer[] {
+    return chunks.length > 1 && bytes <= JOIN_MAX_BYTES ? [this.#of(chunks)] : chunks;
+  }
+
   /** `chunks` as one buffer: the one made for the same frames in this flush, if any. */
-  of(chunks: readonly Buffer[]): Buffer {
+  #of(chunks: readonly Buffer[]): Buffer {
     for (const k of this.#kept) {
       if (sameChunks(k.chunks, chunks)) return k.joined;
     }

@@ -1,4 +1,4 @@
-import { JOIN_MAX_BYTES, type FrameJoins } from "./frame-joins.js";
+import type { FrameJoins } from "./frame-joins.js";
 import type { Group, Selector } from "./hub.js";
 import type { Holder, QueueBudget } from "./queue-budget.js";
 import { chunkHead, CRLF, httpChunk } from "./sse-frame.js";
@@ -141,14 +141,14 @@ export class Subscriber implements Holder {
    * frames, larger queues as one gathered write. Returns how many bytes
    * that was.
    */
-  flush(joins?: FrameJoins): number {
+  flush(joins: FrameJoins): number {
     if (this.#pending.length === 0 || this.state === "closed") return 0;
     const chunks = this.#pending;
     const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.wrote = true;
-    this.sink.write(joins && chunks.length > 1 && bytes <= JOIN_MAX_BYTES ? [joins.of(chunks)] : chunks, this.#written);
+    this.sink.write(joins.write(chunks, bytes), this.#written);
     this.#sample();
     return bytes;
   }
