@@ -72,6 +72,13 @@ const schema = z.object({
    * quiet spell is written at once. 0 writes every turn of the loop.
    */
   SSE_COALESCE_MS: z.coerce.number().min(0).max(100).default(2),
+  /**
+   * While a round of writes to every stream takes longer than that window (many streams), the next round
+   * waits as long as the last one took, up to this many milliseconds: writes then take about half of the
+   * loop, and each write carries the frames of several commits. 16 ms is one frame of a 60 Hz display.
+   * 0 turns the wait off.
+   */
+  SSE_COALESCE_MAX_MS: z.coerce.number().min(0).max(1000).default(16),
   /** Open streams allowed per tenant (admin streams count against `*`). */
   SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(10_000),
   /**

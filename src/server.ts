@@ -93,6 +93,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     maxBuffer: config.SSE_MAX_BUFFER_BYTES,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     coalesceMs: config.SSE_COALESCE_MS,
+    coalesceMaxMs: config.SSE_COALESCE_MAX_MS,
     maxStreamsPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
     streamsElsewhere: cluster ? (scope): number => census?.elsewhere(scope) ?? 0 : undefined,
     maxQueuedBytes: config.SSE_MAX_QUEUED_BYTES,

@@ -7,21 +7,23 @@ import { nextTurn } from "../src/next-turn.js";
 
 /**
  * The hub writes a stream at most once per `coalesceMs` while commits keep
- * landing, and at once after a quiet spell. The hub is plain code with a
+ * landing, and at once after a quiet spell; after a round of writes longer
+ * than that, it waits as long as the round took (at most `coalesceMaxMs`). The hub is plain code with a
  * byte sink (no HTTP), so its writes are counted exactly here; the clock
  * and timers are vitest's, so the window passes when the test says so.
  */
 
 const WINDOW = 50;
 
-/** A sink that records each gathered write as the text of its chunks. */
-function recordingSink(): Sink & { writes: string[] } {
+/** A sink that records each gathered write as the text of its chunks; each write takes `costMs` of the (fake) clock. */
+function recordingSink(costMs = 0): Sink & { writes: string[] } {
   const writes: string[] = [];
   return {
     writes,
     chunked: false,
     write(chunks, written) {
       writes.push(Buffer.concat(chunks).toString());
+      if (costMs > 0) vi.advanceTimersByTime(costMs);
       written();
     },
     buffered: () => 0,
@@ -33,9 +35,9 @@ function recordingSink(): Sink & { writes: string[] } {
 let id = 0;
 const event = (): StoredEvent => ({ id: ++id, tenant: "acme", type: "bench.tick", subject: null, data: `{"n":${id}}`, key: null, ts: 0 });
 
-function liveStream(coalesceMs: number) {
-  const hub = new Hub({ maxBuffer: 1 << 20, heartbeatMs: 60_000, maxStreamsPerTenant: 10, coalesceMs });
-  const sink = recordingSink();
+function liveStream(coalesceMs: number, coalesceMaxMs = 0, writeCostMs = 0) {
+  const hub = new Hub({ maxBuffer: 1 << 20, heartbeatMs: 60_000, maxStreamsPerTenant: 10, coalesceMs, coalesceMaxMs });
+  const sink = recordingSink(writeCostMs);
   const sub = hub.subscribe({ tenant: "acme", key: "all", match: () => true, encode: jsonFrame }, sink, id);
   sub.state = "live";
   return { hub, sink };
@@ -78,6 +80,48 @@ describe("coalescing a burst of commits into one write per stream", () => {
     hub.publish([fourth]);
     await turns();
     expect(sink.writes.at(-1)).toBe(jsonFrame(fourth));
+    hub.closeAll();
+  });
+
+  it("after a round of writes longer than the window, waits as long as the round took before the next", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    // Each write takes 30 ms, as a round of writes to a thousand streams would: the window alone (2 ms) is long past.
+    const { hub, sink } = liveStream(2, 100, 30);
+    const first = event();
+    hub.publish([first]);
+    await turns();
+    expect(sink.writes).toEqual([jsonFrame(first)]);
+
+    const second = event();
+    hub.publish([second]);
+    vi.advanceTimersByTime(10);
+    await turns();
+    const third = event();
+    hub.publish([third]);
+    vi.advanceTimersByTime(10);
+    await turns();
+    expect(sink.writes).toHaveLength(1);
+
+    // 30 ms after the round ended: the two commits that landed while the hub waited go in one write.
+    vi.advanceTimersByTime(10);
+    await turns();
+    expect(sink.writes).toEqual([jsonFrame(first), jsonFrame(second) + jsonFrame(third)]);
+    hub.closeAll();
+  });
+
+  it("waits after a round at most coalesceMaxMs, however long the round took", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const { hub, sink } = liveStream(2, 10, 30);
+    hub.publish([event()]);
+    await turns();
+    const second = event();
+    hub.publish([second]);
+    vi.advanceTimersByTime(9);
+    await turns();
+    expect(sink.writes).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    await turns();
+    expect(sink.writes.at(-1)).toBe(jsonFrame(second));
     hub.closeAll();
   });
 
