@@ -139,9 +139,9 @@ export class Hub implements SubscriberOwner {
   #flushScheduled = false;
   /** When the last flush began (performance.now()). */
   #lastFlush = -Infinity;
-  /** The loop's time spent by the flushes of the round of writes under way (a round ends when no stream is left dirty). */
+  /** The loop's time spent by the flushes of the round under way (a round ends when nothing is left to write or render). */
   #roundMs = 0;
-  /** No flush begins before this (performance.now()), but one finishing a round. */
+  /** No flush begins a round before this (performance.now()); one going on with a round does not wait. */
   #restUntil = -Infinity;
   #publishedHead = 0;
   #slowDisconnects = 0;
@@ -316,7 +316,7 @@ export class Hub implements SubscriberOwner {
     if (i < dirty.length) this.#dirty = dirty.slice(i);
     const end = performance.now();
     this.#roundMs += end - this.#lastFlush;
-    if (this.#dirty.length === 0) {
+    if (this.#dirty.length === 0 && this.#toRender.size === 0) {
       this.#restUntil = end + Math.min(this.#roundMs, this.options.coalesceMaxMs ?? 0);
       this.#roundMs = 0;
     }
