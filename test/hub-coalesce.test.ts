@@ -8,9 +8,10 @@ import { nextTurn } from "../src/next-turn.js";
 /**
  * The hub writes a stream at most once per `coalesceMs` while commits keep
  * landing, and at once after a quiet spell; after a round of writes longer
- * than that, it waits as long as the round took (at most `coalesceMaxMs`). The hub is plain code with a
- * byte sink (no HTTP), so its writes are counted exactly here; the clock
- * and timers are vitest's, so the window passes when the test says so.
+ * than that, it waits as long as the round took (at most `coalesceMaxMs`).
+ * The hub is plain code with a byte sink (no HTTP), so its writes are
+ * counted exactly here; the clock and timers are vitest's, so the window
+ * passes when the test says so.
  */
 
 const WINDOW = 50;
