@@ -49,6 +49,18 @@ async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await nextTurn();
 }
 
+/** Commits `e`, lets `thenMs` of the fake clock pass, and runs the loop. */
+async function commit(hub: Hub, e: StoredEvent, thenMs = 0): Promise<void> {
+  hub.publish([e]);
+  await elapse(thenMs);
+}
+
+/** Lets `ms` of the fake clock pass (firing what falls due), then runs the loop. */
+async function elapse(ms: number): Promise<void> {
+  if (ms > 0) vi.advanceTimersByTime(ms);
+  await turns();
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -57,29 +69,21 @@ describe("coalescing a burst of commits into one write per stream", () => {
   it("writes a first commit at once, holds the next ones for the window, then writes them together", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     const { hub, sink } = liveStream(WINDOW);
-    const first = event();
-    hub.publish([first]);
-    await turns();
+    const [first, second, third, fourth] = [event(), event(), event(), event()];
+    await commit(hub, first);
     expect(sink.writes).toEqual([jsonFrame(first)]);
 
     // Two more commits, each in its own turn, within the window: nothing is written yet.
-    const second = event();
-    hub.publish([second]);
-    await turns();
-    const third = event();
-    hub.publish([third]);
-    await turns();
+    await commit(hub, second);
+    await commit(hub, third);
     expect(sink.writes).toHaveLength(1);
 
-    vi.advanceTimersByTime(WINDOW);
-    await turns();
+    await elapse(WINDOW);
     expect(sink.writes).toEqual([jsonFrame(first), jsonFrame(second) + jsonFrame(third)]);
 
     // After a quiet spell longer than the window, a commit goes without waiting.
     vi.advanceTimersByTime(WINDOW * 2);
-    const fourth = event();
-    hub.publish([fourth]);
-    await turns();
+    await commit(hub, fourth);
     expect(sink.writes.at(-1)).toBe(jsonFrame(fourth));
     hub.closeAll();
   });
@@ -88,24 +92,16 @@ describe("coalescing a burst of commits into one write per stream", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     // Each write takes 30 ms, as a round of writes to a thousand streams would: the window alone (2 ms) is long past.
     const { hub, sink } = liveStream(2, 100, 30);
-    const first = event();
-    hub.publish([first]);
-    await turns();
+    const [first, second, third] = [event(), event(), event()];
+    await commit(hub, first);
     expect(sink.writes).toEqual([jsonFrame(first)]);
 
-    const second = event();
-    hub.publish([second]);
-    vi.advanceTimersByTime(10);
-    await turns();
-    const third = event();
-    hub.publish([third]);
-    vi.advanceTimersByTime(10);
-    await turns();
+    await commit(hub, second, 10);
+    await commit(hub, third, 10);
     expect(sink.writes).toHaveLength(1);
 
     // 30 ms after the round ended: the two commits that landed while the hub waited go in one write.
-    vi.advanceTimersByTime(10);
-    await turns();
+    await elapse(10);
     expect(sink.writes).toEqual([jsonFrame(first), jsonFrame(second) + jsonFrame(third)]);
     hub.closeAll();
   });
@@ -113,15 +109,11 @@ describe("coalescing a burst of commits into one write per stream", () => {
   it("waits after a round at most coalesceMaxMs, however long the round took", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     const { hub, sink } = liveStream(2, 10, 30);
-    hub.publish([event()]);
-    await turns();
+    await commit(hub, event());
     const second = event();
-    hub.publish([second]);
-    vi.advanceTimersByTime(9);
-    await turns();
+    await commit(hub, second, 9);
     expect(sink.writes).toHaveLength(1);
-    vi.advanceTimersByTime(1);
-    await turns();
+    await elapse(1);
     expect(sink.writes.at(-1)).toBe(jsonFrame(second));
     hub.closeAll();
   });

@@ -264,8 +264,7 @@ export class Hub implements SubscriberOwner {
   #scheduleFlush(now = false): void {
     if ((this.#dirty.length > 0 || this.#toRender.size > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      const due = Math.max(this.#lastFlush + (this.options.coalesceMs ?? 0), this.#restUntil);
-      const wait = now ? 0 : due - performance.now();
+      const wait = now ? 0 : Math.max(this.#lastFlush + (this.options.coalesceMs ?? 0), this.#restUntil) - performance.now();
       if (wait > 0) setTimeout(this.#flush, wait);
       else setImmediate(this.#flush);
     }
